@@ -1,0 +1,230 @@
+import { File } from "node:buffer";
+import { setTimeout as sleep } from "node:timers/promises";
+import { FormData, Pool } from "undici";
+import { ToolFailure, truncate } from "../errors.js";
+import type { LoadedImage } from "../images/load-image.js";
+import { MAY_HAVE_BEEN_BILLED_HINT, mapHttpError } from "./error-mapping.js";
+import { type DiditLivenessResponse, diditLivenessResponseSchema } from "./response-schema.js";
+
+export const LIVENESS_PATH = "/v3/passive-liveness/";
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+const MAX_RETRIES = 2;
+/** Longest single wait we honour from Retry-After, and for all retries of one call, well under a client's 60 s. */
+const MAX_RETRY_WAIT_MS = 10_000;
+const MAX_TOTAL_RETRY_WAIT_MS = 20_000;
+const CONNECT_RETRY_DELAYS_MS = [250, 1000];
+const CONNECT_ERROR_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+/** The optional Didit fields, sent under the API's own names. */
+export interface LivenessParams {
+  face_liveness_score_decline_threshold?: number | undefined;
+  rotate_image?: boolean | undefined;
+  save_api_request?: boolean | undefined;
+  vendor_data?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+export interface CallOptions {
+  /** The client's cancellation; combined with the per-call deadline. */
+  signal?: AbortSignal | undefined;
+  onProgress?: ((message: string) => void) | undefined;
+}
+
+export interface DiditClient {
+  checkPassiveLiveness(
+    image: LoadedImage,
+    params: LivenessParams,
+    call?: CallOptions,
+  ): Promise<DiditLivenessResponse>;
+  close(): Promise<void>;
+}
+
+export interface DiditClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  timeoutMs: number;
+  /** Injected so tests of the retry policy do not have to wait. */
+  wait?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+export function createDiditClient(options: DiditClientOptions): DiditClient {
+  // One keep-alive pool for every call: the TLS handshake is paid once, not per check.
+  const pool = new Pool(options.baseUrl, { connections: 32, keepAliveTimeout: 4_000, pipelining: 1 });
+  const path = `${new URL(options.baseUrl).pathname.replace(/\/+$/, "")}${LIVENESS_PATH}`;
+  const wait = options.wait ?? ((ms, signal) => sleep(ms, undefined, { signal }));
+
+  async function checkPassiveLiveness(
+    image: LoadedImage,
+    params: LivenessParams,
+    call: CallOptions = {},
+  ): Promise<DiditLivenessResponse> {
+    const deadline = AbortSignal.timeout(options.timeoutMs);
+    const signal = call.signal ? AbortSignal.any([deadline, call.signal]) : deadline;
+    const abortFailure = () =>
+      call.signal?.aborted
+        ? new ToolFailure("cancelled", "The check was cancelled by the client.", MAY_HAVE_BEEN_BILLED_HINT)
+        : new ToolFailure(
+            "timeout",
+            `Didit did not answer within ${options.timeoutMs} ms.`,
+            `${MAY_HAVE_BEEN_BILLED_HINT} If timeouts repeat, raise DIDIT_TIMEOUT_MS.`,
+          );
+
+    let waitedMs = 0;
+    for (let attempt = 0; ; attempt++) {
+      call.onProgress?.(
+        attempt === 0 ? "Uploading the image to Didit" : `Uploading again (attempt ${attempt + 1})`,
+      );
+      let response: Awaited<ReturnType<Pool["request"]>>;
+      try {
+        response = await pool.request({
+          path,
+          method: "POST",
+          headers: { "x-api-key": options.apiKey, accept: "application/json" },
+          body: buildForm(image, params),
+          signal,
+        });
+      } catch (error) {
+        if (signal.aborted) throw abortFailure();
+        const code = errorCode(error);
+        const retryIn = CONNECT_RETRY_DELAYS_MS[attempt];
+        if (code !== undefined && CONNECT_ERROR_CODES.has(code) && retryIn !== undefined) {
+          // Nothing reached Didit, so nothing was billed: safe to try again.
+          call.onProgress?.(
+            `Could not connect to Didit (${code}); retrying in ${(retryIn / 1000).toFixed(1)} s`,
+          );
+          await wait(retryIn, signal).catch(() => undefined);
+          if (signal.aborted) throw abortFailure();
+          continue;
+        }
+        throw networkFailure(code, CONNECT_ERROR_CODES.has(code ?? ""));
+      }
+
+      call.onProgress?.("Waiting for Didit's verdict");
+      let bodyText: string;
+      try {
+        bodyText = await readBounded(response.body, MAX_RESPONSE_BYTES);
+      } catch (error) {
+        if (signal.aborted) throw abortFailure();
+        if (error instanceof ToolFailure) throw error;
+        throw networkFailure(errorCode(error), false);
+      }
+
+      const status = response.statusCode;
+      if (status === 429) {
+        const retryAfterS = parseRetryAfter(response.headers["retry-after"]);
+        const waitMs = (retryAfterS ?? 1) * 1000;
+        if (
+          attempt < MAX_RETRIES &&
+          waitMs <= MAX_RETRY_WAIT_MS &&
+          waitedMs + waitMs <= MAX_TOTAL_RETRY_WAIT_MS
+        ) {
+          // A 429 is refused before processing, so it was not billed: waiting and resending is safe.
+          call.onProgress?.(`Didit is rate limiting; retrying in ${Math.ceil(waitMs / 1000)} s`);
+          waitedMs += waitMs;
+          await wait(waitMs, signal).catch(() => undefined);
+          if (signal.aborted) throw abortFailure();
+          continue;
+        }
+        throw mapHttpError(429, bodyText, retryAfterS);
+      }
+      if (status < 200 || status >= 300) throw mapHttpError(status, bodyText);
+      return parseLivenessResponse(bodyText);
+    }
+  }
+
+  return { checkPassiveLiveness, close: () => pool.close() };
+}
+
+function buildForm(image: LoadedImage, params: LivenessParams): FormData {
+  const form = new FormData();
+  form.set("user_image", new File([image.bytes], image.filename, { type: image.mime }));
+  if (params.face_liveness_score_decline_threshold !== undefined) {
+    form.set("face_liveness_score_decline_threshold", String(params.face_liveness_score_decline_threshold));
+  }
+  if (params.rotate_image !== undefined) form.set("rotate_image", String(params.rotate_image));
+  if (params.save_api_request !== undefined) form.set("save_api_request", String(params.save_api_request));
+  if (params.vendor_data !== undefined) form.set("vendor_data", params.vendor_data);
+  if (params.metadata !== undefined) form.set("metadata", JSON.stringify(params.metadata));
+  return form;
+}
+
+export function parseLivenessResponse(bodyText: string): DiditLivenessResponse {
+  let json: unknown;
+  try {
+    json = JSON.parse(bodyText);
+  } catch {
+    throw new ToolFailure(
+      "invalid_response",
+      `Didit answered 200 with a body that is not JSON: "${truncate(bodyText, 200)}".`,
+      MAY_HAVE_BEEN_BILLED_HINT,
+    );
+  }
+  const parsed = diditLivenessResponseSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? issue.path.join(".") : "the top level";
+    throw new ToolFailure(
+      "invalid_response",
+      `Didit answered 200 with an unexpected shape (${where}: ${truncate(issue?.message ?? "invalid", 120)}).`,
+      MAY_HAVE_BEEN_BILLED_HINT,
+    );
+  }
+  return parsed.data;
+}
+
+async function readBounded(
+  body: AsyncIterable<Buffer> & { destroy(): unknown },
+  limit: number,
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new ToolFailure(
+        "invalid_response",
+        `Didit's answer is larger than ${limit / 1024 / 1024} MB; a liveness result is a few KB.`,
+        MAY_HAVE_BEEN_BILLED_HINT,
+      );
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString("utf8");
+}
+
+function parseRetryAfter(value: string | string[] | undefined): number | undefined {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (raw === undefined) return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current && typeof current === "object"; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function networkFailure(code: string | undefined, beforeSending: boolean): ToolFailure {
+  return new ToolFailure(
+    "network_error",
+    `The connection to Didit failed${code ? ` (${code})` : ""}${beforeSending ? " before the image was sent" : ""}.`,
+    beforeSending
+      ? "Check the machine's network access and DIDIT_BASE_URL, then retry."
+      : `${MAY_HAVE_BEEN_BILLED_HINT} Check the network if it repeats.`,
+  );
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { ConfigError, loadConfig, parseServerArgs } from "./config.js";
+import { createDiditClient } from "./didit/client.js";
+import { createStderrLogger } from "./log.js";
+import { createRedactor } from "./redact.js";
+import { createServer } from "./server.js";
+import { packageVersion } from "./version.js";
+
+/** A 5 MB image is ~7 MB of base64; leave room so an oversized argument gets a tool error, not a closed session. */
+const STDIO_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+const SHUTDOWN_GRACE_MS = 500;
+
+const USAGE = `Usage: didit-passive-liveness-mcp [--allow-dir DIR]...
+
+Runs the Didit Passive Liveness MCP server on stdio.
+
+Options:
+  --allow-dir DIR   Directory image_path may read from (repeatable; also DIDIT_ALLOWED_DIRS)
+  -h, --help        Show this help
+  -v, --version     Show the version
+
+Environment:
+  DIDIT_API_KEY               Didit API key (needed for checks, not for start-up)
+  DIDIT_BASE_URL              API origin (default https://verification.didit.me)
+  DIDIT_TIMEOUT_MS            Deadline per check in ms (default 30000)
+  DIDIT_ALLOWED_DIRS          Allowed image directories, separated by the OS path delimiter
+  DIDIT_MAX_CHECKS_PER_MINUTE Checks allowed per minute in this process (default 30)
+`;
+
+async function main(argv: string[]): Promise<number | undefined> {
+  const args = parseServerArgs(argv);
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (args.version) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  const config = await loadConfig(args, process.env);
+  const redact = createRedactor([config.apiKey]);
+  const logger = createStderrLogger(redact);
+  const client = config.apiKey
+    ? createDiditClient({ baseUrl: config.baseUrl, apiKey: config.apiKey, timeoutMs: config.timeoutMs })
+    : undefined;
+  const server = createServer({ config, client, logger, redact, version: packageVersion() });
+  const transport = new StdioServerTransport(process.stdin, process.stdout, {
+    maxBufferSize: STDIO_MAX_MESSAGE_BYTES,
+  });
+
+  let stopping = false;
+  const shutdown = (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log("info", `shutting down (${reason})`);
+    // Closing the server aborts in-flight handlers, whose signals abort their HTTP requests.
+    setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
+    void server
+      .close()
+      .then(() => client?.close())
+      .finally(() => process.exit(0));
+  };
+  process.stdin.on("end", () => shutdown("stdin closed"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  transport.onerror = (error) => logger.log("error", `transport: ${error.message}`);
+
+  await server.connect(transport);
+  logger.log(
+    "info",
+    `ready (version ${packageVersion()}, API key ${config.apiKey ? "set" : "NOT set"}, allowed dirs: ${
+      config.allowedDirs.length > 0 ? config.allowedDirs.join(", ") : "none"
+    })`,
+  );
+  return undefined;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (error: unknown) => {
+    const message =
+      error instanceof ConfigError ? error.message : error instanceof Error ? error.stack : String(error);
+    process.stderr.write(`didit-passive-liveness-mcp: ${message ?? "unknown error"}\n`);
+    process.exitCode = error instanceof ConfigError ? 2 : 1;
+  },
+);

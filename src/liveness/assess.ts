@@ -1,0 +1,150 @@
+import { MAY_HAVE_BEEN_BILLED_HINT } from "../didit/error-mapping.js";
+import type { DiditLivenessResponse } from "../didit/response-schema.js";
+import { ToolFailure } from "../errors.js";
+import { findWarning } from "../warnings/catalog.js";
+import type { NextAction } from "../warnings/types.js";
+
+export interface LivenessWarning {
+  risk: string;
+  log_type: string;
+  short_description: string;
+  long_description: string;
+}
+
+export interface DetectedFace {
+  bbox: number[] | null;
+  confidence: number | null;
+  age?: number | null;
+  gender?: string | null;
+}
+
+/** What the agent receives from check_passive_liveness (the tool's outputSchema mirrors this). */
+export interface LivenessAssessment {
+  request_id: string;
+  status: "Approved" | "Declined";
+  is_live: boolean;
+  next_action: NextAction;
+  summary: string;
+  score: number | null;
+  face_quality: number | null;
+  face_luminance: number | null;
+  warnings: LivenessWarning[];
+  faces_detected: number;
+  faces: DetectedFace[];
+  best_angle: number | null;
+  vendor_data: string | null;
+  metadata?: unknown;
+  created_at: string | null;
+}
+
+const SEVERITY: Record<NextAction, number> = { proceed: 0, retake: 1, review: 2, reject: 3 };
+
+/**
+ * Derives what to do from the warnings, catalog first: reject beats review beats retake beats proceed. A retake
+ * only follows a decline; an unknown error-level tag, or a decline nothing explains, goes to a human.
+ */
+export function deriveNextAction(
+  status: "Approved" | "Declined",
+  warnings: readonly LivenessWarning[],
+): NextAction {
+  let action: NextAction = "proceed";
+  let explained = false;
+  for (const warning of warnings) {
+    const entry = findWarning(warning.risk);
+    let candidate: NextAction = "proceed";
+    if (entry) {
+      candidate = entry.next_action === "retake" && status !== "Declined" ? "proceed" : entry.next_action;
+      if (candidate !== "proceed") explained = true;
+    } else if (warning.log_type === "error") {
+      candidate = "review";
+      explained = true;
+    }
+    if (SEVERITY[candidate] > SEVERITY[action]) action = candidate;
+  }
+  if (status === "Declined" && !explained) return "review";
+  return action;
+}
+
+export function assessLiveness(
+  response: DiditLivenessResponse,
+  options: { includeFaceAttributes: boolean },
+): LivenessAssessment {
+  const { liveness } = response;
+  if (liveness.status !== "Approved" && liveness.status !== "Declined") {
+    throw new ToolFailure(
+      "invalid_response",
+      `Didit answered with status "${liveness.status.slice(0, 40)}", which this endpoint does not document (only Approved or Declined).`,
+      MAY_HAVE_BEEN_BILLED_HINT,
+    );
+  }
+  const status = liveness.status;
+  const warnings: LivenessWarning[] = (liveness.warnings ?? []).map((w) => ({
+    risk: w.risk,
+    log_type: w.log_type ?? "information",
+    short_description: w.short_description ?? "",
+    long_description: w.long_description ?? "",
+  }));
+  const entities = liveness.user_image?.entities ?? [];
+  const faces: DetectedFace[] = entities.map((e) => {
+    const face: DetectedFace = { bbox: e.bbox ?? null, confidence: e.confidence ?? null };
+    if (options.includeFaceAttributes) {
+      face.age = e.age ?? null;
+      face.gender = e.gender ?? null;
+    }
+    return face;
+  });
+  const next_action = deriveNextAction(status, warnings);
+  const score = liveness.score ?? null;
+  const result: LivenessAssessment = {
+    request_id: response.request_id,
+    status,
+    is_live: status === "Approved",
+    next_action,
+    summary: summarize(next_action, status, score, warnings),
+    score,
+    face_quality: liveness.face_quality ?? null,
+    face_luminance: liveness.face_luminance ?? null,
+    warnings,
+    faces_detected: faces.length,
+    faces,
+    best_angle: liveness.user_image?.best_angle ?? null,
+    vendor_data: response.vendor_data ?? null,
+    created_at: response.created_at ?? null,
+  };
+  if (response.metadata !== undefined && response.metadata !== null) result.metadata = response.metadata;
+  return result;
+}
+
+/** One sentence an agent can relay to the person; it never discloses fraud signals behind reject or review. */
+function summarize(
+  action: NextAction,
+  status: "Approved" | "Declined",
+  score: number | null,
+  warnings: readonly LivenessWarning[],
+): string {
+  const scoreText = score === null ? "" : ` (liveness score ${formatScore(score)}/100)`;
+  switch (action) {
+    case "proceed":
+      return `The liveness check passed: the photo shows a live person${scoreText}.`;
+    case "retake": {
+      const first = warnings
+        .map((w) => findWarning(w.risk))
+        .find((entry) => entry?.next_action === "retake" && entry.user_message);
+      return `The photo could not be verified${scoreText}: ${lowerFirst(first?.user_message ?? "please take a new, well-lit photo of your face and try again.")}`;
+    }
+    case "review":
+      return status === "Approved"
+        ? "The photo passed the liveness check, but the verification needs a manual review before you continue."
+        : "We could not complete the verification automatically; it needs a manual review before you continue.";
+    case "reject":
+      return "We could not verify that this photo shows a live person, so the verification was not approved.";
+  }
+}
+
+function formatScore(score: number): string {
+  return Number.isInteger(score) ? String(score) : score.toFixed(1);
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}

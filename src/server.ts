@@ -1,0 +1,110 @@
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { Config } from "./config.js";
+import type { DiditClient } from "./didit/client.js";
+import { asToolFailure, ToolFailure, toolErrorResult } from "./errors.js";
+import { describeAllowedDirs } from "./images/path-policy.js";
+import type { Logger } from "./log.js";
+import { createCheckBudget } from "./rate-guard.js";
+import type { Redact } from "./redact.js";
+import { CHECK_TOOL_NAME, checkToolConfig, createCheckHandler } from "./tools/check-passive-liveness.js";
+import { EXPLAIN_TOOL_NAME, explainToolConfig, handleExplain } from "./tools/explain-warning.js";
+
+export const SERVER_NAME = "didit-passive-liveness-mcp";
+
+export interface ServerDeps {
+  config: Config;
+  /** Undefined without an API key: the server still starts and lists its tools. */
+  client: DiditClient | undefined;
+  logger: Logger;
+  redact: Redact;
+  version: string;
+}
+
+export function createServer(deps: ServerDeps): McpServer {
+  const { config } = deps;
+  const server = new McpServer(
+    { name: SERVER_NAME, title: "Didit Passive Liveness", version: deps.version },
+    { instructions: serverInstructions(config), capabilities: { logging: {} } },
+  );
+  replaceSdkToolErrors(server, deps.redact);
+
+  const guard = toolGuard(deps);
+  server.registerTool(
+    CHECK_TOOL_NAME,
+    checkToolConfig,
+    guard(
+      createCheckHandler({
+        allowedDirs: () => config.allowedDirs,
+        client: deps.client,
+        reserveCheck: createCheckBudget(config.maxChecksPerMinute),
+      }),
+    ),
+  );
+  server.registerTool(
+    EXPLAIN_TOOL_NAME,
+    explainToolConfig,
+    guard(async (input) => handleExplain(input)),
+  );
+  return server;
+}
+
+export function serverInstructions(config: Config): string {
+  return (
+    "Checks whether a face photo shows a live person (not a photo of a photo, a screen or a mask) with Didit's Passive Liveness API. " +
+    "check_passive_liveness uploads the image to Didit and costs one credit per answered check; act on its next_action (proceed, retake, review, reject). " +
+    "explain_warning explains a warning tag offline. " +
+    `Images given by path must be inside the allowed directories (${describeAllowedDirs(config.allowedDirs)}); otherwise pass image_base64.`
+  );
+}
+
+/** Every handler's failure becomes that call's tool error, and no text leaves with a secret in it. */
+function toolGuard(deps: ServerDeps) {
+  return <A, E>(handler: (args: A, extra: E) => Promise<CallToolResult>) =>
+    async (args: A, extra: E): Promise<CallToolResult> => {
+      let result: CallToolResult;
+      try {
+        result = await handler(args, extra);
+      } catch (error) {
+        const failure = asToolFailure(error);
+        if (failure.code === "internal_error") {
+          deps.logger.log("error", error instanceof Error ? (error.stack ?? error.message) : String(error));
+        }
+        result = toolErrorResult(failure);
+      }
+      return redactResult(result, deps.redact);
+    };
+}
+
+function redactResult(result: CallToolResult, redact: Redact): CallToolResult {
+  const json = JSON.stringify(result);
+  const clean = redact(json);
+  return clean === json ? result : (JSON.parse(clean) as CallToolResult);
+}
+
+const SDK_INPUT_ERROR = /Input validation error: Invalid arguments for tool ([\w-]+): ([\s\S]*)$/;
+
+/**
+ * The SDK reports schema failures (and unknown tools) as bare text; give them our `Error [code]` + `Hint` form.
+ * createToolError is private in the SDK's types, so a test pins this behaviour against SDK upgrades.
+ */
+function replaceSdkToolErrors(server: McpServer, redact: Redact): void {
+  const target = server as unknown as { createToolError: (message: string) => CallToolResult };
+  target.createToolError = (message: string) => {
+    const input = SDK_INPUT_ERROR.exec(message);
+    const failure = message.includes("Output validation error")
+      ? asToolFailure(new Error(message))
+      : input
+        ? new ToolFailure(
+            "invalid_input",
+            `Invalid arguments for ${input[1]}: ${input[2]?.replace(/\n/g, "; ")}`,
+            "Fix the named argument(s) to match the tool's input schema (see tools/list) and call again.",
+          )
+        : new ToolFailure(
+            "invalid_input",
+            message.replace(/^MCP error -?\d+: /, ""),
+            `This server's tools are ${CHECK_TOOL_NAME} and ${EXPLAIN_TOOL_NAME}.`,
+          );
+    return redactResult(toolErrorResult(failure), redact);
+  };
+}

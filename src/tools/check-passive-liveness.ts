@@ -1,0 +1,211 @@
+import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
+import type { CallToolResult, ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import { MAX_IMAGE_BYTES } from "../config.js";
+import type { DiditClient, LivenessParams } from "../didit/client.js";
+import { ToolFailure } from "../errors.js";
+import { formatBytes } from "../images/base64.js";
+import { type LoadedImage, loadImage } from "../images/load-image.js";
+import { assessLiveness } from "../liveness/assess.js";
+import { NEXT_ACTIONS } from "../warnings/types.js";
+
+export const CHECK_TOOL_NAME = "check_passive_liveness";
+
+/** Base64 of 5 MB plus room for a data-URL prefix and MIME line breaks; longer text cannot be a valid image. */
+export const MAX_BASE64_CHARS = Math.ceil(MAX_IMAGE_BYTES / 3) * 4 + 256 * 1024;
+const MAX_METADATA_JSON_CHARS = 64 * 1024;
+
+export const checkInputSchema = z.strictObject({
+  image_path: z
+    .string()
+    .min(1)
+    .max(4096)
+    .optional()
+    .describe(
+      "Path of a JPEG, PNG, WebP or TIFF face photo (at most 5 MB) inside one of the server's allowed directories. Relative paths resolve against the first allowed directory; ~ expands. Give exactly one of image_path or image_base64.",
+    ),
+  image_base64: z
+    .string()
+    .min(1)
+    .max(
+      MAX_BASE64_CHARS,
+      `image_base64 is longer than ${MAX_BASE64_CHARS} characters, so the image exceeds 5 MB`,
+    )
+    .optional()
+    .describe(
+      "The face photo as raw base64 or a data:image/...;base64, URL; the decoded image must be JPEG, PNG, WebP or TIFF and at most 5 MB (5,242,880 bytes). Give exactly one of image_path or image_base64.",
+    ),
+  face_liveness_score_decline_threshold: z
+    .number()
+    .min(0)
+    .max(100)
+    .optional()
+    .describe(
+      "Liveness score (0-100) at or below which Didit declines with LOW_LIVENESS_SCORE. Default on Didit's side: 30.",
+    ),
+  rotate_image: z
+    .boolean()
+    .optional()
+    .describe(
+      "Let Didit try 90-degree rotations and score the best one (reported as best_angle). Default: false.",
+    ),
+  save_api_request: z
+    .boolean()
+    .optional()
+    .describe(
+      "Store the check as a session in Didit's Business Console (face enrolled for duplicate search, webhook sent). Default: true; false stores nothing and returns a one-off request_id.",
+    ),
+  vendor_data: z
+    .string()
+    .max(1024)
+    .optional()
+    .describe(
+      "Your identifier for the person (a UUID or email); echoed back, and faces with the same vendor_data are excluded from duplicate and blocklist matches. Default: none.",
+    ),
+  metadata: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe(
+      "A JSON object (at most 64 KB serialized) stored with the check and echoed back. Default: none.",
+    ),
+  include_face_attributes: z
+    .boolean()
+    .default(false)
+    .describe("Return each detected face's estimated age and gender. Default: false (they are omitted)."),
+});
+export type CheckInput = z.output<typeof checkInputSchema>;
+
+const nullableNumber = z.number().nullable();
+
+export const checkOutputSchema = z.object({
+  request_id: z
+    .string()
+    .describe("Didit's id for this check (look it up in the Business Console when saved)."),
+  status: z.enum(["Approved", "Declined"]),
+  is_live: z.boolean().describe("True only when status is Approved."),
+  next_action: z
+    .enum(NEXT_ACTIONS)
+    .describe(
+      "proceed: continue; retake: ask for a new photo (see summary); review: hand to a human; reject: stop, do not retry.",
+    ),
+  summary: z.string().describe("One sentence you can relay to the person."),
+  score: nullableNumber.describe("Liveness score 0-100, null when no face was found."),
+  face_quality: nullableNumber.describe("Face image quality 0-100, null when no face was found."),
+  face_luminance: nullableNumber.describe(
+    "Face brightness 0-100 (about 50 is normal), null when no face was found.",
+  ),
+  warnings: z.array(
+    z.object({
+      risk: z.string(),
+      log_type: z.string(),
+      short_description: z.string(),
+      long_description: z.string(),
+    }),
+  ),
+  faces_detected: z.number().int(),
+  faces: z.array(
+    z.object({
+      bbox: z.array(z.number()).nullable().describe("[x1, y1, x2, y2] in pixels"),
+      confidence: nullableNumber.describe("Detector confidence 0-1"),
+      age: nullableNumber.optional(),
+      gender: z.string().nullable().optional(),
+    }),
+  ),
+  best_angle: nullableNumber.describe("Rotation in degrees (0/90/180/270) Didit used."),
+  vendor_data: z.string().nullable(),
+  metadata: z.unknown().optional(),
+  created_at: z.string().nullable(),
+});
+
+export const checkToolConfig = {
+  title: "Check passive face liveness (Didit)",
+  description:
+    "Checks whether a single face photo shows a live person (not a printed photo, screen replay or mask) with Didit's Passive Liveness API. " +
+    "It uploads the face image to Didit (verification.didit.me), consumes one Didit credit per answered check, and the check is stored in Didit's Business Console unless save_api_request is false. " +
+    "Give the image as image_path (inside the allowed directories) or image_base64. " +
+    "Act on next_action: proceed, retake (ask for a new photo; the summary says how), review (a human decides) or reject (do not retry). " +
+    "Use explain_warning to understand a warning tag.",
+  inputSchema: checkInputSchema,
+  outputSchema: checkOutputSchema,
+  annotations: {
+    title: "Check passive face liveness (Didit)",
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: false,
+    openWorldHint: true,
+  },
+};
+
+export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+export interface CheckDeps {
+  allowedDirs: () => readonly string[];
+  /** Undefined when no API key is configured. */
+  client: DiditClient | undefined;
+  /** Throws rate_limited when the per-process budget is spent. */
+  reserveCheck: () => void;
+  /** Asks the user before an upload when consent is required; throws consent_declined otherwise. */
+  confirmUpload?: (image: LoadedImage, extra: ToolExtra) => Promise<void>;
+}
+
+export function createCheckHandler(deps: CheckDeps) {
+  return async (input: CheckInput, extra: ToolExtra): Promise<CallToolResult> => {
+    const progress = progressReporter(extra);
+    if (!deps.client) {
+      throw new ToolFailure(
+        "not_configured",
+        "No Didit API key is configured, so no check can be made.",
+        "Set DIDIT_API_KEY in the server's environment (get a key from the Didit Business Console, API & Webhooks) and restart the server.",
+      );
+    }
+    progress("Validating the image");
+    const image = await loadImage(input, { allowedDirs: deps.allowedDirs() });
+    const params: LivenessParams = {
+      face_liveness_score_decline_threshold: input.face_liveness_score_decline_threshold,
+      rotate_image: input.rotate_image,
+      save_api_request: input.save_api_request,
+      vendor_data: input.vendor_data,
+      metadata: validMetadata(input.metadata),
+    };
+    await deps.confirmUpload?.(image, extra);
+    deps.reserveCheck();
+    const response = await deps.client.checkPassiveLiveness(image, params, {
+      signal: extra.signal,
+      onProgress: progress,
+    });
+    const assessment = assessLiveness(response, { includeFaceAttributes: input.include_face_attributes });
+    return {
+      content: [{ type: "text", text: JSON.stringify(assessment) }],
+      structuredContent: assessment as unknown as Record<string, unknown>,
+    };
+  };
+}
+
+function validMetadata(metadata: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (metadata === undefined) return undefined;
+  const size = JSON.stringify(metadata).length;
+  if (size > MAX_METADATA_JSON_CHARS) {
+    throw new ToolFailure(
+      "invalid_input",
+      `metadata is ${formatBytes(size)} as JSON, over the 64 KB this server sends.`,
+      "Keep metadata to a few identifying fields; store bulky data on your side keyed by request_id.",
+    );
+  }
+  return metadata;
+}
+
+/** Sends notifications/progress when the client asked for them with a progress token; otherwise a no-op. */
+function progressReporter(extra: ToolExtra): (message: string) => void {
+  const token = extra._meta?.progressToken;
+  if (token === undefined) return () => {};
+  let step = 0;
+  return (message) => {
+    step += 1;
+    extra
+      .sendNotification({
+        method: "notifications/progress",
+        params: { progressToken: token, progress: step, message },
+      })
+      .catch(() => {});
+  };
+}
