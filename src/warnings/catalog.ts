@@ -1,0 +1,303 @@
+import type { WarningEntry } from "./types.js";
+
+function entry(e: WarningEntry): WarningEntry {
+  Object.freeze(e.likely_causes);
+  return Object.freeze(e);
+}
+
+const RETAKE_LIMIT =
+  "Allow at most two retakes in total; each check that gets an answer costs one credit. " +
+  "If it still fails, stop and hand the case to a human reviewer with the request_id.";
+
+const DO_NOT_DISCLOSE =
+  "Never tell the user the precise reason (the tag, the score, or what was detected): " +
+  "show only the neutral user_message.";
+
+export const WARNING_CATALOG: readonly WarningEntry[] = Object.freeze([
+  entry({
+    tag: "NO_FACE_DETECTED",
+    severity: "error",
+    declines: true,
+    title: "No Face Detected",
+    explanation:
+      "No face was found in the image, so nothing could be scored and the result is Declined. " +
+      "The liveness score, face_quality and face_luminance are null, and LOW_LIVENESS_SCORE is not " +
+      "added on top of this tag.",
+    likely_causes: [
+      "The face is cut off by the frame, too far from the camera, or too small in the picture.",
+      "The wrong image was sent: a document, a screenshot, an empty room or a blank frame.",
+      "The face is hidden by a hand, hair, a mask or the phone itself.",
+      "The image is sideways or upside down.",
+      "The photo is so dark or blurred that no face is recognisable.",
+    ],
+    next_action: "retake",
+    agent_guidance:
+      "Ask the user for a new selfie taken now: the whole face visible and centred, looking at the camera, " +
+      "with nothing covering it and in even light. If the image you sent is visibly rotated, resend it " +
+      "once with rotate_image set to true instead of asking for a retake. " +
+      RETAKE_LIMIT,
+    user_message:
+      "We could not find your face in the photo. Hold the camera at arm's length, keep your whole face " +
+      "in the frame with nothing covering it, and take the photo again.",
+  }),
+  entry({
+    tag: "LIVENESS_FACE_ATTACK",
+    severity: "error",
+    declines: true,
+    title: "Presentation Attack Detected",
+    explanation:
+      "The liveness model judged that the image does not show a live person in front of the camera but a " +
+      "presentation attack, such as a printed photo, a replay on a screen, a mask or a synthetic face. " +
+      "The result is Declined.",
+    likely_causes: [
+      "A printed photo or an ID card portrait held up to the camera.",
+      "A photo or video of the person replayed on another phone, tablet or monitor.",
+      "A mask or other physical replica of a face.",
+      "A digitally generated or manipulated face image.",
+      "A genuine user innocently photographing an existing picture of themselves instead of taking a selfie.",
+    ],
+    next_action: "reject",
+    agent_guidance:
+      "Do not retry automatically, do not resubmit the same image, and do not coach the user on how to get " +
+      "past the check. End the automated flow and treat the verification as failed. " +
+      DO_NOT_DISCLOSE +
+      " If the user disputes the outcome, pass the request_id to a human reviewer; only a human should " +
+      "decide whether to allow another attempt.",
+    user_message:
+      "We could not verify your photo. If you think this is a mistake, please contact our support team.",
+  }),
+  entry({
+    tag: "LOW_LIVENESS_SCORE",
+    severity: "error",
+    declines: true,
+    title: "Low Liveness Score",
+    explanation:
+      "The liveness score was at or below face_liveness_score_decline_threshold (default 30), so the " +
+      "result is Declined. The model was not confident that the image shows a live person; this is " +
+      "often poor capture conditions, but it can also mean a non-live face representation.",
+    likely_causes: [
+      "A blurry, dark, overexposed or heavily compressed image.",
+      "An old photo from the gallery, a screenshot or a forwarded image instead of a fresh selfie.",
+      "Beauty filters, stickers or other edits applied to the face.",
+      "The face is partly covered or turned far away from the camera.",
+      "An actual attempt with a photo, screen or mask that did not trigger LIVENESS_FACE_ATTACK.",
+    ],
+    next_action: "retake",
+    agent_guidance:
+      "Ask for a new selfie taken live with the device camera right now (not a saved or edited photo): " +
+      "good even light, face straight on and unobstructed, no filters, camera held still. Do not lower the " +
+      "decline threshold to let a user through, and do not tell the user the score. " +
+      RETAKE_LIMIT,
+    user_message:
+      "We could not confirm your photo. Please take a new selfie now with your camera, in good light, " +
+      "looking straight at the camera with nothing covering your face and no filters.",
+  }),
+  entry({
+    tag: "FACE_IN_BLOCKLIST",
+    severity: "error",
+    declines: true,
+    title: "Face in Blocklist",
+    explanation:
+      "The face matches a face on the face blocklist of this Didit application, so the result is " +
+      "Declined. Someone on the operator's side added this face to the blocklist earlier.",
+    likely_causes: [
+      "The person was blocked earlier, for example after confirmed fraud or abuse, and is trying again.",
+      "A blocked person is attempting to open a new account under a different identity.",
+      "Rarely, a false match with a different person who looks very similar.",
+    ],
+    next_action: "reject",
+    agent_guidance:
+      "Do not retry or offer a retake: a new photo of the same face will match again. Stop the automated " +
+      "flow and treat the verification as failed. " +
+      DO_NOT_DISCLOSE +
+      " If the user disputes the outcome, route the request_id to your compliance or support team; only " +
+      "a human should overturn it.",
+    user_message:
+      "We are unable to verify your identity at this time. If you think this is a mistake, please " +
+      "contact our support team.",
+  }),
+  entry({
+    tag: "POSSIBLE_FACE_IN_BLOCKLIST",
+    severity: "error",
+    declines: true,
+    title: "Possible Face in Blocklist",
+    explanation:
+      "The face probably, but not certainly, matches a face on this application's face blocklist, and the " +
+      "result is Declined. A person should compare the faces before any final decision is taken.",
+    likely_causes: [
+      "A previously blocked person trying again, possibly with changed appearance or a lower-quality photo.",
+      "A different person who closely resembles someone on the blocklist.",
+      "Relatives, especially twins or siblings, of a blocked person.",
+    ],
+    next_action: "review",
+    agent_guidance:
+      "Do not retry or ask for a retake: it will not resolve a probable match and can help an attacker " +
+      "probe the check. Hold the user's request and escalate to a human reviewer with the request_id; do " +
+      "not grant access until the review is done. " +
+      DO_NOT_DISCLOSE,
+    user_message:
+      "We could not complete your verification automatically. Our team will review it and get back to you.",
+  }),
+  entry({
+    tag: "MULTIPLE_FACES_DETECTED",
+    severity: "warning",
+    declines: false,
+    title: "Multiple Faces Detected",
+    explanation:
+      "More than one face was found in the image and only the largest one was scored. This warning " +
+      "does not decline the result by itself, but the verdict is only meaningful if the largest face is " +
+      "the user's.",
+    likely_causes: [
+      "Another person standing beside or behind the user.",
+      "A poster, picture or screen showing a face in the background.",
+      "The user holding an ID card or photo with a portrait next to their face.",
+      "A reflection of the face in a mirror or window.",
+    ],
+    next_action: "proceed",
+    agent_guidance:
+      "Continue with the verdict from the other fields, since the largest face was scored. If the result " +
+      "is Declined, or the largest face might not be the user (for example someone closer to the camera), " +
+      "ask for a new photo with only the user in the frame. Do not loop: at most two retakes, then hand " +
+      "over to a human reviewer.",
+    user_message:
+      "We noticed more than one face in your photo. If you are asked to try again, make sure only you are " +
+      "in the picture.",
+  }),
+  entry({
+    tag: "DUPLICATED_FACE",
+    severity: "information",
+    declines: false,
+    title: "Duplicated Face",
+    explanation:
+      "The same face already appears in another approved session of this application under a different " +
+      "vendor_data, so one person may be linked to more than one account. It is informational and never " +
+      "declines the result by itself; the liveness verdict is unaffected.",
+    likely_causes: [
+      "The same person signing up a second account, for example to abuse promotions or evade a ban.",
+      "A genuine user who lost access to an old account and registered again.",
+      "The integration sends a different vendor_data for the same person on each attempt, so their own " +
+        "earlier sessions are not excluded.",
+      "Test or demo sessions made by the same staff member under several ids.",
+    ],
+    next_action: "review",
+    agent_guidance:
+      "Do not ask for a retake: a new photo will show the same face. Do not reject automatically either, " +
+      "because there are legitimate reasons. Flag the case for a human reviewer with the request_id and " +
+      "vendor_data so they can check the linked account, and hold any step that a second account would " +
+      "abuse until then. " +
+      DO_NOT_DISCLOSE,
+    user_message:
+      "Thank you, we have received your photo. We need to complete a short manual check before you can " +
+      "continue; our team will be in touch.",
+  }),
+  entry({
+    tag: "POSSIBLE_DUPLICATED_FACE",
+    severity: "information",
+    declines: false,
+    title: "Possible Duplicated Face",
+    explanation:
+      "The face may match a user already registered with this application under a different vendor_data, " +
+      "but the match is not certain. It is informational and never declines the result by itself.",
+    likely_causes: [
+      "The same person registering again under another account.",
+      "A different person with a similar appearance, such as a relative.",
+      "The integration sends a different vendor_data for the same person across attempts.",
+    ],
+    next_action: "review",
+    agent_guidance:
+      "Do not ask for a retake and do not reject or accuse the user: the match is uncertain. Flag the case " +
+      "for a human reviewer with the request_id and vendor_data, and hold high-risk actions until they " +
+      "have looked at it. " +
+      DO_NOT_DISCLOSE,
+    user_message:
+      "Thank you, we have received your photo. We need to complete a short manual check before you can " +
+      "continue; our team will be in touch.",
+  }),
+  entry({
+    tag: "LOW_FACE_QUALITY",
+    severity: "configurable",
+    declines: false,
+    title: "Low Face Quality",
+    explanation:
+      "The quality of the face in the image (the face_quality value) is below the required threshold, " +
+      "which makes the liveness judgement less reliable. Its effect is set by the operator (in Didit " +
+      "workflows: no action, review or decline), so read the returned status instead of assuming it passed.",
+    likely_causes: [
+      "Motion blur or an out-of-focus camera.",
+      "The face is small in the frame or the image has a low resolution.",
+      "Heavy compression from a screenshot or an image forwarded through a messaging app.",
+      "A dirty or smudged camera lens.",
+      "Grainy noise from shooting in dim light.",
+    ],
+    next_action: "retake",
+    agent_guidance:
+      "Ask for a new selfie taken directly with the camera (not a screenshot or forwarded image): clean " +
+      "the lens, hold the phone steady at arm's length, face filling a good part of the frame, good light. " +
+      "Huge resolutions do not help because the server recompresses the image. " +
+      RETAKE_LIMIT,
+    user_message:
+      "Your photo is not clear enough. Wipe your camera lens, hold the phone steady with your face filling " +
+      "the frame, and take the photo again.",
+  }),
+  entry({
+    tag: "LOW_FACE_LUMINANCE",
+    severity: "configurable",
+    declines: false,
+    title: "Low Face Luminance",
+    explanation:
+      "The face is too dark: face_luminance is low, where around 50 is normal. Its effect is set by the " +
+      "operator (in Didit workflows: no action, review or decline), so read the returned status instead " +
+      "of assuming it passed.",
+    likely_causes: [
+      "A dim room or a photo taken at night without lighting.",
+      "A bright window or lamp behind the user, leaving the face in shadow.",
+      "The face shaded by a hat, a hood or the user's own hand.",
+    ],
+    next_action: "retake",
+    agent_guidance:
+      "Ask the user to retake the photo facing a light source, such as a window or a lamp, with no strong " +
+      "light behind them and nothing shading the face. " +
+      RETAKE_LIMIT,
+    user_message: "Your face is too dark in the photo. Face a window or a lamp and take the photo again.",
+  }),
+  entry({
+    tag: "HIGH_FACE_LUMINANCE",
+    severity: "configurable",
+    declines: false,
+    title: "High Face Luminance",
+    explanation:
+      "The face is overexposed: face_luminance is high, where around 50 is normal, and facial detail is " +
+      "washed out. Its effect is set by the operator (in Didit workflows: no action, review or decline), " +
+      "so read the returned status instead of assuming it passed.",
+    likely_causes: [
+      "Strong direct sunlight on the face.",
+      "The camera flash fired at close range.",
+      "A bright lamp or ring light aimed straight at the face from close by.",
+      "The camera exposing for a dark background, which blows out the face.",
+    ],
+    next_action: "retake",
+    agent_guidance:
+      "Ask the user to retake the photo in softer, even light: out of direct sunlight, flash off, any " +
+      "bright lamp moved further away or to the side. " +
+      RETAKE_LIMIT,
+    user_message:
+      "Your face is too bright in the photo. Move out of direct sunlight or turn off the flash, and take " +
+      "the photo again.",
+  }),
+]);
+
+export const KNOWN_TAGS: readonly string[] = Object.freeze(WARNING_CATALOG.map((e) => e.tag));
+
+const BY_TAG: ReadonlyMap<string, WarningEntry> = new Map(WARNING_CATALOG.map((e) => [e.tag, e] as const));
+
+/** Trim, upper-case, and collapse runs of spaces, hyphens and underscores into one underscore. */
+export function normalizeTag(input: string): string {
+  return input
+    .trim()
+    .toUpperCase()
+    .replace(/[\s_-]+/g, "_");
+}
+
+export function findWarning(tag: string): WarningEntry | undefined {
+  return BY_TAG.get(normalizeTag(tag));
+}
