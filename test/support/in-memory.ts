@@ -1,0 +1,64 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { Config } from "../../src/config.js";
+import { createDiditClient, type DiditClient } from "../../src/didit/client.js";
+import type { LogLevel } from "../../src/log.js";
+import { createRedactor } from "../../src/redact.js";
+import { createServer } from "../../src/server.js";
+
+export interface InMemorySession {
+  client: Client;
+  logs: { level: LogLevel; message: string }[];
+  call(name: string, args: Record<string, unknown>): Promise<CallToolResult>;
+  close(): Promise<void>;
+}
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return Object.freeze({
+    apiKey: undefined,
+    baseUrl: "http://127.0.0.1:9",
+    timeoutMs: 5_000,
+    allowedDirs: [],
+    maxChecksPerMinute: 1_000,
+    confirmUploads: false,
+    ...overrides,
+  });
+}
+
+/** A real MCP Client talking to createServer() over the SDK's in-memory transport, tools listed first. */
+export async function startInMemory(config: Config, clientOverride?: DiditClient): Promise<InMemorySession> {
+  const redact = createRedactor([config.apiKey]);
+  const logs: { level: LogLevel; message: string }[] = [];
+  const diditClient =
+    clientOverride ??
+    (config.apiKey
+      ? createDiditClient({ baseUrl: config.baseUrl, apiKey: config.apiKey, timeoutMs: config.timeoutMs })
+      : undefined);
+  const server = createServer({
+    config,
+    client: diditClient,
+    logger: { log: (level, message) => logs.push({ level, message: redact(message) }) },
+    redact,
+    version: "0.0.0-test",
+  });
+  const client = new Client({ name: "in-memory-test", version: "1.0.0" });
+  const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+  await Promise.all([server.connect(serverTransport), client.connect(clientTransport)]);
+  // Listing first makes the client cache output schemas and validate structuredContent against them.
+  await client.listTools();
+  return {
+    client,
+    logs,
+    call: async (name, args) => (await client.callTool({ name, arguments: args })) as CallToolResult,
+    close: async () => {
+      await client.close();
+      await server.close();
+      await diditClient?.close();
+    },
+  };
+}
+
+export function textOf(result: CallToolResult): string {
+  return result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
+}
