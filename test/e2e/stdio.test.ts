@@ -1,8 +1,14 @@
-import { createServer } from "node:net";
 import { readFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type DiditDouble, type Outcome, requestIdFor, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
+import {
+  type DiditDouble,
+  type Outcome,
+  requestIdFor,
+  startDiditDouble,
+  TEST_API_KEY,
+} from "../support/didit-double.js";
 import { baseEnv, runRaw, type SpawnedSession, spawnServer, textOf } from "../support/spawn.js";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
@@ -87,10 +93,38 @@ describe("the built server over stdio against the loopback Didit", () => {
   });
 
   it.each([
-    ["a faceless image", "syn_no_face_gradient.png", { kind: "no_face" }, "Declined", "retake", "NO_FACE_DETECTED"],
-    ["a spoof", "spoof_screen_silentface_F2.jpg", { kind: "spoof" }, "Declined", "reject", "LIVENESS_FACE_ATTACK"],
-    ["a WebP with several faces", "syn_astronaut.webp", { kind: "multiple_faces" }, "Approved", "proceed", "MULTIPLE_FACES_DETECTED"],
-    ["a TIFF duplicate", "syn_astronaut.tiff", { kind: "duplicate" }, "Approved", "review", "DUPLICATED_FACE"],
+    [
+      "a faceless image",
+      "syn_no_face_gradient.png",
+      { kind: "no_face" },
+      "Declined",
+      "retake",
+      "NO_FACE_DETECTED",
+    ],
+    [
+      "a spoof",
+      "spoof_screen_silentface_F2.jpg",
+      { kind: "spoof" },
+      "Declined",
+      "reject",
+      "LIVENESS_FACE_ATTACK",
+    ],
+    [
+      "a WebP with several faces",
+      "syn_astronaut.webp",
+      { kind: "multiple_faces" },
+      "Approved",
+      "proceed",
+      "MULTIPLE_FACES_DETECTED",
+    ],
+    [
+      "a TIFF duplicate",
+      "syn_astronaut.tiff",
+      { kind: "duplicate" },
+      "Approved",
+      "review",
+      "DUPLICATED_FACE",
+    ],
   ] as const)("gets a verdict for %s", async (_name, file, outcome, status, action, tag) => {
     double.enqueue(outcome as Outcome);
     const result = await session.call("check_passive_liveness", { image_path: file });
@@ -105,17 +139,62 @@ describe("the built server over stdio against the loopback Didit", () => {
       image_path: "syn_astronaut.jpg",
       face_liveness_score_decline_threshold: 95,
     });
-    expect(result.structuredContent).toMatchObject({ status: "Declined", next_action: "retake", is_live: false });
+    expect(result.structuredContent).toMatchObject({
+      status: "Declined",
+      next_action: "retake",
+      is_live: false,
+    });
     expect(double.requests[0]?.fields.face_liveness_score_decline_threshold).toBe("95");
   });
 
   it.each<[string, Outcome[], string]>([
-    ["bad_request", [{ kind: "status", status: 400, body: '{"face_liveness_score_decline_threshold":["Ensure this value is less than or equal to 100."]}' }], "face_liveness_score_decline_threshold"],
-    ["forbidden", [{ kind: "status", status: 403, body: '{"detail":"You do not have permission to perform this action."}' }], "403"],
-    ["insufficient_credits", [{ kind: "status", status: 403, body: '{"detail":"Insufficient credits."}' }], "credits"],
-    ["insufficient_credits", [{ kind: "status", status: 402, body: '{"detail":"Payment required."}' }], "402"],
-    ["rate_limited", Array(3).fill({ kind: "status", status: 429, body: '{"detail":"Request was throttled."}', headers: { "retry-after": "0" } }), "429"],
-    ["upstream_error", [{ kind: "status", status: 502, body: "Bad Gateway", contentType: "text/plain" }], "may have reached Didit"],
+    [
+      "bad_request",
+      [
+        {
+          kind: "status",
+          status: 400,
+          body: '{"face_liveness_score_decline_threshold":["Ensure this value is less than or equal to 100."]}',
+        },
+      ],
+      "face_liveness_score_decline_threshold",
+    ],
+    [
+      "forbidden",
+      [
+        {
+          kind: "status",
+          status: 403,
+          body: '{"detail":"You do not have permission to perform this action."}',
+        },
+      ],
+      "403",
+    ],
+    [
+      "insufficient_credits",
+      [{ kind: "status", status: 403, body: '{"detail":"Insufficient credits."}' }],
+      "credits",
+    ],
+    [
+      "insufficient_credits",
+      [{ kind: "status", status: 402, body: '{"detail":"Payment required."}' }],
+      "402",
+    ],
+    [
+      "rate_limited",
+      Array(3).fill({
+        kind: "status",
+        status: 429,
+        body: '{"detail":"Request was throttled."}',
+        headers: { "retry-after": "0" },
+      }),
+      "429",
+    ],
+    [
+      "upstream_error",
+      [{ kind: "status", status: 502, body: "Bad Gateway", contentType: "text/plain" }],
+      "may have reached Didit",
+    ],
     ["invalid_response", [{ kind: "truncated_json" }], "not JSON"],
     ["timeout", [{ kind: "hang" }], "1500 ms"],
   ])("reports %s", async (code, outcomes, mention) => {
@@ -170,7 +249,9 @@ describe("configuration errors reach the agent as tool errors", () => {
 
   it("path input without allowed dirs is refused with how to configure it", async () => {
     const noDirs = await open({ DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url }, []);
-    const result = await noDirs.call("check_passive_liveness", { image_path: path.join(FIXTURES, "syn_astronaut.jpg") });
+    const result = await noDirs.call("check_passive_liveness", {
+      image_path: path.join(FIXTURES, "syn_astronaut.jpg"),
+    });
     expect(textOf(result)).toMatch(/^Error \[path_not_allowed\].*--allow-dir.*DIDIT_ALLOWED_DIRS/s);
     const bytes = await readFile(path.join(FIXTURES, "syn_astronaut.jpg"));
     const viaBase64 = await noDirs.call("check_passive_liveness", { image_base64: bytes.toString("base64") });
@@ -203,7 +284,11 @@ describe("stdout belongs to the protocol", () => {
           jsonrpc: "2.0",
           id: 1,
           method: "initialize",
-          params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+          params: {
+            protocolVersion: "2025-06-18",
+            capabilities: {},
+            clientInfo: { name: "raw", version: "1" },
+          },
         },
         { jsonrpc: "2.0", method: "notifications/initialized" },
         { jsonrpc: "2.0", id: 2, method: "tools/list" },
@@ -213,7 +298,12 @@ describe("stdout belongs to the protocol", () => {
           method: "tools/call",
           params: { name: "check_passive_liveness", arguments: { image_base64: bytes.toString("base64") } },
         },
-        { jsonrpc: "2.0", id: 4, method: "tools/call", params: { name: "check_passive_liveness", arguments: {} } },
+        {
+          jsonrpc: "2.0",
+          id: 4,
+          method: "tools/call",
+          params: { name: "check_passive_liveness", arguments: {} },
+        },
       ],
       {
         env: baseEnv({ DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url }),

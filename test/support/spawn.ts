@@ -8,7 +8,8 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 export const SERVER_ENTRY = path.resolve(import.meta.dirname, "../../dist/index.js");
 
 function requireBuild(): void {
-  if (!existsSync(SERVER_ENTRY)) throw new Error(`${SERVER_ENTRY} is missing: run \`npm run build\` (npm test does).`);
+  if (!existsSync(SERVER_ENTRY))
+    throw new Error(`${SERVER_ENTRY} is missing: run \`npm run build\` (npm test does).`);
 }
 
 /** Only what the server needs: the child must not inherit a developer's real DIDIT_* settings. */
@@ -31,7 +32,10 @@ export interface SpawnedSession {
 }
 
 /** Spawns the built server over stdio with an explicit env, as an MCP host would, and lists its tools. */
-export async function spawnServer(options: { env: Record<string, string>; args?: string[] }): Promise<SpawnedSession> {
+export async function spawnServer(options: {
+  env: Record<string, string>;
+  args?: string[];
+}): Promise<SpawnedSession> {
   requireBuild();
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -55,7 +59,9 @@ export async function spawnServer(options: { env: Record<string, string>; args?:
     transportErrors,
     resultTexts,
     async call(name, args) {
-      const result = (await client.callTool({ name, arguments: args }, undefined, { timeout: 60_000 })) as CallToolResult;
+      const result = (await client.callTool({ name, arguments: args }, undefined, {
+        timeout: 60_000,
+      })) as CallToolResult;
       resultTexts.push(JSON.stringify(result));
       return result;
     },
