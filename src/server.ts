@@ -1,8 +1,10 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { Config } from "./config.js";
+import { createUploadConsent } from "./consent.js";
 import type { DiditClient } from "./didit/client.js";
 import { asToolFailure, ToolFailure, toolErrorResult } from "./errors.js";
+import { createAllowedDirsSource } from "./images/client-roots.js";
 import { describeAllowedDirs } from "./images/path-policy.js";
 import type { Logger } from "./log.js";
 import { createCheckBudget } from "./rate-guard.js";
@@ -25,19 +27,21 @@ export function createServer(deps: ServerDeps): McpServer {
   const { config } = deps;
   const server = new McpServer(
     { name: SERVER_NAME, title: "Didit Passive Liveness", version: deps.version },
-    { instructions: serverInstructions(config), capabilities: { logging: {} } },
+    { instructions: serverInstructions(config) },
   );
   replaceSdkToolErrors(server, deps.redact);
 
   const guard = toolGuard(deps);
+  const dirs = createAllowedDirsSource(server.server, config.allowedDirs, deps.logger);
   server.registerTool(
     CHECK_TOOL_NAME,
     checkToolConfig,
     guard(
       createCheckHandler({
-        allowedDirs: () => config.allowedDirs,
+        allowedDirs: dirs.current,
         client: deps.client,
         reserveCheck: createCheckBudget(config.maxChecksPerMinute),
+        confirmUpload: config.confirmUploads ? createUploadConsent(server.server) : undefined,
       }),
     ),
   );
@@ -54,7 +58,9 @@ export function serverInstructions(config: Config): string {
     "Checks whether a face photo shows a live person (not a photo of a photo, a screen or a mask) with Didit's Passive Liveness API. " +
     "check_passive_liveness uploads the image to Didit and costs one credit per answered check; act on its next_action (proceed, retake, review, reject). " +
     "explain_warning explains a warning tag offline. " +
-    `Images given by path must be inside the allowed directories (${describeAllowedDirs(config.allowedDirs)}); otherwise pass image_base64.`
+    (config.allowedDirs.length > 0
+      ? `Images given by path must be inside the allowed directories (${describeAllowedDirs(config.allowedDirs)}); otherwise pass image_base64.`
+      : "No image directories are configured: images given by path must be inside the client's MCP roots, if it shares any; otherwise pass image_base64.")
   );
 }
 

@@ -78,7 +78,7 @@ function parseJson(text: string): unknown {
 }
 
 function mentionsCredits(text: string): boolean {
-  return /credit|balance|insufficient|payment/i.test(text);
+  return /credit|balance|payment|funds/i.test(text);
 }
 
 /** DRF bodies: a field-keyed map, a bare array, or {detail, code}. Name the fields, quote bounded messages. */
@@ -109,7 +109,8 @@ function hintForBadRequest(body: unknown): string {
     return "face_liveness_score_decline_threshold must be a number from 0 to 100.";
   }
   if (fields.length > 0 && !fields.includes("detail")) {
-    return `Fix the field(s) Didit named (${fields.join(", ")}) and try again.`;
+    const named = fields.slice(0, 5).map((f) => truncate(f, 60));
+    return `Fix the field(s) Didit named (${named.join(", ")}${fields.length > 5 ? ", ..." : ""}) and try again.`;
   }
   return "Check the inputs against the tool's schema and try again.";
 }

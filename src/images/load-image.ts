@@ -3,7 +3,7 @@ import { open } from "node:fs/promises";
 import { MAX_IMAGE_BYTES } from "../config.js";
 import { ToolFailure } from "../errors.js";
 import { decodeBase64Image, formatBytes } from "./base64.js";
-import { resolveAllowedPath } from "./path-policy.js";
+import { describeAllowedDirs, resolveAllowedPath } from "./path-policy.js";
 import { type ImageMime, sniffImageType } from "./sniff.js";
 
 export interface ImageInput {
@@ -41,7 +41,14 @@ export async function loadImage(input: ImageInput, options: LoadImageOptions): P
   let label: string;
   if (input.image_path !== undefined) {
     const real = await resolveAllowedPath(input.image_path, options.allowedDirs);
-    bytes = await readBoundedFile(real, maxBytes);
+    bytes = await readBoundedFile(real, maxBytes).catch((error: unknown) => {
+      if (!(error instanceof ToolFailure)) throw error;
+      throw new ToolFailure(
+        error.code,
+        error.message,
+        `${error.hint} Allowed directories: ${describeAllowedDirs(options.allowedDirs)}.`,
+      );
+    });
     label = real.split(/[\\/]/).pop() ?? "image";
   } else {
     bytes = decodeBase64Image(input.image_base64 ?? "", maxBytes);

@@ -1,4 +1,4 @@
-import { realpath } from "node:fs/promises";
+import { lstat, realpath } from "node:fs/promises";
 import path from "node:path";
 import { expandHome } from "../config.js";
 import { ToolFailure } from "../errors.js";
@@ -23,7 +23,7 @@ export async function resolveAllowedPath(requested: string, allowedDirs: readonl
   if (allowedDirs.length === 0) {
     throw new ToolFailure(
       "path_not_allowed",
-      "Reading images from paths is disabled: no allowed directories are configured.",
+      "Reading images from paths is disabled: no allowed directories are configured (and the client shared no MCP roots).",
       "Start the server with `--allow-dir /path/to/images` (repeatable) or set DIDIT_ALLOWED_DIRS (directories separated by the OS path delimiter), or pass the image as image_base64 instead.",
     );
   }
@@ -44,29 +44,59 @@ export async function resolveAllowedPath(requested: string, allowedDirs: readonl
   try {
     real = await realpath(absolute);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    // Only confirm that a file is missing where the caller may look; elsewhere the answer is the same refusal.
-    if (!allowedDirs.some((dir) => isInside(dir, absolute))) {
-      throw refused("it is outside the allowed directories", allowedDirs);
-    }
-    if (code === "ENOENT" || code === "ENOTDIR") {
-      throw new ToolFailure(
-        "file_not_found",
-        `No file at ${absolute}.`,
-        `Check the path (relative paths are resolved against ${firstDir}). Allowed directories: ${describeAllowedDirs(allowedDirs)}.`,
-      );
-    }
-    if (code === "ELOOP") throw refused("it is a symlink loop", allowedDirs, "invalid_input");
-    throw refused(`it cannot be resolved (${code ?? "unknown error"})`, allowedDirs);
+    throw await unresolvableFailure(absolute, (error as NodeJS.ErrnoException).code, allowedDirs);
   }
   if (!allowedDirs.some((dir) => isInside(dir, real))) {
-    const why =
-      real === absolute
-        ? "it is outside the allowed directories"
-        : "it is a symlink (or under one) whose target is outside the allowed directories";
-    throw refused(why, allowedDirs);
+    throw refused(outsideReason(absolute, real), allowedDirs);
   }
   return real;
+}
+
+/**
+ * Explains a path that does not resolve without revealing anything outside the allowed dirs: "missing" is only
+ * said when the deepest existing ancestor, symlinks followed, is inside and the entry itself does not exist.
+ */
+async function unresolvableFailure(
+  absolute: string,
+  code: string | undefined,
+  allowedDirs: readonly string[],
+): Promise<ToolFailure> {
+  if (code === "ELOOP") return refused("it is a symlink loop", allowedDirs, "invalid_input");
+  let ancestor = path.dirname(absolute);
+  let realAncestor: string | undefined;
+  while (realAncestor === undefined) {
+    realAncestor = await realpath(ancestor).catch(() => undefined);
+    const parent = path.dirname(ancestor);
+    if (realAncestor === undefined && parent === ancestor) break;
+    if (realAncestor === undefined) ancestor = parent;
+  }
+  const rebuilt =
+    realAncestor === undefined ? absolute : path.join(realAncestor, path.relative(ancestor, absolute));
+  if (!allowedDirs.some((dir) => isInside(dir, rebuilt))) {
+    return refused(outsideReason(absolute, rebuilt), allowedDirs);
+  }
+  const entryExists = await lstat(absolute).then(
+    () => true,
+    () => false,
+  );
+  if (entryExists) {
+    return refused("it is a symlink whose target does not exist or cannot be checked", allowedDirs);
+  }
+  if (code === "ENOENT" || code === "ENOTDIR") {
+    const [firstDir = ""] = allowedDirs;
+    return new ToolFailure(
+      "file_not_found",
+      `No file at ${absolute}.`,
+      `Check the path (relative paths are resolved against ${firstDir}). Allowed directories: ${describeAllowedDirs(allowedDirs)}.`,
+    );
+  }
+  return refused(`it cannot be resolved (${code ?? "unknown error"})`, allowedDirs);
+}
+
+function outsideReason(requested: string, resolved: string): string {
+  return requested === resolved
+    ? "it is outside the allowed directories"
+    : "it is a symlink (or under one) whose target is outside the allowed directories";
 }
 
 function refused(

@@ -139,13 +139,14 @@ export const checkToolConfig = {
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 export interface CheckDeps {
-  allowedDirs: () => readonly string[];
+  /** The directories image_path may read from (configured, else the client's roots). */
+  allowedDirs: () => Promise<readonly string[]>;
   /** Undefined when no API key is configured. */
   client: DiditClient | undefined;
   /** Throws rate_limited when the per-process budget is spent. */
   reserveCheck: () => void;
   /** Asks the user before an upload when consent is required; throws consent_declined otherwise. */
-  confirmUpload?: (image: LoadedImage, extra: ToolExtra) => Promise<void>;
+  confirmUpload?: ((image: LoadedImage, signal: AbortSignal) => Promise<void>) | undefined;
 }
 
 export function createCheckHandler(deps: CheckDeps) {
@@ -159,7 +160,7 @@ export function createCheckHandler(deps: CheckDeps) {
       );
     }
     progress("Validating the image");
-    const image = await loadImage(input, { allowedDirs: deps.allowedDirs() });
+    const image = await loadImage(input, { allowedDirs: await deps.allowedDirs() });
     const params: LivenessParams = {
       face_liveness_score_decline_threshold: input.face_liveness_score_decline_threshold,
       rotate_image: input.rotate_image,
@@ -167,7 +168,7 @@ export function createCheckHandler(deps: CheckDeps) {
       vendor_data: input.vendor_data,
       metadata: validMetadata(input.metadata),
     };
-    await deps.confirmUpload?.(image, extra);
+    await deps.confirmUpload?.(image, extra.signal);
     deps.reserveCheck();
     const response = await deps.client.checkPassiveLiveness(image, params, {
       signal: extra.signal,
