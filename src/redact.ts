@@ -4,7 +4,10 @@ export type Redact = (text: string) => string;
 
 /** Replaces every occurrence of each secret by value; secrets too short to be distinctive are ignored. */
 export function createRedactor(secrets: readonly (string | undefined)[]): Redact {
-  const values = secrets.filter((s): s is string => typeof s === "string" && s.length >= 4);
+  // Longest first, so a secret that contains another is replaced whole.
+  const values = secrets
+    .filter((s): s is string => typeof s === "string" && s.length >= 4)
+    .sort((a, b) => b.length - a.length);
   if (values.length === 0) return (text) => text;
   return (text) => {
     let out = text;

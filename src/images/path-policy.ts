@@ -61,7 +61,6 @@ async function unresolvableFailure(
   code: string | undefined,
   allowedDirs: readonly string[],
 ): Promise<ToolFailure> {
-  if (code === "ELOOP") return refused("it is a symlink loop", allowedDirs, "invalid_input");
   let ancestor = path.dirname(absolute);
   let realAncestor: string | undefined;
   while (realAncestor === undefined) {
@@ -75,6 +74,7 @@ async function unresolvableFailure(
   if (!allowedDirs.some((dir) => isInside(dir, rebuilt))) {
     return refused(outsideReason(absolute, rebuilt), allowedDirs);
   }
+  if (code === "ELOOP") return refused("it is a symlink loop", allowedDirs, "invalid_input");
   const entryExists = await lstat(absolute).then(
     () => true,
     () => false,

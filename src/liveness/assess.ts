@@ -41,7 +41,8 @@ const SEVERITY: Record<NextAction, number> = { proceed: 0, retake: 1, review: 2,
 
 /**
  * Derives what to do from the warnings, catalog first: reject beats review beats retake beats proceed. A retake
- * only follows a decline; an unknown error-level tag, or a decline nothing explains, goes to a human.
+ * only follows a decline; an unknown error-level tag, an Approved with an error-level tag, or a decline nothing
+ * explains goes to a human.
  */
 export function deriveNextAction(
   status: "Approved" | "Declined",
@@ -53,7 +54,12 @@ export function deriveNextAction(
     const entry = findWarning(warning.risk);
     let candidate: NextAction = "proceed";
     if (entry) {
-      candidate = entry.next_action === "retake" && status !== "Declined" ? "proceed" : entry.next_action;
+      if (entry.next_action === "retake" && status !== "Declined") {
+        // Approved despite an error-level photo problem contradicts the contract: let a human decide.
+        candidate = warning.log_type === "error" ? "review" : "proceed";
+      } else {
+        candidate = entry.next_action;
+      }
       if (candidate !== "proceed") explained = true;
     } else if (warning.log_type === "error") {
       candidate = "review";

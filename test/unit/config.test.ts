@@ -1,0 +1,321 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError, DEFAULT_BASE_URL, loadConfig, parseServerArgs } from "../../src/config.js";
+import { ToolFailure } from "../../src/errors.js";
+import { createCheckBudget } from "../../src/rate-guard.js";
+import { createRedactor, REDACTED } from "../../src/redact.js";
+
+let root: string;
+let dirA: string;
+let dirB: string;
+let linkToA: string;
+let aFile: string;
+
+const NO_ARGS = parseServerArgs([]);
+
+async function configErrorOf(promise: Promise<unknown>): Promise<ConfigError> {
+  let thrown: unknown;
+  try {
+    await promise;
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown, "expected a ConfigError to be thrown").toBeInstanceOf(ConfigError);
+  return thrown as ConfigError;
+}
+
+beforeAll(async () => {
+  root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "config-")));
+  dirA = path.join(root, "a");
+  dirB = path.join(root, "b");
+  await fs.mkdir(dirA);
+  await fs.mkdir(dirB);
+  linkToA = path.join(root, "link-to-a");
+  await fs.symlink(dirA, linkToA);
+  aFile = path.join(root, "file.txt");
+  await fs.writeFile(aFile, "x");
+});
+
+afterAll(async () => {
+  await fs.rm(root, { recursive: true, force: true });
+});
+
+describe("parseServerArgs", () => {
+  it("defaults to no dirs, no help, no version", () => {
+    expect(parseServerArgs([])).toEqual({ allowDirs: [], help: false, version: false });
+  });
+
+  it("accepts --allow-dir repeatedly, in order, in both spellings", () => {
+    expect(parseServerArgs(["--allow-dir", "/x", "--allow-dir=/y", "--allow-dir", "/z"]).allowDirs).toEqual([
+      "/x",
+      "/y",
+      "/z",
+    ]);
+  });
+
+  it("accepts --help/-h and --version/-v", () => {
+    expect(parseServerArgs(["--help"]).help).toBe(true);
+    expect(parseServerArgs(["-h"]).help).toBe(true);
+    expect(parseServerArgs(["--version"]).version).toBe(true);
+    expect(parseServerArgs(["-v"]).version).toBe(true);
+  });
+
+  it.each([
+    ["an unknown flag", ["--allow-dirs", "/x"]],
+    ["a typo'd flag", ["--alow-dir=/x"]],
+    ["a positional argument", ["/x"]],
+    ["--allow-dir without a value", ["--allow-dir"]],
+    ["a value given to a boolean flag", ["--help=yes"]],
+  ])("refuses %s with ConfigError", (_what, argv) => {
+    expect(() => parseServerArgs(argv)).toThrow(ConfigError);
+  });
+});
+
+describe("loadConfig", () => {
+  it("has the documented defaults", async () => {
+    const config = await loadConfig(NO_ARGS, {});
+    expect(config).toEqual({
+      apiKey: undefined,
+      baseUrl: "https://verification.didit.me",
+      timeoutMs: 30_000,
+      allowedDirs: [],
+      maxChecksPerMinute: 30,
+      confirmUploads: false,
+    });
+    expect(DEFAULT_BASE_URL).toBe("https://verification.didit.me");
+  });
+
+  it("ignores unrelated environment variables", async () => {
+    const config = await loadConfig(NO_ARGS, { PATH: "/bin", HOME: "/nowhere", DIDIT_UNKNOWN: "x" });
+    expect(config.baseUrl).toBe(DEFAULT_BASE_URL);
+  });
+
+  it("reads and trims DIDIT_API_KEY", async () => {
+    expect((await loadConfig(NO_ARGS, { DIDIT_API_KEY: "  key-123  " })).apiKey).toBe("key-123");
+  });
+
+  it.each(["", "   ", "\n"])("treats DIDIT_API_KEY=%j as unset", async (value) => {
+    expect((await loadConfig(NO_ARGS, { DIDIT_API_KEY: value })).apiKey).toBeUndefined();
+  });
+
+  it.each([
+    ["https://example.test/", "https://example.test"],
+    ["https://example.test///", "https://example.test"],
+    ["http://127.0.0.1:8080/", "http://127.0.0.1:8080"],
+    ["https://verification.didit.me", "https://verification.didit.me"],
+  ])("strips trailing slashes from DIDIT_BASE_URL %s", async (value, expected) => {
+    expect((await loadConfig(NO_ARGS, { DIDIT_BASE_URL: value })).baseUrl).toBe(expected);
+  });
+
+  it.each([
+    "ftp://example.test",
+    "file:///etc/passwd",
+    "javascript:alert(1)",
+    "verification.didit.me",
+    "not a url",
+    "",
+  ])("refuses DIDIT_BASE_URL=%j with ConfigError naming the variable", async (value) => {
+    const e = await configErrorOf(loadConfig(NO_ARGS, { DIDIT_BASE_URL: value }));
+    expect(e.message).toContain("DIDIT_BASE_URL");
+  });
+
+  it("reads DIDIT_TIMEOUT_MS", async () => {
+    expect((await loadConfig(NO_ARGS, { DIDIT_TIMEOUT_MS: "45000" })).timeoutMs).toBe(45_000);
+    expect((await loadConfig(NO_ARGS, { DIDIT_TIMEOUT_MS: "1000" })).timeoutMs).toBe(1000);
+  });
+
+  it.each(["abc", "10", "0", "-5", "1500.5", "300001"])(
+    "refuses DIDIT_TIMEOUT_MS=%j with ConfigError",
+    async (value) => {
+      const e = await configErrorOf(loadConfig(NO_ARGS, { DIDIT_TIMEOUT_MS: value }));
+      expect(e.message).toContain("DIDIT_TIMEOUT_MS");
+    },
+  );
+
+  it("reads DIDIT_MAX_CHECKS_PER_MINUTE and refuses nonsense", async () => {
+    expect((await loadConfig(NO_ARGS, { DIDIT_MAX_CHECKS_PER_MINUTE: "5" })).maxChecksPerMinute).toBe(5);
+    for (const value of ["0", "abc", "2.5"]) {
+      await configErrorOf(loadConfig(NO_ARGS, { DIDIT_MAX_CHECKS_PER_MINUTE: value }));
+    }
+  });
+
+  it("reads DIDIT_CONFIRM_UPLOADS", async () => {
+    expect((await loadConfig(NO_ARGS, { DIDIT_CONFIRM_UPLOADS: "true" })).confirmUploads).toBe(true);
+    expect((await loadConfig(NO_ARGS, { DIDIT_CONFIRM_UPLOADS: "0" })).confirmUploads).toBe(false);
+    await configErrorOf(loadConfig(NO_ARGS, { DIDIT_CONFIRM_UPLOADS: "maybe" }));
+  });
+
+  it("combines --allow-dir (first) and DIDIT_ALLOWED_DIRS split on path.delimiter", async () => {
+    const config = await loadConfig(parseServerArgs(["--allow-dir", dirB]), {
+      DIDIT_ALLOWED_DIRS: [dirA, "", "  "].join(path.delimiter),
+    });
+    expect(config.allowedDirs).toEqual([dirB, dirA]);
+  });
+
+  it("resolves allowed dirs to their real paths", async () => {
+    const config = await loadConfig(parseServerArgs(["--allow-dir", linkToA]), {});
+    expect(config.allowedDirs).toEqual([dirA]);
+    expect(config.allowedDirs).not.toContain(linkToA);
+  });
+
+  it("resolves relative and dotted allowed dirs to absolute real paths", async () => {
+    const config = await loadConfig(parseServerArgs(["--allow-dir", `${dirB}/../a/.`]), {});
+    expect(config.allowedDirs).toEqual([dirA]);
+  });
+
+  it("deduplicates dirs that resolve to the same real path, keeping first order", async () => {
+    const config = await loadConfig(
+      parseServerArgs(["--allow-dir", linkToA, "--allow-dir", dirB, "--allow-dir", dirA]),
+      {
+        DIDIT_ALLOWED_DIRS: [dirB, `${dirA}/`, linkToA].join(path.delimiter),
+      },
+    );
+    expect(config.allowedDirs).toEqual([dirA, dirB]);
+  });
+
+  it("refuses a missing allowed dir with ConfigError naming it", async () => {
+    const missing = path.join(root, "missing");
+    const e = await configErrorOf(loadConfig(parseServerArgs(["--allow-dir", missing]), {}));
+    expect(e.message).toContain(missing);
+    const e2 = await configErrorOf(
+      loadConfig(NO_ARGS, { DIDIT_ALLOWED_DIRS: [dirA, missing].join(path.delimiter) }),
+    );
+    expect(e2.message).toContain(missing);
+  });
+
+  it("refuses an allowed dir that is a file with ConfigError", async () => {
+    const e = await configErrorOf(loadConfig(parseServerArgs(["--allow-dir", aFile]), {}));
+    expect(e.message).toMatch(/not a directory/);
+  });
+
+  it("refuses an allowed dir with a NUL byte", async () => {
+    await configErrorOf(loadConfig(parseServerArgs(["--allow-dir", `${dirA}\0`]), {}));
+  });
+
+  it("returns a frozen config with a frozen dir list", async () => {
+    const config = await loadConfig(parseServerArgs(["--allow-dir", dirA]), { DIDIT_API_KEY: "k-1234" });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.allowedDirs)).toBe(true);
+    expect(() => {
+      (config as { baseUrl: string }).baseUrl = "https://evil.test";
+    }).toThrow(TypeError);
+    expect(() => (config.allowedDirs as string[]).push("/")).toThrow(TypeError);
+    expect(config.baseUrl).toBe(DEFAULT_BASE_URL);
+    expect(config.allowedDirs).toEqual([dirA]);
+  });
+});
+
+describe("createCheckBudget", () => {
+  it("allows perMinute checks in a sliding minute, then refuses with rate_limited", () => {
+    let t = 1_000_000;
+    const reserve = createCheckBudget(2, () => t);
+    reserve();
+    t += 1000;
+    reserve();
+    t += 1000;
+    let thrown: unknown;
+    try {
+      reserve();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ToolFailure);
+    const f = thrown as ToolFailure;
+    expect(f.code).toBe("rate_limited");
+    // The oldest check (at t0) leaves the window at t0 + 60 s; now is t0 + 2 s.
+    expect(f.retryAfterSeconds).toBe(58);
+    expect(f.message).toContain("DIDIT_MAX_CHECKS_PER_MINUTE");
+    expect(f.message).toMatch(/no request was sent/);
+    expect(f.hint).toContain("Wait 58 s");
+  });
+
+  it("does not count a refused check against the budget, and frees slots as the window slides", () => {
+    let t = 0;
+    const reserve = createCheckBudget(2, () => t);
+    reserve(); // t=0
+    t = 1000;
+    reserve(); // t=1000
+    t = 30_000;
+    expect(() => reserve()).toThrow(ToolFailure);
+    expect(() => reserve()).toThrow(ToolFailure);
+    t = 59_999;
+    expect(() => reserve()).toThrow(ToolFailure);
+    t = 60_000; // the first check leaves the window
+    expect(() => reserve()).not.toThrow();
+    expect(() => reserve()).toThrow(ToolFailure);
+    t = 61_000; // the second check leaves the window
+    expect(() => reserve()).not.toThrow();
+    t = 61_500;
+    let thrown: ToolFailure | undefined;
+    try {
+      reserve();
+    } catch (error) {
+      thrown = error as ToolFailure;
+    }
+    expect(thrown?.retryAfterSeconds).toBe(59); // oldest is at 60 000, leaves at 120 000
+  });
+
+  it("never asks to wait less than 1 s", () => {
+    let t = 0;
+    const reserve = createCheckBudget(1, () => t);
+    reserve();
+    t = 59_999.5;
+    let thrown: ToolFailure | undefined;
+    try {
+      reserve();
+    } catch (error) {
+      thrown = error as ToolFailure;
+    }
+    expect(thrown?.retryAfterSeconds).toBe(1);
+  });
+
+  it("keeps separate budgets separate", () => {
+    const t = 0;
+    const a = createCheckBudget(1, () => t);
+    const b = createCheckBudget(1, () => t);
+    a();
+    expect(() => b()).not.toThrow();
+    expect(() => a()).toThrow(ToolFailure);
+  });
+});
+
+describe("createRedactor", () => {
+  it("replaces every occurrence of the secret", () => {
+    const redact = createRedactor(["sk_live_abc123"]);
+    expect(redact("key=sk_live_abc123 again sk_live_abc123sk_live_abc123!")).toBe(
+      `key=${REDACTED} again ${REDACTED}${REDACTED}!`,
+    );
+  });
+
+  it("treats the secret literally, not as a pattern", () => {
+    const redact = createRedactor(["a.b*c+$"]);
+    expect(redact("xa.b*c+$y axbbbc+ y")).toBe(`x${REDACTED}y axbbbc+ y`);
+  });
+
+  it("redacts several secrets", () => {
+    const redact = createRedactor(["first-secret", undefined, "second-secret"]);
+    expect(redact("first-secret / second-secret")).toBe(`${REDACTED} / ${REDACTED}`);
+  });
+
+  it("ignores secrets shorter than 4 characters and undefined ones", () => {
+    const redact = createRedactor(["abc", "", undefined, "a"]);
+    expect(redact("abc a abcabc")).toBe("abc a abcabc");
+  });
+
+  it("redacts a secret of exactly 4 characters", () => {
+    expect(createRedactor(["abcd"])("xabcdx")).toBe(`x${REDACTED}x`);
+  });
+
+  it("returns text without secrets unchanged", () => {
+    expect(createRedactor(["sk_live_abc123"])("nothing here")).toBe("nothing here");
+    expect(createRedactor([])("sk_live_abc123")).toBe("sk_live_abc123");
+  });
+
+  // Regression: secrets were replaced in the order given, leaving the tail of a longer secret containing a shorter one.
+  it("fully redacts a secret that contains another secret", () => {
+    const redact = createRedactor(["abcd", "abcd-efgh-ijkl"]);
+    expect(redact("key abcd-efgh-ijkl")).toBe(`key ${REDACTED}`);
+  });
+});
