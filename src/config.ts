@@ -18,6 +18,8 @@ export interface Config {
   readonly allowedDirs: readonly string[];
   readonly maxChecksPerMinute: number;
   readonly confirmUploads: boolean;
+  /** Offline mocked responder instead of Didit; only ever enabled explicitly. */
+  readonly sandbox: boolean;
 }
 
 export class ConfigError extends Error {
@@ -53,10 +55,12 @@ const envSchema = z.object({
     .max(10_000, "DIDIT_MAX_CHECKS_PER_MINUTE must be at most 10000")
     .optional(),
   DIDIT_CONFIRM_UPLOADS: booleanFlag.optional(),
+  DIDIT_SANDBOX: booleanFlag.optional(),
 });
 
 export interface ServerArgs {
   allowDirs: string[];
+  sandbox: boolean;
   help: boolean;
   version: boolean;
 }
@@ -68,6 +72,7 @@ export function parseServerArgs(argv: readonly string[]): ServerArgs {
       args: [...argv],
       options: {
         "allow-dir": { type: "string", multiple: true },
+        sandbox: { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -76,6 +81,7 @@ export function parseServerArgs(argv: readonly string[]): ServerArgs {
     });
     return {
       allowDirs: values["allow-dir"] ?? [],
+      sandbox: values.sandbox ?? false,
       help: values.help ?? false,
       version: values.version ?? false,
     };
@@ -85,7 +91,10 @@ export function parseServerArgs(argv: readonly string[]): ServerArgs {
 }
 
 /** Reads env and flags into one frozen Config. The only place in the project that reads the environment. */
-export async function loadConfig(args: ServerArgs, env: NodeJS.ProcessEnv): Promise<Config> {
+export async function loadConfig(
+  args: Pick<ServerArgs, "allowDirs" | "sandbox">,
+  env: NodeJS.ProcessEnv,
+): Promise<Config> {
   const parsed = envSchema.safeParse(pickDiditEnv(env));
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => i.message).join("; "));
@@ -100,6 +109,7 @@ export async function loadConfig(args: ServerArgs, env: NodeJS.ProcessEnv): Prom
     allowedDirs: Object.freeze(allowedDirs),
     maxChecksPerMinute: e.DIDIT_MAX_CHECKS_PER_MINUTE ?? 30,
     confirmUploads: e.DIDIT_CONFIRM_UPLOADS ?? false,
+    sandbox: args.sandbox || (e.DIDIT_SANDBOX ?? false),
   });
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { CLI_USAGE, runCli } from "./cli.js";
 import { ConfigError, loadConfig, parseServerArgs } from "./config.js";
-import { createDiditClient } from "./didit/client.js";
+import { selectLivenessClient } from "./liveness/select-client.js";
 import { createStderrLogger } from "./log.js";
 import { createRedactor } from "./redact.js";
 import { createServer } from "./server.js";
@@ -11,12 +12,13 @@ import { packageVersion } from "./version.js";
 const STDIO_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 const SHUTDOWN_GRACE_MS = 500;
 
-const USAGE = `Usage: didit-passive-liveness-mcp [--allow-dir DIR]...
+const USAGE = `Usage: didit-passive-liveness-mcp [--allow-dir DIR]... [--sandbox]
 
-Runs the Didit Passive Liveness MCP server on stdio.
+Runs the Didit Passive Liveness MCP server on stdio (what an MCP host starts).
 
 Options:
   --allow-dir DIR   Directory image_path may read from (repeatable; also DIDIT_ALLOWED_DIRS)
+  --sandbox         Mocked offline results instead of Didit (also DIDIT_SANDBOX=1)
   -h, --help        Show this help
   -v, --version     Show the version
 
@@ -26,9 +28,24 @@ Environment:
   DIDIT_TIMEOUT_MS            Deadline per check in ms (default 30000)
   DIDIT_ALLOWED_DIRS          Allowed image directories, separated by the OS path delimiter
   DIDIT_MAX_CHECKS_PER_MINUTE Checks allowed per minute in this process (default 30)
-`;
+  DIDIT_CONFIRM_UPLOADS       true: ask the user (MCP elicitation) before each upload
+  DIDIT_SANDBOX               1/true: same as --sandbox
+
+Scripted use:
+${CLI_USAGE}`;
 
 async function main(argv: string[]): Promise<number | undefined> {
+  const [command, ...rest] = argv;
+  if (command === "check" || command === "explain") {
+    const controller = new AbortController();
+    process.once("SIGINT", () => controller.abort());
+    return runCli(command, rest, {
+      out: (text) => process.stdout.write(text),
+      err: (text) => process.stderr.write(text),
+      env: process.env,
+      signal: controller.signal,
+    });
+  }
   const args = parseServerArgs(argv);
   if (args.help) {
     process.stdout.write(USAGE);
@@ -41,9 +58,7 @@ async function main(argv: string[]): Promise<number | undefined> {
   const config = await loadConfig(args, process.env);
   const redact = createRedactor([config.apiKey]);
   const logger = createStderrLogger(redact);
-  const client = config.apiKey
-    ? createDiditClient({ baseUrl: config.baseUrl, apiKey: config.apiKey, timeoutMs: config.timeoutMs })
-    : undefined;
+  const client = selectLivenessClient(config);
   const server = createServer({ config, client, logger, redact, version: packageVersion() });
   const transport = new StdioServerTransport(process.stdin, process.stdout, {
     maxBufferSize: STDIO_MAX_MESSAGE_BYTES,
@@ -69,7 +84,7 @@ async function main(argv: string[]): Promise<number | undefined> {
   await server.connect(transport);
   logger.log(
     "info",
-    `ready (version ${packageVersion()}, API key ${config.apiKey ? "set" : "NOT set"}, allowed dirs: ${
+    `ready (version ${packageVersion()}, ${config.sandbox ? "SANDBOX mode" : `API key ${config.apiKey ? "set" : "NOT set"}`}, allowed dirs: ${
       config.allowedDirs.length > 0 ? config.allowedDirs.join(", ") : "none"
     })`,
   );

@@ -7,8 +7,10 @@ import { asToolFailure, ToolFailure, toolErrorResult } from "./errors.js";
 import { createAllowedDirsSource } from "./images/client-roots.js";
 import { describeAllowedDirs } from "./images/path-policy.js";
 import type { Logger } from "./log.js";
+import { registerLivenessPrompt } from "./prompts/liveness-check.js";
 import { createCheckBudget } from "./rate-guard.js";
 import type { Redact } from "./redact.js";
+import { registerWarningResources } from "./resources/warnings.js";
 import { CHECK_TOOL_NAME, checkToolConfig, createCheckHandler } from "./tools/check-passive-liveness.js";
 import { EXPLAIN_TOOL_NAME, explainToolConfig, handleExplain } from "./tools/explain-warning.js";
 
@@ -16,7 +18,7 @@ export const SERVER_NAME = "didit-passive-liveness-mcp";
 
 export interface ServerDeps {
   config: Config;
-  /** Undefined without an API key: the server still starts and lists its tools. */
+  /** Didit, or the sandbox responder; undefined without a key: the server still starts and lists its tools. */
   client: DiditClient | undefined;
   logger: Logger;
   redact: Redact;
@@ -40,6 +42,7 @@ export function createServer(deps: ServerDeps): McpServer {
       createCheckHandler({
         allowedDirs: dirs.current,
         client: deps.client,
+        sandbox: config.sandbox,
         reserveCheck: createCheckBudget(config.maxChecksPerMinute),
         confirmUpload: config.confirmUploads ? createUploadConsent(server.server) : undefined,
       }),
@@ -50,11 +53,16 @@ export function createServer(deps: ServerDeps): McpServer {
     explainToolConfig,
     guard(async (input) => handleExplain(input)),
   );
+  registerWarningResources(server);
+  registerLivenessPrompt(server);
   return server;
 }
 
 export function serverInstructions(config: Config): string {
   return (
+    (config.sandbox
+      ? "SANDBOX MODE: checks are answered offline with mocked outcomes (choose one with vendor_data 'sandbox:<outcome>'); they are not real verdicts and nothing is uploaded. "
+      : "") +
     "Checks whether a face photo shows a live person (not a photo of a photo, a screen or a mask) with Didit's Passive Liveness API. " +
     "check_passive_liveness uploads the image to Didit and costs one credit per answered check; act on its next_action (proceed, retake, review, reject). " +
     "explain_warning explains a warning tag offline. " +

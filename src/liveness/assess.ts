@@ -35,6 +35,8 @@ export interface LivenessAssessment {
   vendor_data: string | null;
   metadata?: unknown;
   created_at: string | null;
+  /** Set only in sandbox mode. */
+  sandbox?: true;
 }
 
 const SEVERITY: Record<NextAction, number> = { proceed: 0, retake: 1, review: 2, reject: 3 };

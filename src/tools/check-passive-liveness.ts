@@ -2,18 +2,13 @@ import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/proto
 import type { CallToolResult, ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { MAX_IMAGE_BYTES } from "../config.js";
-import type { DiditClient, LivenessParams } from "../didit/client.js";
-import { ToolFailure } from "../errors.js";
-import { formatBytes } from "../images/base64.js";
-import { type LoadedImage, loadImage } from "../images/load-image.js";
-import { assessLiveness } from "../liveness/assess.js";
+import { type LivenessCheckDeps, runLivenessCheck } from "../liveness/check.js";
 import { NEXT_ACTIONS } from "../warnings/types.js";
 
 export const CHECK_TOOL_NAME = "check_passive_liveness";
 
 /** Base64 of 5 MB plus room for a data-URL prefix and MIME line breaks; longer text cannot be a valid image. */
 export const MAX_BASE64_CHARS = Math.ceil(MAX_IMAGE_BYTES / 3) * 4 + 256 * 1024;
-const MAX_METADATA_JSON_CHARS = 64 * 1024;
 
 export const checkInputSchema = z.strictObject({
   image_path: z
@@ -115,6 +110,10 @@ export const checkOutputSchema = z.object({
   vendor_data: z.string().nullable(),
   metadata: z.unknown().optional(),
   created_at: z.string().nullable(),
+  sandbox: z
+    .boolean()
+    .optional()
+    .describe("Present and true only in sandbox mode: a mocked, offline result."),
 });
 
 export const checkToolConfig = {
@@ -138,61 +137,17 @@ export const checkToolConfig = {
 
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-export interface CheckDeps {
-  /** The directories image_path may read from (configured, else the client's roots). */
-  allowedDirs: () => Promise<readonly string[]>;
-  /** Undefined when no API key is configured. */
-  client: DiditClient | undefined;
-  /** Throws rate_limited when the per-process budget is spent. */
-  reserveCheck: () => void;
-  /** Asks the user before an upload when consent is required; throws consent_declined otherwise. */
-  confirmUpload?: ((image: LoadedImage, signal: AbortSignal) => Promise<void>) | undefined;
-}
-
-export function createCheckHandler(deps: CheckDeps) {
+export function createCheckHandler(deps: LivenessCheckDeps) {
   return async (input: CheckInput, extra: ToolExtra): Promise<CallToolResult> => {
-    const progress = progressReporter(extra);
-    if (!deps.client) {
-      throw new ToolFailure(
-        "not_configured",
-        "No Didit API key is configured, so no check can be made.",
-        "Set DIDIT_API_KEY in the server's environment (get a key from the Didit Business Console, API & Webhooks) and restart the server.",
-      );
-    }
-    progress("Validating the image");
-    const image = await loadImage(input, { allowedDirs: await deps.allowedDirs() });
-    const params: LivenessParams = {
-      face_liveness_score_decline_threshold: input.face_liveness_score_decline_threshold,
-      rotate_image: input.rotate_image,
-      save_api_request: input.save_api_request,
-      vendor_data: input.vendor_data,
-      metadata: validMetadata(input.metadata),
-    };
-    await deps.confirmUpload?.(image, extra.signal);
-    deps.reserveCheck();
-    const response = await deps.client.checkPassiveLiveness(image, params, {
+    const assessment = await runLivenessCheck(deps, input, {
       signal: extra.signal,
-      onProgress: progress,
+      onProgress: progressReporter(extra),
     });
-    const assessment = assessLiveness(response, { includeFaceAttributes: input.include_face_attributes });
     return {
       content: [{ type: "text", text: JSON.stringify(assessment) }],
       structuredContent: assessment as unknown as Record<string, unknown>,
     };
   };
-}
-
-function validMetadata(metadata: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  if (metadata === undefined) return undefined;
-  const size = JSON.stringify(metadata).length;
-  if (size > MAX_METADATA_JSON_CHARS) {
-    throw new ToolFailure(
-      "invalid_input",
-      `metadata is ${formatBytes(size)} as JSON, over the 64 KB this server sends.`,
-      "Keep metadata to a few identifying fields; store bulky data on your side keyed by request_id.",
-    );
-  }
-  return metadata;
 }
 
 /** Sends notifications/progress when the client asked for them with a progress token; otherwise a no-op. */

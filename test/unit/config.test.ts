@@ -44,7 +44,15 @@ afterAll(async () => {
 
 describe("parseServerArgs", () => {
   it("defaults to no dirs, no help, no version", () => {
-    expect(parseServerArgs([])).toEqual({ allowDirs: [], help: false, version: false });
+    expect(parseServerArgs([])).toEqual({ allowDirs: [], sandbox: false, help: false, version: false });
+  });
+
+  it("takes --sandbox, and DIDIT_SANDBOX turns it on too, but never implicitly", async () => {
+    expect(parseServerArgs(["--sandbox"]).sandbox).toBe(true);
+    expect((await loadConfig({ allowDirs: [], sandbox: true }, {})).sandbox).toBe(true);
+    expect((await loadConfig({ allowDirs: [], sandbox: false }, { DIDIT_SANDBOX: "1" })).sandbox).toBe(true);
+    expect((await loadConfig({ allowDirs: [], sandbox: false }, {})).sandbox).toBe(false);
+    await expect(loadConfig({ allowDirs: [], sandbox: false }, { DIDIT_SANDBOX: "maybe" })).rejects.toThrow();
   });
 
   it("accepts --allow-dir repeatedly, in order, in both spellings", () => {
@@ -83,6 +91,7 @@ describe("loadConfig", () => {
       allowedDirs: [],
       maxChecksPerMinute: 30,
       confirmUploads: false,
+      sandbox: false,
     });
     expect(DEFAULT_BASE_URL).toBe("https://verification.didit.me");
   });

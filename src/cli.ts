@@ -1,0 +1,193 @@
+import { realpath } from "node:fs/promises";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { loadConfig } from "./config.js";
+import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "./errors.js";
+import type { LivenessAssessment } from "./liveness/assess.js";
+import { runLivenessCheck } from "./liveness/check.js";
+import { selectLivenessClient } from "./liveness/select-client.js";
+import { createRedactor } from "./redact.js";
+import { explainWarning } from "./tools/explain-warning.js";
+import { findWarning } from "./warnings/catalog.js";
+
+/** Exit codes scripts can branch on. */
+export const EXIT = { approved: 0, declined: 1, usage: 2, failure: 3 } as const;
+
+const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
+  "invalid_input",
+  "path_not_allowed",
+  "file_not_found",
+  "not_an_image",
+  "too_large",
+]);
+
+export const CLI_USAGE = `Usage:
+  didit-passive-liveness-mcp check <image> [--threshold N] [--rotate] [--vendor-data S]
+                                   [--metadata JSON] [--no-save] [--faces] [--json] [--sandbox]
+  didit-passive-liveness-mcp explain <TAG> [--json]
+
+check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Liveness API (one credit).
+         --threshold N     decline at or below this liveness score (0-100; Didit's default 30)
+         --rotate          let Didit try 90-degree rotations
+         --vendor-data S   your id for the person (in sandbox mode, sandbox:<outcome> picks the outcome)
+         --metadata JSON   a JSON object stored with the check
+         --no-save         do not store the check in Didit's Business Console
+         --faces           include estimated age and gender per face
+         --json            print exactly the MCP tool's structured result
+         --sandbox         mocked offline result (also DIDIT_SANDBOX=1); nothing is uploaded
+explain  Explains a warning tag offline (case-insensitive).
+
+Exit codes: 0 Approved, 1 Declined, 2 usage or input error, 3 configuration or API error.
+`;
+
+export interface CliIO {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+}
+
+/** Runs `check` or `explain`; returns the exit code. Results go to out, errors to err. */
+export async function runCli(
+  command: "check" | "explain",
+  argv: readonly string[],
+  io: CliIO,
+): Promise<number> {
+  const redact = createRedactor([io.env.DIDIT_API_KEY]);
+  try {
+    return command === "check" ? await runCheck(argv, io) : runExplain(argv, io);
+  } catch (error) {
+    const failure = asToolFailure(error);
+    io.err(`${redact(formatFailure(failure))}\n`);
+    return INPUT_ERRORS.has(failure.code) ? EXIT.usage : EXIT.failure;
+  }
+}
+
+function usageError(message: string): ToolFailure {
+  return new ToolFailure("invalid_input", message, "Run `didit-passive-liveness-mcp --help` for usage.");
+}
+
+type CliOptions = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>["options"]>;
+
+function parse(argv: readonly string[], options: CliOptions) {
+  try {
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw usageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    threshold: { type: "string" },
+    rotate: { type: "boolean" },
+    "vendor-data": { type: "string" },
+    metadata: { type: "string" },
+    "no-save": { type: "boolean" },
+    faces: { type: "boolean" },
+    json: { type: "boolean" },
+    sandbox: { type: "boolean" },
+  });
+  if (positionals.length !== 1) throw usageError("check needs exactly one image path.");
+  const [image = ""] = positionals;
+  const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
+  if (threshold !== undefined && !(Number.isFinite(threshold) && threshold >= 0 && threshold <= 100)) {
+    throw usageError("--threshold must be a number from 0 to 100.");
+  }
+  const metadata = values.metadata === undefined ? undefined : parseMetadata(String(values.metadata));
+  const config = await loadConfig({ allowDirs: [], sandbox: values.sandbox === true }, io.env);
+  // A person typed this path, so its own directory is the allowed one; every other file rule still applies.
+  const absolute = path.resolve(image);
+  const dir = await realpath(path.dirname(absolute)).catch(() => {
+    throw new ToolFailure(
+      "file_not_found",
+      `No such directory: ${path.dirname(absolute)}.`,
+      "Check the image path.",
+    );
+  });
+  const client = selectLivenessClient(config);
+  try {
+    const result = await runLivenessCheck(
+      { allowedDirs: async () => [dir], client, sandbox: config.sandbox },
+      {
+        image_path: path.join(dir, path.basename(absolute)),
+        face_liveness_score_decline_threshold: threshold,
+        rotate_image: values.rotate === true ? true : undefined,
+        save_api_request: values["no-save"] === true ? false : undefined,
+        vendor_data: values["vendor-data"] as string | undefined,
+        metadata,
+        include_face_attributes: values.faces === true,
+      },
+      { signal: io.signal },
+    );
+    io.out(values.json ? `${JSON.stringify(result, null, 2)}\n` : renderAssessment(result));
+    return result.status === "Approved" ? EXIT.approved : EXIT.declined;
+  } finally {
+    await client?.close();
+  }
+}
+
+function parseMetadata(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw usageError("--metadata must be valid JSON.");
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw usageError('--metadata must be a JSON object, e.g. \'{"flow":"signup"}\'.');
+  }
+  return value as Record<string, unknown>;
+}
+
+function runExplain(argv: readonly string[], io: CliIO): number {
+  const { values, positionals } = parse(argv, { json: { type: "boolean" } });
+  if (positionals.length !== 1) throw usageError("explain needs exactly one warning tag.");
+  const result = explainWarning(positionals[0] ?? "");
+  if (values.json) {
+    io.out(`${JSON.stringify(result, null, 2)}\n`);
+  } else if (!result.known) {
+    io.out(
+      `${result.tag} is not a documented tag. Known tags:\n  ${(result.known_tags ?? []).join("\n  ")}\n`,
+    );
+  } else {
+    io.out(
+      [
+        `${result.tag}: ${result.title}`,
+        `Severity: ${result.severity}${result.declines ? " (declines the check)" : ""} · next action: ${result.next_action}`,
+        "",
+        result.explanation,
+        "",
+        "Likely causes:",
+        ...result.likely_causes.map((c) => `  - ${c}`),
+        "",
+        `For the agent: ${result.agent_guidance}`,
+        `For the person: ${result.user_message}`,
+        "",
+      ].join("\n"),
+    );
+  }
+  return result.known ? 0 : EXIT.usage;
+}
+
+export function renderAssessment(r: LivenessAssessment): string {
+  const num = (v: number | null, suffix = "") =>
+    v === null ? "n/a" : `${Number.isInteger(v) ? v : v.toFixed(1)}${suffix}`;
+  const lines = [
+    ...(r.sandbox ? ["SANDBOX: mocked result, not a real verdict (nothing was uploaded)."] : []),
+    `Verdict: ${r.status}${r.is_live ? " (live person)" : ""} · next action: ${r.next_action}`,
+    `Score: ${num(r.score, "/100")} · face quality: ${num(r.face_quality)} · face luminance: ${num(r.face_luminance)} (about 50 is normal)`,
+    `Faces: ${r.faces_detected}${r.best_angle !== null && r.best_angle !== 0 ? ` · rotated ${r.best_angle}°` : ""} · request id: ${r.request_id}`,
+    `Summary: ${r.summary}`,
+  ];
+  if (r.warnings.length > 0) {
+    lines.push("Warnings:");
+    for (const w of r.warnings) {
+      const entry = findWarning(w.risk);
+      lines.push(`  - ${w.risk} (${w.log_type}): ${entry?.title ?? w.short_description}`);
+      lines.push(`      ${entry?.explanation ?? w.long_description}`);
+      if (entry) lines.push(`      What to do: ${entry.user_message}`);
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}

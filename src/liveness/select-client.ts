@@ -1,0 +1,10 @@
+import type { Config } from "../config.js";
+import { createDiditClient, type DiditClient } from "../didit/client.js";
+import { createSandboxClient } from "../sandbox/sandbox-client.js";
+
+/** Sandbox only when asked for; otherwise Didit when a key is set; otherwise none (checks answer not_configured). */
+export function selectLivenessClient(config: Config): DiditClient | undefined {
+  if (config.sandbox) return createSandboxClient();
+  if (!config.apiKey) return undefined;
+  return createDiditClient({ baseUrl: config.baseUrl, apiKey: config.apiKey, timeoutMs: config.timeoutMs });
+}

@@ -1,0 +1,59 @@
+import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { explainWarning } from "../tools/explain-warning.js";
+import { KNOWN_TAGS, normalizeTag, WARNING_CATALOG } from "../warnings/catalog.js";
+
+export const WARNINGS_URI = "didit-liveness://warnings";
+const JSON_MIME = "application/json";
+
+/** The warning catalog as resources: the whole list, and one resource per tag with completion of tag names. */
+export function registerWarningResources(server: McpServer): void {
+  server.registerResource(
+    "warnings",
+    WARNINGS_URI,
+    {
+      title: "Didit liveness warning catalog",
+      description: `Every documented passive-liveness warning tag (${KNOWN_TAGS.length}) with its severity, whether it declines, the next action, agent guidance and a user message.`,
+      mimeType: JSON_MIME,
+    },
+    async (uri) => ({
+      contents: [{ uri: uri.href, mimeType: JSON_MIME, text: JSON.stringify({ warnings: WARNING_CATALOG }) }],
+    }),
+  );
+  server.registerResource(
+    "warning",
+    new ResourceTemplate(`${WARNINGS_URI}/{tag}`, {
+      list: async () => ({
+        resources: WARNING_CATALOG.map((entry) => ({
+          uri: `${WARNINGS_URI}/${entry.tag}`,
+          name: entry.tag,
+          title: entry.title,
+          mimeType: JSON_MIME,
+        })),
+      }),
+      complete: {
+        tag: (value) => {
+          const prefix = normalizeTag(value);
+          return KNOWN_TAGS.filter((tag) => tag.startsWith(prefix));
+        },
+      },
+    }),
+    {
+      title: "One liveness warning",
+      description:
+        "One warning tag explained, as explain_warning answers it (unknown tags answer known: false).",
+      mimeType: JSON_MIME,
+    },
+    async (uri, variables) => {
+      const raw = Array.isArray(variables.tag) ? (variables.tag[0] ?? "") : (variables.tag ?? "");
+      return {
+        contents: [
+          {
+            uri: uri.href,
+            mimeType: JSON_MIME,
+            text: JSON.stringify(explainWarning(decodeURIComponent(raw))),
+          },
+        ],
+      };
+    },
+  );
+}
