@@ -44,10 +44,16 @@ try {
   });
   show("check_passive_liveness { ..., vendor_data: 'sandbox:spoof' }", spoof);
 
-  const refused = await client.callTool({ name: "check_passive_liveness", arguments: { image_path: "/etc/passwd" } });
+  const refused = await client.callTool({
+    name: "check_passive_liveness",
+    arguments: { image_path: "/etc/passwd" },
+  });
   show("check_passive_liveness { image_path: '/etc/passwd' }", refused);
 
-  const explained = await client.callTool({ name: "explain_warning", arguments: { tag: "low face luminance" } });
+  const explained = await client.callTool({
+    name: "explain_warning",
+    arguments: { tag: "low face luminance" },
+  });
   show("explain_warning { tag: 'low face luminance' }", explained);
 
   const next = approved.structuredContent?.next_action;

@@ -1,0 +1,135 @@
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
+import { baseEnv, SERVER_ENTRY, spawnServer } from "../support/spawn.js";
+
+const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
+const JPEG = path.join(FIXTURES, "live_silentface_T1.jpg");
+const run = promisify(execFile);
+
+let double: DiditDouble;
+beforeAll(async () => {
+  double = await startDiditDouble();
+});
+afterEach(() => double.reset());
+afterAll(() => double.close());
+
+async function cli(args: string[], env: Record<string, string | undefined> = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [SERVER_ENTRY, ...args], { env: baseEnv(env) });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const keyed = () => ({ DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url });
+
+describe("didit-passive-liveness-mcp check", () => {
+  it("prints a human verdict and exits 0 for Approved", async () => {
+    const r = await cli(["check", JPEG], keyed());
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Verdict: Approved \(live person\) · next action: proceed/m);
+    expect(r.stdout).toMatch(/Score: 95\/100/);
+    expect(r.stderr).toBe("");
+  });
+
+  it("exits 1 for Declined and explains each warning with what to do", async () => {
+    double.enqueue({ kind: "no_face" });
+    const r = await cli(["check", JPEG], keyed());
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("NO_FACE_DETECTED (error): No Face Detected");
+    expect(r.stdout).toMatch(/What to do: .+/);
+  });
+
+  it("--json prints exactly the MCP tool's structured result, and flags map to Didit fields", async () => {
+    const args = [
+      "--threshold",
+      "40",
+      "--rotate",
+      "--vendor-data",
+      "u-1",
+      "--metadata",
+      '{"a":1}',
+      "--no-save",
+    ];
+    const r = await cli(["check", JPEG, ...args, "--json"], keyed());
+    expect(r.code).toBe(0);
+    const fromCli = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(double.requests[0]?.fields).toEqual({
+      face_liveness_score_decline_threshold: "40",
+      rotate_image: "true",
+      save_api_request: "false",
+      vendor_data: "u-1",
+      metadata: '{"a":1}',
+    });
+    const session = await spawnServer({ env: baseEnv(keyed()), args: ["--allow-dir", FIXTURES] });
+    try {
+      const result = await session.call("check_passive_liveness", {
+        image_path: "live_silentface_T1.jpg",
+        face_liveness_score_decline_threshold: 40,
+        rotate_image: true,
+        vendor_data: "u-1",
+        metadata: { a: 1 },
+        save_api_request: false,
+      });
+      const fromTool = result.structuredContent as Record<string, unknown>;
+      expect({ ...fromCli, created_at: null }).toEqual({ ...fromTool, created_at: null });
+    } finally {
+      await session.close();
+    }
+  });
+
+  it.each([
+    [["check"], "exactly one image"],
+    [["check", JPEG, "--threshold", "150"], "--threshold"],
+    [["check", JPEG, "--metadata", "[1]"], "JSON object"],
+    [["check", JPEG, "--bogus"], "bogus"],
+    [["check", path.join(FIXTURES, "SOURCES.md")], "not_an_image"],
+    [["check", path.join(FIXTURES, "missing.jpg")], "file_not_found"],
+  ])("exits 2 for usage or input errors: %j", async (args, mention) => {
+    const r = await cli(args, keyed());
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(mention);
+    expect(double.requests).toHaveLength(0);
+  });
+
+  it("exits 3 for configuration and API errors, never echoing the key", async () => {
+    const noKey = await cli(["check", JPEG], { DIDIT_BASE_URL: double.url });
+    expect(noKey.code).toBe(3);
+    expect(noKey.stderr).toMatch(/^Error \[not_configured\]/);
+    double.enqueue({ kind: "status", status: 401, body: '{"detail":"Invalid API key."}' });
+    const denied = await cli(["check", JPEG], keyed());
+    expect(denied.code).toBe(3);
+    expect(denied.stderr).toMatch(/^Error \[unauthorized\]/);
+    expect(denied.stderr + denied.stdout).not.toContain(TEST_API_KEY);
+  });
+
+  it("--sandbox answers offline without a key and says so", async () => {
+    const r = await cli(["check", JPEG, "--sandbox", "--vendor-data", "sandbox:spoof"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^SANDBOX: mocked result, not a real verdict/);
+    expect(r.stdout).toContain("next action: reject");
+    expect(double.requests).toHaveLength(0);
+  });
+});
+
+describe("didit-passive-liveness-mcp explain", () => {
+  it("explains a tag in words, or as JSON", async () => {
+    const r = await cli(["explain", "low liveness score"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^LOW_LIVENESS_SCORE: Low Liveness Score/);
+    const json = await cli(["explain", "LOW_LIVENESS_SCORE", "--json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ tag: "LOW_LIVENESS_SCORE", known: true });
+  });
+
+  it("exits 2 for an unknown tag and lists the known ones", async () => {
+    const r = await cli(["explain", "NOT_A_TAG"]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain("NO_FACE_DETECTED");
+  });
+});
