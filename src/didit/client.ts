@@ -1,6 +1,6 @@
 import { File } from "node:buffer";
 import { setTimeout as sleep } from "node:timers/promises";
-import { FormData, Pool } from "undici";
+import type { Pool, FormData as UndiciFormData } from "undici";
 import { ToolFailure, truncate } from "../errors.js";
 import type { LoadedImage } from "../images/load-image.js";
 import { MAY_HAVE_BEEN_BILLED_HINT, mapHttpError } from "./error-mapping.js";
@@ -54,9 +54,25 @@ export interface DiditClientOptions {
   wait?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
+/** undici is loaded on the first check, not at start-up: it is a third of the server's module-load time. */
+let undiciModule: Promise<typeof import("undici")> | undefined;
+const loadUndici = () => {
+  undiciModule ??= import("undici");
+  return undiciModule;
+};
+
 export function createDiditClient(options: DiditClientOptions): DiditClient {
   // One keep-alive pool for every call: the TLS handshake is paid once, not per check.
-  const pool = new Pool(options.baseUrl, { connections: 32, keepAliveTimeout: 4_000, pipelining: 1 });
+  let pool: Pool | undefined;
+  let FormDataClass: typeof UndiciFormData | undefined;
+  const getPool = async () => {
+    if (!pool) {
+      const undici = await loadUndici();
+      FormDataClass = undici.FormData;
+      pool = new undici.Pool(options.baseUrl, { connections: 32, keepAliveTimeout: 4_000, pipelining: 1 });
+    }
+    return pool;
+  };
   const path = `${new URL(options.baseUrl).pathname.replace(/\/+$/, "")}${LIVENESS_PATH}`;
   const wait = options.wait ?? ((ms, signal) => sleep(ms, undefined, { signal }));
 
@@ -83,11 +99,12 @@ export function createDiditClient(options: DiditClientOptions): DiditClient {
       );
       let response: Awaited<ReturnType<Pool["request"]>>;
       try {
-        response = await pool.request({
+        const activePool = await getPool();
+        response = await activePool.request({
           path,
           method: "POST",
           headers: { "x-api-key": options.apiKey, accept: "application/json" },
-          body: buildForm(image, params),
+          body: buildForm(FormDataClass as typeof UndiciFormData, image, params),
           signal,
         });
       } catch (error) {
@@ -139,10 +156,14 @@ export function createDiditClient(options: DiditClientOptions): DiditClient {
     }
   }
 
-  return { checkPassiveLiveness, close: () => pool.close() };
+  return { checkPassiveLiveness, close: async () => pool?.close() };
 }
 
-function buildForm(image: LoadedImage, params: LivenessParams): FormData {
+function buildForm(
+  FormData: typeof UndiciFormData,
+  image: LoadedImage,
+  params: LivenessParams,
+): UndiciFormData {
   const form = new FormData();
   form.set("user_image", new File([image.bytes], image.filename, { type: image.mime }));
   if (params.face_liveness_score_decline_threshold !== undefined) {

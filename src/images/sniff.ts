@@ -1,4 +1,3 @@
-import { fileTypeFromBuffer } from "file-type";
 import { ToolFailure } from "../errors.js";
 
 export const ACCEPTED_IMAGE_TYPES = {
@@ -18,6 +17,8 @@ const ACCEPTED_LIST = "JPEG, PNG, WebP or TIFF";
 
 /** Decides the image type by its magic bytes, never by a file name or a data-URL label. */
 export async function sniffImageType(bytes: Uint8Array): Promise<SniffedType> {
+  // Loaded on first use so that start-up (tools/list) does not pay for it.
+  const { fileTypeFromBuffer } = await import("file-type");
   const detected = await fileTypeFromBuffer(bytes);
   const mime = detected?.mime as string | undefined;
   if (mime !== undefined && mime in ACCEPTED_IMAGE_TYPES) {
