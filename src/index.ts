@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { CLI_USAGE, runCli } from "./cli.js";
 import { ConfigError, loadConfig, parseServerArgs } from "./config.js";
 import { selectLivenessClient } from "./liveness/select-client.js";
 import { createStderrLogger } from "./log.js";
 import { createRedactor } from "./redact.js";
 import { createServer } from "./server.js";
+import { StdioLineTransport } from "./stdio-transport.js";
 import { packageVersion } from "./version.js";
 
 /** A 5 MB image is ~7 MB of base64; leave room so an oversized argument gets a tool error, not a closed session. */
@@ -60,9 +60,7 @@ async function main(argv: string[]): Promise<number | undefined> {
   const logger = createStderrLogger(redact);
   const client = selectLivenessClient(config);
   const server = createServer({ config, client, logger, redact, version: packageVersion() });
-  const transport = new StdioServerTransport(process.stdin, process.stdout, {
-    maxBufferSize: STDIO_MAX_MESSAGE_BYTES,
-  });
+  const transport = new StdioLineTransport(process.stdin, process.stdout, STDIO_MAX_MESSAGE_BYTES);
 
   let stopping = false;
   const shutdown = (reason: string) => {

@@ -65,13 +65,15 @@ export function createDiditClient(options: DiditClientOptions): DiditClient {
   // One keep-alive pool for every call: the TLS handshake is paid once, not per check.
   let pool: Pool | undefined;
   let FormDataClass: typeof UndiciFormData | undefined;
-  const getPool = async () => {
-    if (!pool) {
-      const undici = await loadUndici();
+  // Memoized as a promise: concurrent first calls must share one pool, not race to create several.
+  let poolReady: Promise<Pool> | undefined;
+  const getPool = () => {
+    poolReady ??= loadUndici().then((undici) => {
       FormDataClass = undici.FormData;
-      pool = new undici.Pool(options.baseUrl, { connections: 32, keepAliveTimeout: 4_000, pipelining: 1 });
-    }
-    return pool;
+      pool = new undici.Pool(options.baseUrl, { connections: 16, keepAliveTimeout: 4_000, pipelining: 1 });
+      return pool;
+    });
+    return poolReady;
   };
   const path = `${new URL(options.baseUrl).pathname.replace(/\/+$/, "")}${LIVENESS_PATH}`;
   const wait = options.wait ?? ((ms, signal) => sleep(ms, undefined, { signal }));

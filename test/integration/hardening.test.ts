@@ -246,6 +246,26 @@ describe("progress and cancellation", () => {
   });
 });
 
+describe("connection pool", () => {
+  it("concurrent first checks share one pool of at most 16 connections", async () => {
+    // Regression: the lazily created pool was raced by concurrent first calls, one pool (and socket) each.
+    const s = await startInMemory(keyed({ allowedDirs: [FIXTURES] }));
+    try {
+      double.setDefault(delayed(50));
+      const before = double.connections;
+      const results = await Promise.all(
+        Array.from({ length: 24 }, () =>
+          s.call("check_passive_liveness", { image_path: "syn_astronaut.jpg" }),
+        ),
+      );
+      expect(results.every((r) => !r.isError)).toBe(true);
+      expect(double.connections - before).toBeLessThanOrEqual(16);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe("robustness", () => {
   it("turns an unexpected exception into that call's internal_error and keeps serving", async () => {
     const broken = {

@@ -1,0 +1,403 @@
+/**
+ * npm run bench: measures the server against baselines in one run (see README, Performance).
+ * A script, never a test: it reports whether each target was met but does not fail on a timing.
+ *   --quick        fewer repetitions (CI uses it to prove the bench works)
+ *   --out FILE     where to write the JSON results (default bench/results.json)
+ */
+import { readFileSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { FormData, Pool } from "undici";
+import { type DiditDouble, delayed, startDiditDouble, TEST_API_KEY } from "../test/support/didit-double.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const SERVER = path.join(ROOT, "dist", "index.js");
+const BASELINE = path.join(ROOT, "bench", "baseline-server.mjs");
+const FIXTURE = path.join(ROOT, "test", "fixtures", "live_silentface_T1.jpg");
+const MB = 1_000_000;
+
+const { values: flags } = parseArgs({
+  options: { quick: { type: "boolean" }, out: { type: "string" } },
+});
+const QUICK = flags.quick === true;
+const OUT = path.resolve(flags.out ?? path.join(ROOT, "bench", "results.json"));
+
+interface Stats {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+interface Row {
+  figure: string;
+  unit: string;
+  value: Stats;
+  baseline?: Stats;
+  ratio?: number;
+  target: string;
+  met: boolean;
+  note?: string;
+}
+
+function stats(samples: number[]): Stats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  return { median, min: sorted[0] ?? 0, max: sorted.at(-1) ?? 0, n: sorted.length };
+}
+const single = (v: number): Stats => ({ median: v, min: v, max: v, n: 1 });
+const log = (text: string) => process.stderr.write(`${text}\n`);
+
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  return { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...extra };
+}
+
+async function connect(entry: string, args: string[], childEnv: Record<string, string>) {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [entry, ...args],
+    env: childEnv,
+    stderr: "ignore",
+  });
+  const client = new Client({ name: "bench", version: "1.0.0" });
+  await client.connect(transport);
+  await client.listTools();
+  const call = async (args: Record<string, unknown>) => {
+    const result = (await client.callTool({ name: "check_passive_liveness", arguments: args }, undefined, {
+      timeout: 120_000,
+    })) as CallToolResult;
+    if (result.isError) throw new Error(`check failed: ${JSON.stringify(result.content).slice(0, 300)}`);
+    return result;
+  };
+  return { client, transport, call, close: () => client.close() };
+}
+
+function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
+  return kb * 1024;
+}
+
+async function coldStart(rows: Row[]): Promise<void> {
+  const runs = QUICK ? 3 : 15;
+  const ours: number[] = [];
+  const base: number[] = [];
+  const once = async (entry: string) => {
+    const t0 = performance.now();
+    const s = await connect(entry, [], env());
+    const elapsed = performance.now() - t0;
+    await s.close();
+    return elapsed;
+  };
+  await once(SERVER); // warm the OS file cache for both before measuring
+  await once(BASELINE);
+  for (let i = 0; i < runs; i++) {
+    // Alternate the order so drift on the machine hits both equally.
+    if (i % 2 === 0) {
+      ours.push(await once(SERVER));
+      base.push(await once(BASELINE));
+    } else {
+      base.push(await once(BASELINE));
+      ours.push(await once(SERVER));
+    }
+  }
+  const value = stats(ours);
+  const baseline = stats(base);
+  const ratio = value.median / baseline.median;
+  rows.push({
+    figure: "cold start: spawn -> initialize -> tools/list",
+    unit: "ms",
+    value,
+    baseline,
+    ratio,
+    target: "ours / baseline <= 1.25",
+    met: ratio <= 1.25,
+  });
+}
+
+async function perCallOverhead(rows: Row[], dir: string, double: DiditDouble): Promise<void> {
+  const runs = QUICK ? 5 : 40;
+  const warmup = 3;
+  const fixture = await readFile(FIXTURE);
+  const pad = (size: number) => Buffer.concat([fixture, Buffer.alloc(size - fixture.length, 0x20)]);
+  const oneMb = pad(1 * MB);
+  const fiveMb = pad(5 * MB);
+  await writeFile(path.join(dir, "one-mb.jpg"), oneMb);
+  const fiveMbBase64 = fiveMb.toString("base64");
+
+  const pool = new Pool(double.url, { connections: 1 });
+  const direct = async (bytes: Buffer) => {
+    const form = new FormData();
+    form.set("user_image", new File([bytes], "image.jpg", { type: "image/jpeg" }));
+    const t0 = performance.now();
+    const response = await pool.request({
+      path: "/v3/passive-liveness/",
+      method: "POST",
+      headers: { "x-api-key": TEST_API_KEY },
+      body: form,
+    });
+    await response.body.text();
+    return performance.now() - t0;
+  };
+  const server = await connect(
+    SERVER,
+    ["--allow-dir", dir],
+    env({ DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url }),
+  );
+  const viaMcp = async (args: Record<string, unknown>) => {
+    const t0 = performance.now();
+    await server.call(args);
+    return performance.now() - t0;
+  };
+  try {
+    for (const [label, bytes, args, target] of [
+      ["1 MB JPEG by path", oneMb, { image_path: "one-mb.jpg" }, 5],
+      ["5 MB image as base64", fiveMb, { image_base64: fiveMbBase64 }, 25],
+    ] as const) {
+      const ours: number[] = [];
+      const base: number[] = [];
+      for (let i = 0; i < warmup + runs; i++) {
+        const d = await direct(bytes);
+        const m = await viaMcp(args);
+        if (i >= warmup) {
+          base.push(d);
+          ours.push(m);
+        }
+      }
+      const value = stats(ours);
+      const baseline = stats(base);
+      const overhead = value.median - baseline.median;
+      rows.push({
+        figure: `per-call overhead, ${label} (MCP call vs direct undici POST)`,
+        unit: "ms",
+        value,
+        baseline,
+        ratio: value.median / baseline.median,
+        target: `median overhead <= ${target} ms`,
+        met: overhead <= target,
+        note: `overhead ${overhead.toFixed(1)} ms`,
+      });
+    }
+  } finally {
+    await server.close();
+    await pool.close();
+  }
+}
+
+async function concurrency(rows: Row[]): Promise<void> {
+  const repeats = QUICK ? 1 : 3;
+  const walls: number[] = [];
+  const connections: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const double = await startDiditDouble();
+    double.setDefault(delayed(200));
+    const server = await connect(
+      SERVER,
+      ["--allow-dir", path.dirname(FIXTURE)],
+      env({ DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url, DIDIT_MAX_CHECKS_PER_MINUTE: "1000" }),
+    );
+    try {
+      let next = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < 64) {
+            next++;
+            await server.call({ image_path: path.basename(FIXTURE) });
+          }
+        }),
+      );
+      walls.push(performance.now() - t0);
+      connections.push(double.connections);
+    } finally {
+      await server.close();
+      await double.close();
+    }
+  }
+  const wall = stats(walls);
+  rows.push({
+    figure: "64 checks at concurrency 16, Didit answering in 200 ms",
+    unit: "ms",
+    value: wall,
+    baseline: single(800),
+    ratio: wall.median / 800,
+    target: "wall <= 1.1 x ideal (880 ms)",
+    met: wall.median <= 880,
+  });
+  const maxConnections = Math.max(...connections);
+  rows.push({
+    figure: "TCP connections opened for those 64 checks",
+    unit: "connections",
+    value: stats(connections),
+    target: "<= 16",
+    met: maxConnections <= 16,
+  });
+}
+
+async function memory(rows: Row[], dir: string, double: DiditDouble): Promise<void> {
+  const fixture = await readFile(FIXTURE);
+  const fiveMb = Buffer.concat([fixture, Buffer.alloc(5 * MB - fixture.length, 0x20)]);
+  const base64 = fiveMb.toString("base64");
+  await writeFile(path.join(dir, "five-mb.jpg"), fiveMb);
+  const server = await connect(
+    SERVER,
+    ["--allow-dir", dir],
+    env({ DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url, DIDIT_MAX_CHECKS_PER_MINUTE: "10000" }),
+  );
+  const pid = server.transport.pid;
+  if (pid === null || !process.platform.startsWith("linux")) {
+    await server.close();
+    log("memory: skipped (needs /proc)");
+    return;
+  }
+  try {
+    await server.call({ image_base64: base64 }); // load the lazy modules first
+    const idle = rssBytes(pid);
+    let peak = idle;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rssBytes(pid));
+    }, 2);
+    await Promise.all(Array.from({ length: 16 }, () => server.call({ image_base64: base64 })));
+    clearInterval(sampler);
+    peak = Math.max(peak, rssBytes(pid));
+    const growth = (peak - idle) / MB;
+    rows.push({
+      figure: "peak RSS - idle RSS during 16 concurrent 5 MB base64 checks",
+      unit: "MB",
+      value: single(growth),
+      target: "<= 240 MB (16 x 3 x 5 MB)",
+      met: growth <= 240,
+      note: `idle ${(idle / MB).toFixed(0)} MB, peak ${(peak / MB).toFixed(0)} MB`,
+    });
+
+    const total = QUICK ? 40 : 200;
+    let after20 = 0;
+    for (let i = 1; i <= total; i++) {
+      await server.call({ image_base64: base64 });
+      if (i === 20) after20 = rssBytes(pid);
+    }
+    const end = rssBytes(pid);
+    const drift = (end - after20) / MB;
+    rows.push({
+      figure: `RSS drift over ${total} sequential 5 MB base64 checks (after 20 -> after ${total})`,
+      unit: "MB",
+      value: single(drift),
+      target: "within 20 MB",
+      met: Math.abs(drift) <= 20,
+      note: `after 20: ${(after20 / MB).toFixed(0)} MB, after ${total}: ${(end / MB).toFixed(0)} MB`,
+    });
+  } finally {
+    await server.close();
+  }
+}
+
+async function contextCost(rows: Row[], double: DiditDouble): Promise<void> {
+  const server = await connect(
+    SERVER,
+    ["--allow-dir", path.dirname(FIXTURE)],
+    env({ DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url }),
+  );
+  const pool = new Pool(double.url);
+  const raw = async () => {
+    const form = new FormData();
+    form.set("user_image", new File([await readFile(FIXTURE)], "image.jpg", { type: "image/jpeg" }));
+    const r = await pool.request({
+      path: "/v3/passive-liveness/",
+      method: "POST",
+      headers: { "x-api-key": TEST_API_KEY },
+      body: form,
+    });
+    return (await r.body.text()).length;
+  };
+  try {
+    for (const [label, outcome] of [
+      ["Approved", { kind: "approved" }],
+      ["Declined (low score)", { kind: "low_score" }],
+      ["Declined (spoof, two warnings)", { kind: "spoof" }],
+    ] as const) {
+      double.enqueue(outcome);
+      const result = await server.call({ image_path: path.basename(FIXTURE) });
+      const chars = result.content.reduce((n, c) => n + (c.type === "text" ? c.text.length : 0), 0);
+      double.enqueue(outcome);
+      const rawChars = await raw();
+      rows.push({
+        figure: `context cost: text content of a typical ${label} result`,
+        unit: "chars",
+        value: single(chars),
+        baseline: single(rawChars),
+        ratio: chars / rawChars,
+        target: "<= 1500 chars",
+        met: chars <= 1500,
+        note: `raw Didit response ${rawChars} chars`,
+      });
+    }
+  } finally {
+    await server.close();
+    await pool.close();
+  }
+}
+
+function render(rows: Row[]): string {
+  const fmt = (s?: Stats) =>
+    s === undefined
+      ? ""
+      : s.n === 1
+        ? s.median.toFixed(1)
+        : `${s.median.toFixed(1)} (${s.min.toFixed(1)}-${s.max.toFixed(1)})`;
+  const header = ["figure", "unit", "value: median (min-max)", "baseline", "ratio", "target", "met", "note"];
+  const lines = rows.map((r) => [
+    r.figure,
+    r.unit,
+    fmt(r.value),
+    fmt(r.baseline),
+    r.ratio === undefined ? "" : r.ratio.toFixed(2),
+    r.target,
+    r.met ? "yes" : "NO",
+    r.note ?? "",
+  ]);
+  return [header, header.map(() => "---"), ...lines].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "liveness-bench-"));
+  const double = await startDiditDouble();
+  const rows: Row[] = [];
+  try {
+    log("cold start...");
+    await coldStart(rows);
+    log("per-call overhead...");
+    await perCallOverhead(rows, dir, double);
+    log("concurrency...");
+    await concurrency(rows);
+    log("memory...");
+    await memory(rows, dir, double);
+    log("context cost...");
+    await contextCost(rows, double);
+  } finally {
+    await double.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  const cpu = os.cpus();
+  const machine = {
+    cpu: cpu[0]?.model ?? "unknown",
+    cores: cpu.length,
+    memory_gb: Math.round(os.totalmem() / 1024 ** 3),
+    node: process.version,
+    platform: `${process.platform} ${os.release()}`,
+  };
+  const table = render(rows);
+  process.stdout.write(`${table}\n\nmachine: ${JSON.stringify(machine)}${QUICK ? " (quick mode)" : ""}\n`);
+  await mkdir(path.dirname(OUT), { recursive: true });
+  await writeFile(
+    OUT,
+    `${JSON.stringify({ command: `npm run bench${QUICK ? " -- --quick" : ""}`, quick: QUICK, machine, rows }, null, 2)}\n`,
+  );
+  log(`results written to ${path.relative(process.cwd(), OUT) || OUT}`);
+}
+
+await main();
