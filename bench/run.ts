@@ -147,7 +147,7 @@ async function perCallOverhead(rows: Row[], dir: string, double: DiditDouble): P
   const server = await connect(
     SERVER,
     ["--allow-dir", dir],
-    env({ DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url }),
+    env({ DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url, DIDIT_MAX_CHECKS_PER_MINUTE: "10000" }),
   );
   const viaMcp = async (args: Record<string, unknown>) => {
     const t0 = performance.now();
@@ -300,7 +300,7 @@ async function contextCost(rows: Row[], double: DiditDouble): Promise<void> {
   const server = await connect(
     SERVER,
     ["--allow-dir", path.dirname(FIXTURE)],
-    env({ DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url }),
+    env({ DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url, DIDIT_MAX_CHECKS_PER_MINUTE: "10000" }),
   );
   const pool = new Pool(double.url);
   const raw = async () => {
