@@ -22,6 +22,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     allowedDirs: [],
     maxChecksPerMinute: 1_000,
     confirmUploads: false,
+    sandbox: false,
     ...overrides,
   });
 }
