@@ -1,9 +1,10 @@
-import { File } from "node:buffer";
+import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Pool, FormData as UndiciFormData } from "undici";
+import type { Pool } from "undici";
 import { ToolFailure, truncate } from "../errors.js";
 import type { LoadedImage } from "../images/load-image.js";
 import { MAY_HAVE_BEEN_BILLED_HINT, mapHttpError } from "./error-mapping.js";
+import { encodeMultipart } from "./multipart.js";
 import { type DiditLivenessResponse, diditLivenessResponseSchema } from "./response-schema.js";
 
 export const LIVENESS_PATH = "/v3/passive-liveness/";
@@ -64,12 +65,10 @@ const loadUndici = () => {
 export function createDiditClient(options: DiditClientOptions): DiditClient {
   // One keep-alive pool for every call: the TLS handshake is paid once, not per check.
   let pool: Pool | undefined;
-  let FormDataClass: typeof UndiciFormData | undefined;
   // Memoized as a promise: concurrent first calls must share one pool, not race to create several.
   let poolReady: Promise<Pool> | undefined;
   const getPool = () => {
     poolReady ??= loadUndici().then((undici) => {
-      FormDataClass = undici.FormData;
       pool = new undici.Pool(options.baseUrl, { connections: 16, keepAliveTimeout: 4_000, pipelining: 1 });
       return pool;
     });
@@ -102,11 +101,17 @@ export function createDiditClient(options: DiditClientOptions): DiditClient {
       let response: Awaited<ReturnType<Pool["request"]>>;
       try {
         const activePool = await getPool();
+        const form = buildForm(image, params);
         response = await activePool.request({
           path,
           method: "POST",
-          headers: { "x-api-key": options.apiKey, accept: "application/json" },
-          body: buildForm(FormDataClass as typeof UndiciFormData, image, params),
+          headers: {
+            "x-api-key": options.apiKey,
+            accept: "application/json",
+            "content-type": form.contentType,
+            "content-length": String(form.length),
+          },
+          body: Readable.from(form.chunks),
           signal,
         });
       } catch (error) {
@@ -161,21 +166,25 @@ export function createDiditClient(options: DiditClientOptions): DiditClient {
   return { checkPassiveLiveness, close: async () => pool?.close() };
 }
 
-function buildForm(
-  FormData: typeof UndiciFormData,
-  image: LoadedImage,
-  params: LivenessParams,
-): UndiciFormData {
-  const form = new FormData();
-  form.set("user_image", new File([image.bytes], image.filename, { type: image.mime }));
+function buildForm(image: LoadedImage, params: LivenessParams) {
+  const fields: [string, string][] = [];
   if (params.face_liveness_score_decline_threshold !== undefined) {
-    form.set("face_liveness_score_decline_threshold", String(params.face_liveness_score_decline_threshold));
+    fields.push([
+      "face_liveness_score_decline_threshold",
+      String(params.face_liveness_score_decline_threshold),
+    ]);
   }
-  if (params.rotate_image !== undefined) form.set("rotate_image", String(params.rotate_image));
-  if (params.save_api_request !== undefined) form.set("save_api_request", String(params.save_api_request));
-  if (params.vendor_data !== undefined) form.set("vendor_data", params.vendor_data);
-  if (params.metadata !== undefined) form.set("metadata", JSON.stringify(params.metadata));
-  return form;
+  if (params.rotate_image !== undefined) fields.push(["rotate_image", String(params.rotate_image)]);
+  if (params.save_api_request !== undefined)
+    fields.push(["save_api_request", String(params.save_api_request)]);
+  if (params.vendor_data !== undefined) fields.push(["vendor_data", params.vendor_data]);
+  if (params.metadata !== undefined) fields.push(["metadata", JSON.stringify(params.metadata)]);
+  return encodeMultipart(fields, {
+    field: "user_image",
+    filename: image.filename,
+    contentType: image.mime,
+    bytes: image.bytes,
+  });
 }
 
 export function parseLivenessResponse(bodyText: string): DiditLivenessResponse {
