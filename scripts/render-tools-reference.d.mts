@@ -1,0 +1,14 @@
+/** The marker lines that enclose the generated reference in README.md. */
+export declare const START_MARKER: string;
+export declare const END_MARKER: string;
+/** Absolute path of the README.md the script reads and writes. */
+export declare const README_PATH: string;
+
+/** Renders the tools/resources/prompts reference from the live server definitions in dist/. */
+export declare function renderReference(): Promise<string>;
+
+/** The text between the markers (exclusive), or undefined when they are missing or out of order. */
+export declare function extractBlock(markdown: string): string | undefined;
+
+/** Replaces the text between the markers with the given reference. */
+export declare function replaceBlock(markdown: string, reference: string): string;
