@@ -1,7 +1,7 @@
 import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { loadConfig } from "./config.js";
+import { ConfigError, loadConfig } from "./config.js";
 import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "./errors.js";
 import type { LivenessAssessment } from "./liveness/assess.js";
 import { runLivenessCheck } from "./liveness/check.js";
@@ -57,7 +57,14 @@ export async function runCli(
   try {
     return command === "check" ? await runCheck(argv, io) : runExplain(argv, io);
   } catch (error) {
-    const failure = asToolFailure(error);
+    const failure =
+      error instanceof ConfigError
+        ? new ToolFailure(
+            "not_configured",
+            error.message,
+            "Fix the named environment variable and run again.",
+          )
+        : asToolFailure(error);
     io.err(`${redact(formatFailure(failure))}\n`);
     return INPUT_ERRORS.has(failure.code) ? EXIT.usage : EXIT.failure;
   }
@@ -95,7 +102,11 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
     throw usageError("--threshold must be a number from 0 to 100.");
   }
   const metadata = values.metadata === undefined ? undefined : parseMetadata(String(values.metadata));
-  const config = await loadConfig({ allowDirs: [], sandbox: values.sandbox === true }, io.env);
+  // The server's allowed directories do not apply here (see below), so a stale DIDIT_ALLOWED_DIRS cannot break it.
+  const config = await loadConfig(
+    { allowDirs: [], sandbox: values.sandbox === true },
+    { ...io.env, DIDIT_ALLOWED_DIRS: undefined },
+  );
   // A person typed this path, so its own directory is the allowed one; every other file rule still applies.
   const absolute = path.resolve(image);
   const dir = await realpath(path.dirname(absolute)).catch(() => {

@@ -37,7 +37,12 @@ export function createServer(deps: ServerDeps): McpServer {
   const dirs = createAllowedDirsSource(server.server, config.allowedDirs, deps.logger);
   server.registerTool(
     CHECK_TOOL_NAME,
-    checkToolConfig,
+    config.sandbox
+      ? {
+          ...checkToolConfig,
+          description: `SANDBOX MODE: this server answers with mocked offline results; nothing is uploaded and no credit is used. ${checkToolConfig.description}`,
+        }
+      : checkToolConfig,
     guard(
       createCheckHandler({
         allowedDirs: dirs.current,

@@ -76,7 +76,9 @@ export const checkOutputSchema = z.object({
   request_id: z
     .string()
     .describe("Didit's id for this check (look it up in the Business Console when saved)."),
-  status: z.enum(["Approved", "Declined"]),
+  status: z
+    .enum(["Approved", "Declined"])
+    .describe("Didit's verdict; Declined exactly when an error-level warning fired."),
   is_live: z.boolean().describe("True only when status is Approved."),
   next_action: z
     .enum(NEXT_ACTIONS)
@@ -89,27 +91,35 @@ export const checkOutputSchema = z.object({
   face_luminance: nullableNumber.describe(
     "Face brightness 0-100 (about 50 is normal), null when no face was found.",
   ),
-  warnings: z.array(
-    z.object({
-      risk: z.string(),
-      log_type: z.string(),
-      short_description: z.string(),
-      long_description: z.string(),
-    }),
-  ),
-  faces_detected: z.number().int(),
-  faces: z.array(
-    z.object({
-      bbox: z.array(z.number()).nullable().describe("[x1, y1, x2, y2] in pixels"),
-      confidence: nullableNumber.describe("Detector confidence 0-1"),
-      age: nullableNumber.optional(),
-      gender: z.string().nullable().optional(),
-    }),
-  ),
+  warnings: z
+    .array(
+      z.object({
+        risk: z.string().describe("The warning tag; branch on it (explain_warning explains it)."),
+        log_type: z.string().describe("error (declines), warning or information."),
+        short_description: z.string().describe("Didit's short text."),
+        long_description: z.string().describe("Didit's long text."),
+      }),
+    )
+    .describe("Didit's warnings, as returned."),
+  faces_detected: z.number().int().describe("Number of faces Didit found."),
+  faces: z
+    .array(
+      z.object({
+        bbox: z.array(z.number()).nullable().describe("[x1, y1, x2, y2] in pixels"),
+        confidence: nullableNumber.describe("Detector confidence 0-1"),
+        age: nullableNumber.optional().describe("Estimated age; only with include_face_attributes."),
+        gender: z
+          .string()
+          .nullable()
+          .optional()
+          .describe("Estimated gender; only with include_face_attributes."),
+      }),
+    )
+    .describe("Detected faces; with several, the largest was scored."),
   best_angle: nullableNumber.describe("Rotation in degrees (0/90/180/270) Didit used."),
-  vendor_data: z.string().nullable(),
-  metadata: z.unknown().optional(),
-  created_at: z.string().nullable(),
+  vendor_data: z.string().nullable().describe("Your vendor_data, echoed."),
+  metadata: z.unknown().optional().describe("Your metadata, echoed (absent when none)."),
+  created_at: z.string().nullable().describe("When Didit made the check (ISO 8601)."),
   sandbox: z
     .boolean()
     .optional()

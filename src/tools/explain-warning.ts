@@ -23,11 +23,13 @@ export const explainOutputSchema = z.object({
     .enum(["error", "warning", "information", "configurable", "unknown"])
     .describe("The log_type Didit uses for it on this endpoint; configurable: operators choose."),
   declines: z.boolean().nullable().describe("Whether this tag alone declines the check; null when unknown."),
-  title: z.string(),
-  explanation: z.string(),
-  likely_causes: z.array(z.string()),
-  next_action: z.enum(NEXT_ACTIONS),
-  agent_guidance: z.string(),
+  title: z.string().describe("A few words naming the warning."),
+  explanation: z.string().describe("What the tag means."),
+  likely_causes: z.array(z.string()).describe("Concrete reasons it tends to fire."),
+  next_action: z
+    .enum(NEXT_ACTIONS)
+    .describe("proceed, retake, review or reject, as check_passive_liveness uses them."),
+  agent_guidance: z.string().describe("How an agent should act on it."),
   user_message: z.string().describe("What to tell the person, in plain words."),
   known_tags: z.array(z.string()).optional().describe("Every documented tag (only for an unknown tag)."),
 });

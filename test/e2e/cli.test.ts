@@ -109,6 +109,14 @@ describe("didit-passive-liveness-mcp check", () => {
     expect(denied.stderr + denied.stdout).not.toContain(TEST_API_KEY);
   });
 
+  it("reports a bad environment as a configuration error, not a bug, and ignores the server's allowed dirs", async () => {
+    const bad = await cli(["check", JPEG], { ...keyed(), DIDIT_TIMEOUT_MS: "abc" });
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(/^Error \[not_configured\]: DIDIT_TIMEOUT_MS/);
+    const staleDirs = await cli(["check", JPEG], { ...keyed(), DIDIT_ALLOWED_DIRS: "/definitely/missing" });
+    expect(staleDirs.code).toBe(0);
+  });
+
   it("--sandbox answers offline without a key and says so", async () => {
     const r = await cli(["check", JPEG, "--sandbox", "--vendor-data", "sandbox:spoof"]);
     expect(r.code).toBe(1);

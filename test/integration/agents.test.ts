@@ -132,7 +132,9 @@ describe("sandbox mode", () => {
     expect(result.structuredContent).toMatchObject({ status: "Declined", next_action: "retake" });
   });
 
-  it("says so in the server instructions", () => {
+  it("says so in the server instructions and the tool description", async () => {
     expect(s.client.getInstructions()).toMatch(/^SANDBOX MODE/);
+    const { tools } = await s.client.listTools();
+    expect(tools.find((t) => t.name === "check_passive_liveness")?.description).toMatch(/^SANDBOX MODE/);
   });
 });
