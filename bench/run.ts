@@ -14,7 +14,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { FormData, Pool } from "undici";
-import { type DiditDouble, delayed, startDiditDouble, TEST_API_KEY } from "../test/support/didit-double.js";
+import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "../test/support/didit-double.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const SERVER = path.join(ROOT, "dist", "index.js");
