@@ -9,22 +9,10 @@ import {
   startDiditDouble,
   TEST_API_KEY,
 } from "../support/didit-double.js";
+import { DOCUMENTED_TAGS } from "../support/expectations.js";
 import { baseEnv, runRaw, type SpawnedSession, spawnServer, textOf } from "../support/spawn.js";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
-const TAGS = [
-  "NO_FACE_DETECTED",
-  "LIVENESS_FACE_ATTACK",
-  "LOW_LIVENESS_SCORE",
-  "FACE_IN_BLOCKLIST",
-  "POSSIBLE_FACE_IN_BLOCKLIST",
-  "MULTIPLE_FACES_DETECTED",
-  "DUPLICATED_FACE",
-  "POSSIBLE_DUPLICATED_FACE",
-  "LOW_FACE_QUALITY",
-  "LOW_FACE_LUMINANCE",
-  "HIGH_FACE_LUMINANCE",
-];
 
 let double: DiditDouble;
 let session: SpawnedSession;
@@ -231,7 +219,7 @@ describe("the built server over stdio against the loopback Didit", () => {
   });
 
   it("explains all 11 documented tags", async () => {
-    for (const tag of TAGS) {
+    for (const tag of DOCUMENTED_TAGS) {
       const result = await session.call("explain_warning", { tag });
       expect(result.structuredContent).toMatchObject({ tag, known: true });
     }

@@ -2,22 +2,10 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type DiditDouble, requestIdFor, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
+import { DOCUMENTED_TAGS } from "../support/expectations.js";
 import { type InMemorySession, startInMemory, testConfig, textOf } from "../support/in-memory.js";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
-const DOCUMENTED_TAGS = [
-  "NO_FACE_DETECTED",
-  "LIVENESS_FACE_ATTACK",
-  "LOW_LIVENESS_SCORE",
-  "FACE_IN_BLOCKLIST",
-  "POSSIBLE_FACE_IN_BLOCKLIST",
-  "MULTIPLE_FACES_DETECTED",
-  "DUPLICATED_FACE",
-  "POSSIBLE_DUPLICATED_FACE",
-  "LOW_FACE_QUALITY",
-  "LOW_FACE_LUMINANCE",
-  "HIGH_FACE_LUMINANCE",
-];
 
 let double: DiditDouble;
 let session: InMemorySession;

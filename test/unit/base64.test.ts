@@ -3,19 +3,9 @@ import { describe, expect, it } from "vitest";
 import { MAX_IMAGE_BYTES } from "../../src/config.js";
 import { ToolFailure } from "../../src/errors.js";
 import { decodeBase64Image } from "../../src/images/base64.js";
+import { failureOf } from "../support/expectations.js";
 
 /** Runs fn and returns the ToolFailure it throws; fails the test if it returns or throws anything else. */
-function failureOf(fn: () => unknown): ToolFailure {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown, "expected a ToolFailure to be thrown").toBeInstanceOf(ToolFailure);
-  return thrown as ToolFailure;
-}
-
 const PNG_HEADER = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
 const PNG_B64 = Buffer.from(PNG_HEADER).toString("base64");
 

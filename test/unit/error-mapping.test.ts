@@ -2,17 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseLivenessResponse } from "../../src/didit/client.js";
 import { MAY_HAVE_BEEN_BILLED_HINT, mapHttpError } from "../../src/didit/error-mapping.js";
 import { ToolFailure } from "../../src/errors.js";
-
-function failureOf(fn: () => unknown): ToolFailure {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown, "expected a ToolFailure to be thrown").toBeInstanceOf(ToolFailure);
-  return thrown as ToolFailure;
-}
+import { failureOf } from "../support/expectations.js";
 
 describe("mapHttpError: 400", () => {
   it("names user_image and quotes Didit's message, with an image-specific hint", () => {

@@ -4,24 +4,13 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ToolFailure } from "../../src/errors.js";
 import { loadImage } from "../../src/images/load-image.js";
+import { rejectionOf } from "../support/expectations.js";
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures");
 
 let root: string;
 let dir: string;
-
-async function failureOf(promise: Promise<unknown>): Promise<ToolFailure> {
-  let thrown: unknown;
-  try {
-    await promise;
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown, "expected a ToolFailure to be thrown").toBeInstanceOf(ToolFailure);
-  return thrown as ToolFailure;
-}
 
 const FIXTURE_TYPES = [
   ["live_silentface_T1.jpg", "image/jpeg", "image.jpg"],
@@ -78,26 +67,26 @@ describe("loadImage from image_path", () => {
   });
 
   it("refuses a text file named .jpg with not_an_image", async () => {
-    const f = await failureOf(loadImage({ image_path: "fake.jpg" }, { allowedDirs: [dir] }));
+    const f = await rejectionOf(loadImage({ image_path: "fake.jpg" }, { allowedDirs: [dir] }));
     expect(f.code).toBe("not_an_image");
     expect(f.message).toMatch(/no known image format/);
     expect(f.hint).toMatch(/renaming a file does not change it/);
   });
 
   it("refuses a PDF named .jpg with not_an_image naming application/pdf", async () => {
-    const f = await failureOf(loadImage({ image_path: "doc.jpg" }, { allowedDirs: [dir] }));
+    const f = await rejectionOf(loadImage({ image_path: "doc.jpg" }, { allowedDirs: [dir] }));
     expect(f.code).toBe("not_an_image");
     expect(f.message).toContain("application/pdf");
   });
 
   it("refuses an empty file with not_an_image", async () => {
-    const f = await failureOf(loadImage({ image_path: "empty.jpg" }, { allowedDirs: [dir] }));
+    const f = await rejectionOf(loadImage({ image_path: "empty.jpg" }, { allowedDirs: [dir] }));
     expect(f.code).toBe("not_an_image");
     expect(f.message).toMatch(/empty/);
   });
 
   it("refuses a file over maxBytes with too_large", async () => {
-    const f = await failureOf(
+    const f = await rejectionOf(
       loadImage({ image_path: "syn_astronaut.jpg" }, { allowedDirs: [dir], maxBytes: 1000 }),
     );
     expect(f.code).toBe("too_large");
@@ -111,26 +100,26 @@ describe("loadImage from image_path", () => {
       { allowedDirs: [dir], maxBytes: size },
     );
     expect(image.bytes.byteLength).toBe(size);
-    const f = await failureOf(
+    const f = await rejectionOf(
       loadImage({ image_path: "syn_astronaut.jpg" }, { allowedDirs: [dir], maxBytes: size - 1 }),
     );
     expect(f.code).toBe("too_large");
   });
 
   it("refuses a directory with not_an_image", async () => {
-    const f = await failureOf(loadImage({ image_path: "a-directory" }, { allowedDirs: [dir] }));
+    const f = await rejectionOf(loadImage({ image_path: "a-directory" }, { allowedDirs: [dir] }));
     expect(f.code).toBe("not_an_image");
     expect(f.message).toMatch(/not a regular file/);
   });
 
   it("refuses the allowed dir itself (empty path) with not_an_image", async () => {
-    const f = await failureOf(loadImage({ image_path: "" }, { allowedDirs: [dir] }));
+    const f = await rejectionOf(loadImage({ image_path: "" }, { allowedDirs: [dir] }));
     expect(f.code).toBe("not_an_image");
   });
 
   it("refuses a FIFO with no writer quickly, without hanging", async () => {
     const started = Date.now();
-    const f = await failureOf(loadImage({ image_path: "pipe.jpg" }, { allowedDirs: [dir] }));
+    const f = await rejectionOf(loadImage({ image_path: "pipe.jpg" }, { allowedDirs: [dir] }));
     expect(f.code).toBe("not_an_image");
     expect(f.message).toMatch(/not a regular file/);
     expect(Date.now() - started).toBeLessThan(2000);
@@ -139,7 +128,7 @@ describe("loadImage from image_path", () => {
   it("refuses /dev/zero as not a regular file when /dev is allowed, quickly", async () => {
     const started = Date.now();
     for (const requested of ["/dev/zero", "zero"]) {
-      const f = await failureOf(loadImage({ image_path: requested }, { allowedDirs: ["/dev"] }));
+      const f = await rejectionOf(loadImage({ image_path: requested }, { allowedDirs: ["/dev"] }));
       expect(f.code).toBe("not_an_image");
       expect(f.message).toMatch(/not a regular file/);
     }
@@ -147,14 +136,14 @@ describe("loadImage from image_path", () => {
   }, 4000);
 
   it("applies the path policy first: a file outside is path_not_allowed", async () => {
-    const f = await failureOf(
+    const f = await rejectionOf(
       loadImage({ image_path: path.join(FIXTURES, "syn_astronaut.jpg") }, { allowedDirs: [dir] }),
     );
     expect(f.code).toBe("path_not_allowed");
   });
 
   it("never puts file contents in the error", async () => {
-    const f = await failureOf(loadImage({ image_path: "secret.jpg" }, { allowedDirs: [dir] }));
+    const f = await rejectionOf(loadImage({ image_path: "secret.jpg" }, { allowedDirs: [dir] }));
     expect(f.code).toBe("not_an_image");
     expect(f.message).not.toContain(SECRET_TEXT);
     expect(f.hint).not.toContain(SECRET_TEXT);
@@ -165,7 +154,7 @@ describe("loadImage from image_path", () => {
 describe("loadImage input selection", () => {
   it("refuses both image_path and image_base64 with invalid_input", async () => {
     const b64 = (await fs.readFile(path.join(FIXTURES, "syn_astronaut.jpg"))).toString("base64");
-    const f = await failureOf(
+    const f = await rejectionOf(
       loadImage({ image_path: "syn_astronaut.jpg", image_base64: b64 }, { allowedDirs: [dir] }),
     );
     expect(f.code).toBe("invalid_input");
@@ -177,7 +166,7 @@ describe("loadImage input selection", () => {
     ["an empty object", {}],
     ["explicit undefineds", { image_path: undefined, image_base64: undefined }],
   ])("refuses neither (%s) with invalid_input", async (_what, input) => {
-    const f = await failureOf(loadImage(input, { allowedDirs: [dir] }));
+    const f = await rejectionOf(loadImage(input, { allowedDirs: [dir] }));
     expect(f.code).toBe("invalid_input");
     expect(f.message).toMatch(/No image/);
   });
@@ -203,7 +192,7 @@ describe("loadImage from image_base64", () => {
   });
 
   it("refuses base64 of non-image bytes with not_an_image, without echoing them", async () => {
-    const f = await failureOf(
+    const f = await rejectionOf(
       loadImage(
         { image_base64: Buffer.from(`${SECRET_TEXT} ${SECRET_TEXT}`).toString("base64") },
         { allowedDirs: [] },
@@ -215,14 +204,14 @@ describe("loadImage from image_base64", () => {
 
   it("refuses base64 over maxBytes with too_large", async () => {
     const original = await fs.readFile(path.join(FIXTURES, "syn_astronaut.jpg"));
-    const f = await failureOf(
+    const f = await rejectionOf(
       loadImage({ image_base64: original.toString("base64") }, { allowedDirs: [], maxBytes: 1000 }),
     );
     expect(f.code).toBe("too_large");
   });
 
   it("refuses an empty image_base64 with invalid_input", async () => {
-    const f = await failureOf(loadImage({ image_base64: "" }, { allowedDirs: [] }));
+    const f = await rejectionOf(loadImage({ image_base64: "" }, { allowedDirs: [] }));
     expect(f.code).toBe("invalid_input");
   });
 });

@@ -5,23 +5,13 @@ import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ToolFailure } from "../../src/errors.js";
 import { describeAllowedDirs, isInside, resolveAllowedPath } from "../../src/images/path-policy.js";
+import { rejectionOf } from "../support/expectations.js";
 
 let root: string;
 let selfies: string;
 let selfies2: string;
 let other: string;
 let outside: string;
-
-async function failureOf(promise: Promise<unknown>): Promise<ToolFailure> {
-  let thrown: unknown;
-  try {
-    await promise;
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown, "expected a ToolFailure to be thrown").toBeInstanceOf(ToolFailure);
-  return thrown as ToolFailure;
-}
 
 beforeAll(async () => {
   // realpath: allowed dirs are always real paths (config resolves them), and tmpdir may be a symlink.
@@ -108,7 +98,7 @@ describe("resolveAllowedPath: allowed", () => {
       path.join(selfies, "sub", "deep.jpg"),
     );
     expect(await resolveAllowedPath("o.jpg", [other, selfies])).toBe(path.join(other, "o.jpg"));
-    const f = await failureOf(resolveAllowedPath("o.jpg", [selfies, other]));
+    const f = await rejectionOf(resolveAllowedPath("o.jpg", [selfies, other]));
     expect(f.code).toBe("file_not_found");
     expect(f.hint).toContain(selfies);
   });
@@ -137,7 +127,7 @@ describe("resolveAllowedPath: allowed", () => {
 
 describe("resolveAllowedPath: escapes are refused", () => {
   it("refuses a prefix sibling (selfies2 is not inside selfies)", async () => {
-    const f = await failureOf(resolveAllowedPath(path.join(selfies2, "x.jpg"), [selfies]));
+    const f = await rejectionOf(resolveAllowedPath(path.join(selfies2, "x.jpg"), [selfies]));
     expect(f.code).toBe("path_not_allowed");
   });
 
@@ -151,39 +141,43 @@ describe("resolveAllowedPath: escapes are refused", () => {
     ["the parent of the allowed dir", () => ".."],
     ["the filesystem root", () => "/"],
   ])("refuses %s with path_not_allowed", async (_what, requested) => {
-    const f = await failureOf(resolveAllowedPath(requested(), [selfies]));
+    const f = await rejectionOf(resolveAllowedPath(requested(), [selfies]));
     expect(f.code).toBe("path_not_allowed");
     expect(f.message).toMatch(/outside the allowed directories/);
   });
 
   it("refuses a symlink to a file outside", async () => {
-    const f = await failureOf(resolveAllowedPath("to-secret.jpg", [selfies]));
+    const f = await rejectionOf(resolveAllowedPath("to-secret.jpg", [selfies]));
     expect(f.code).toBe("path_not_allowed");
     expect(f.message).toMatch(/symlink/);
     expect(`${f.message} ${f.hint}`).not.toContain(outside);
   });
 
   it("refuses a file reached through a symlink to a directory outside", async () => {
-    const f = await failureOf(resolveAllowedPath("to-outside-dir/secret.jpg", [selfies]));
+    const f = await rejectionOf(resolveAllowedPath("to-outside-dir/secret.jpg", [selfies]));
     expect(f.code).toBe("path_not_allowed");
     expect(f.message).toMatch(/symlink/);
   });
 
   it("refuses the symlinked directory itself", async () => {
-    expect((await failureOf(resolveAllowedPath("to-outside-dir", [selfies]))).code).toBe("path_not_allowed");
+    expect((await rejectionOf(resolveAllowedPath("to-outside-dir", [selfies]))).code).toBe(
+      "path_not_allowed",
+    );
   });
 
   it("refuses a symlink to the prefix sibling", async () => {
-    expect((await failureOf(resolveAllowedPath("to-sibling.jpg", [selfies]))).code).toBe("path_not_allowed");
+    expect((await rejectionOf(resolveAllowedPath("to-sibling.jpg", [selfies]))).code).toBe(
+      "path_not_allowed",
+    );
   });
 
   it("refuses a chain of symlinks that ends outside", async () => {
-    const f = await failureOf(resolveAllowedPath("chain-a", [selfies]));
+    const f = await rejectionOf(resolveAllowedPath("chain-a", [selfies]));
     expect(f.code).toBe("path_not_allowed");
   });
 
   it("refuses a symlink loop with invalid_input", async () => {
-    const f = await failureOf(resolveAllowedPath("loop-1", [selfies]));
+    const f = await rejectionOf(resolveAllowedPath("loop-1", [selfies]));
     expect(f.code).toBe("invalid_input");
     expect(f.message).toMatch(/loop/);
   });
@@ -194,7 +188,7 @@ describe("resolveAllowedPath: malformed paths", () => {
     ["a NUL byte", "me.jpg\0.png"],
     ["a NUL byte at the start", "\0"],
   ])("refuses %s with invalid_input", async (_what, requested) => {
-    const f = await failureOf(resolveAllowedPath(requested, [selfies]));
+    const f = await rejectionOf(resolveAllowedPath(requested, [selfies]));
     expect(f.code).toBe("invalid_input");
     expect(f.message).toMatch(/NUL/);
   });
@@ -206,7 +200,7 @@ describe("resolveAllowedPath: malformed paths", () => {
     ["a relative path with a backslash", "a\\b.jpg"],
     ["a backslash escape attempt", "..\\..\\etc\\passwd"],
   ])("refuses %s on POSIX with invalid_input", async (_what, requested) => {
-    const f = await failureOf(resolveAllowedPath(requested, [selfies]));
+    const f = await rejectionOf(resolveAllowedPath(requested, [selfies]));
     expect(f.code).toBe("invalid_input");
     expect(f.message).toMatch(/Windows-style/);
   });
@@ -214,18 +208,18 @@ describe("resolveAllowedPath: malformed paths", () => {
 
 describe("resolveAllowedPath: missing files", () => {
   it("reports a missing file inside as file_not_found", async () => {
-    const f = await failureOf(resolveAllowedPath("nope.jpg", [selfies]));
+    const f = await rejectionOf(resolveAllowedPath("nope.jpg", [selfies]));
     expect(f.code).toBe("file_not_found");
     expect(f.message).toContain(path.join(selfies, "nope.jpg"));
   });
 
   it("reports a path under a regular file as file_not_found", async () => {
-    expect((await failureOf(resolveAllowedPath("me.jpg/x", [selfies]))).code).toBe("file_not_found");
+    expect((await rejectionOf(resolveAllowedPath("me.jpg/x", [selfies]))).code).toBe("file_not_found");
   });
 
   it("does not reveal that a file outside is missing: same path_not_allowed as an existing one", async () => {
-    const missing = await failureOf(resolveAllowedPath(path.join(outside, "missing.jpg"), [selfies]));
-    const existing = await failureOf(resolveAllowedPath(path.join(outside, "secret.jpg"), [selfies]));
+    const missing = await rejectionOf(resolveAllowedPath(path.join(outside, "missing.jpg"), [selfies]));
+    const existing = await rejectionOf(resolveAllowedPath(path.join(outside, "secret.jpg"), [selfies]));
     expect(missing.code).toBe("path_not_allowed");
     expect(missing.message).toBe(existing.message);
     expect(missing.hint).toBe(existing.hint);
@@ -233,40 +227,40 @@ describe("resolveAllowedPath: missing files", () => {
   });
 
   it("does not reveal a missing file under a missing dir outside", async () => {
-    const f = await failureOf(resolveAllowedPath("/definitely/not/here.jpg", [selfies]));
+    const f = await rejectionOf(resolveAllowedPath("/definitely/not/here.jpg", [selfies]));
     expect(f.code).toBe("path_not_allowed");
   });
 
   it("does not reveal a missing file outside reached through a symlinked directory", async () => {
-    const missing = await failureOf(resolveAllowedPath("to-outside-dir/missing.jpg", [selfies]));
-    const existing = await failureOf(resolveAllowedPath("to-outside-dir/secret.jpg", [selfies]));
+    const missing = await rejectionOf(resolveAllowedPath("to-outside-dir/missing.jpg", [selfies]));
+    const existing = await rejectionOf(resolveAllowedPath("to-outside-dir/secret.jpg", [selfies]));
     expect(existing.code).toBe("path_not_allowed");
     expect(missing.code).toBe("path_not_allowed");
     expect(missing.message).toBe(existing.message);
   });
 
   it("does not reveal that the outside target of a dangling symlink is missing", async () => {
-    const f = await failureOf(resolveAllowedPath("dangling-out.jpg", [selfies]));
+    const f = await rejectionOf(resolveAllowedPath("dangling-out.jpg", [selfies]));
     expect(f.code).toBe("path_not_allowed");
     expect(`${f.message} ${f.hint}`).not.toContain(outside);
   });
 
   it("does not reveal a missing file under a missing dir reached through a symlinked directory", async () => {
-    const f = await failureOf(resolveAllowedPath("to-outside-dir/no-dir/no-file.jpg", [selfies]));
+    const f = await rejectionOf(resolveAllowedPath("to-outside-dir/no-dir/no-file.jpg", [selfies]));
     expect(f.code).toBe("path_not_allowed");
   });
 
   it("reports a missing file in a missing subdirectory inside as file_not_found", async () => {
-    expect((await failureOf(resolveAllowedPath("no-dir/deeper/nope.jpg", [selfies]))).code).toBe(
+    expect((await rejectionOf(resolveAllowedPath("no-dir/deeper/nope.jpg", [selfies]))).code).toBe(
       "file_not_found",
     );
   });
 
   // Regression: a symlink loop outside answered invalid_input "symlink loop", so files outside could be probed.
   it("does not reveal a symlink loop outside the allowed dirs", async () => {
-    const direct = await failureOf(resolveAllowedPath(path.join(outside, "loop-x"), [selfies]));
+    const direct = await rejectionOf(resolveAllowedPath(path.join(outside, "loop-x"), [selfies]));
     expect(direct.code).toBe("path_not_allowed");
-    const viaLink = await failureOf(resolveAllowedPath("to-outside-dir/loop-x", [selfies]));
+    const viaLink = await rejectionOf(resolveAllowedPath("to-outside-dir/loop-x", [selfies]));
     expect(viaLink.code).toBe("path_not_allowed");
   });
 });
@@ -287,16 +281,16 @@ describe("resolveAllowedPath: ~ expansion", () => {
 
   it("refuses ~/ when the home directory is outside", async () => {
     process.env.HOME = outside;
-    const f = await failureOf(resolveAllowedPath("~/secret.jpg", [selfies]));
+    const f = await rejectionOf(resolveAllowedPath("~/secret.jpg", [selfies]));
     expect(f.code).toBe("path_not_allowed");
   });
 
   it("does not expand ~ in the middle of a path or ~user", async () => {
     process.env.HOME = outside;
-    const f = await failureOf(resolveAllowedPath("sub/~/secret.jpg", [selfies]));
+    const f = await rejectionOf(resolveAllowedPath("sub/~/secret.jpg", [selfies]));
     expect(f.code).toBe("file_not_found");
     expect(f.message).toContain(path.join(selfies, "sub", "~", "secret.jpg"));
-    const g = await failureOf(resolveAllowedPath("~nobody/secret.jpg", [selfies]));
+    const g = await rejectionOf(resolveAllowedPath("~nobody/secret.jpg", [selfies]));
     expect(g.code).toBe("file_not_found");
     expect(g.message).toContain(path.join(selfies, "~nobody", "secret.jpg"));
   });
@@ -305,7 +299,7 @@ describe("resolveAllowedPath: ~ expansion", () => {
 describe("resolveAllowedPath: configuration in errors", () => {
   it("refuses every path when no dirs are configured, saying how to configure", async () => {
     for (const requested of ["me.jpg", path.join(selfies, "me.jpg"), "/etc/passwd"]) {
-      const f = await failureOf(resolveAllowedPath(requested, []));
+      const f = await rejectionOf(resolveAllowedPath(requested, []));
       expect(f.code).toBe("path_not_allowed");
       expect(f.message).toMatch(/no allowed directories/);
       expect(f.hint).toContain("--allow-dir");
@@ -316,14 +310,14 @@ describe("resolveAllowedPath: configuration in errors", () => {
 
   it("lists every allowed dir in the hint of a refusal", async () => {
     for (const requested of ["/etc/passwd", "to-secret.jpg", "a\\b.jpg", "x\0"]) {
-      const f = await failureOf(resolveAllowedPath(requested, [selfies, other]));
+      const f = await rejectionOf(resolveAllowedPath(requested, [selfies, other]));
       expect(f.hint).toContain(selfies);
       expect(f.hint).toContain(other);
     }
   });
 
   it("lists every allowed dir in the hint of file_not_found", async () => {
-    const f = await failureOf(resolveAllowedPath("nope.jpg", [selfies, other]));
+    const f = await rejectionOf(resolveAllowedPath("nope.jpg", [selfies, other]));
     expect(f.hint).toContain(`${selfies}, ${other}`);
   });
 
