@@ -195,6 +195,13 @@ describe("the built server over stdio against the loopback Didit", () => {
     expect(text).toContain(mention);
   });
 
+  it("redacts the key when Didit echoes it back in an error body", async () => {
+    double.enqueue({ kind: "status", status: 401, body: JSON.stringify({ detail: `Invalid API key ${TEST_API_KEY}.` }) });
+    const result = await session.call("check_passive_liveness", { image_path: "syn_astronaut.jpg" });
+    expect(textOf(result)).toMatch(/^Error \[unauthorized\]: .*\[REDACTED\]/);
+    // The afterAll scan then proves the key is in no result and no stderr line.
+  });
+
   it("retries a 429 after Retry-After and then succeeds, without double billing", async () => {
     double.enqueue({ kind: "status", status: 429, body: "{}", headers: { "retry-after": "0" } });
     const result = await session.call("check_passive_liveness", { image_path: "syn_astronaut.jpg" });
