@@ -196,7 +196,11 @@ describe("the built server over stdio against the loopback Didit", () => {
   });
 
   it("redacts the key when Didit echoes it back in an error body", async () => {
-    double.enqueue({ kind: "status", status: 401, body: JSON.stringify({ detail: `Invalid API key ${TEST_API_KEY}.` }) });
+    double.enqueue({
+      kind: "status",
+      status: 401,
+      body: JSON.stringify({ detail: `Invalid API key ${TEST_API_KEY}.` }),
+    });
     const result = await session.call("check_passive_liveness", { image_path: "syn_astronaut.jpg" });
     expect(textOf(result)).toMatch(/^Error \[unauthorized\]: .*\[REDACTED\]/);
     // The afterAll scan then proves the key is in no result and no stderr line.
