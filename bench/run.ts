@@ -4,6 +4,7 @@
  *   --quick        fewer repetitions (CI uses it to prove the bench works)
  *   --out FILE     where to write the JSON results (default bench/results.json)
  */
+import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -415,6 +416,8 @@ function render(rows: Row[]): string {
 }
 
 async function main(): Promise<void> {
+  // The SDK client adds one 'drain' listener per large message in flight; 16 at once is expected here.
+  EventEmitter.defaultMaxListeners = 64;
   const dir = await mkdtemp(path.join(os.tmpdir(), "liveness-bench-"));
   const double = await startDiditDouble();
   const rows: Row[] = [];
