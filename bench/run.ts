@@ -3,6 +3,7 @@
  * A script, never a test: it reports whether each target was met but does not fail on a timing.
  *   --quick        fewer repetitions (CI uses it to prove the bench works)
  *   --out FILE     where to write the JSON results (default bench/results.json)
+ *   --readme       also put the table into README.md between the bench markers
  */
 import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
@@ -25,7 +26,7 @@ const FIXTURE = path.join(ROOT, "test", "fixtures", "live_silentface_T1.jpg");
 const MB = 1_000_000;
 
 const { values: flags } = parseArgs({
-  options: { quick: { type: "boolean" }, out: { type: "string" } },
+  options: { quick: { type: "boolean" }, out: { type: "string" }, readme: { type: "boolean" } },
 });
 const QUICK = flags.quick === true;
 const OUT = path.resolve(flags.out ?? path.join(ROOT, "bench", "results.json"));
@@ -452,6 +453,16 @@ async function main(): Promise<void> {
     `${JSON.stringify({ command: `npm run bench${QUICK ? " -- --quick" : ""}`, quick: QUICK, machine, rows }, null, 2)}\n`,
   );
   log(`results written to ${path.relative(process.cwd(), OUT) || OUT}`);
+  if (flags.readme) {
+    const readmePath = path.join(ROOT, "README.md");
+    const readme = await readFile(readmePath, "utf8");
+    const start = "<!-- bench:start -->";
+    const end = "<!-- bench:end -->";
+    const before = readme.slice(0, readme.indexOf(start) + start.length);
+    const after = readme.slice(readme.indexOf(end));
+    await writeFile(readmePath, `${before}\n${table}\n${after}`);
+    log("README.md Performance table updated");
+  }
 }
 
 await main();

@@ -206,6 +206,7 @@ describe("README", () => {
       "## Tools and resources reference",
       "## Security and privacy",
       "## Troubleshooting",
+      "## Performance",
       "## Development",
     ]);
     const install = section(readme, "Install").filter((line) => line.startsWith("### "));
