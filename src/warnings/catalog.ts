@@ -284,9 +284,42 @@ export const WARNING_CATALOG: readonly WarningEntry[] = Object.freeze([
       "Your face is too bright in the photo. Move out of direct sunlight or turn off the flash, and take " +
       "the photo again.",
   }),
+  entry({
+    tag: "FACE_TOO_SMALL",
+    severity: "warning",
+    declines: false,
+    title: "Face Too Small (local pre-check)",
+    explanation:
+      "Local-only tag: raised by precheck_face_image on this machine, never returned by Didit's API. The " +
+      "largest face is under 80 pixels on its shorter side (or the detector saw a face too small to confirm), " +
+      "so the photo is not worth a credit yet: Didit may not find the face, or judge it on too little detail.",
+    likely_causes: [
+      "The camera was held too far away, so the face fills only a small part of the frame.",
+      "A wide shot, group photo or full-body picture instead of a selfie.",
+      "A low-resolution image, or a small crop of a larger photo.",
+    ],
+    next_action: "retake",
+    agent_guidance:
+      "Do not submit this photo to check_passive_liveness. Ask the user for a new selfie with the face filling a " +
+      "good part of the frame (camera at arm's length), then pre-check it again. " +
+      RETAKE_LIMIT,
+    user_message:
+      "Your face is too small in the photo. Hold the camera closer, at arm's length, so your face fills a good " +
+      "part of the frame, and take the photo again.",
+  }),
 ]);
 
-export const KNOWN_TAGS: readonly string[] = Object.freeze(WARNING_CATALOG.map((e) => e.tag));
+/** Raised only by the on-device pre-check (precheck_face_image); Didit's API never returns them. */
+export const LOCAL_ONLY_TAGS: readonly string[] = Object.freeze(["FACE_TOO_SMALL"]);
+
+/**
+ * The 11 tags Didit documents for passive liveness, in contract order: what explain_warning lists for an unknown
+ * tag. findWarning also knows LOCAL_ONLY_TAGS.
+ */
+export const KNOWN_TAGS: readonly string[] = Object.freeze(
+  WARNING_CATALOG.map((e) => e.tag).filter((tag) => !LOCAL_ONLY_TAGS.includes(tag)),
+);
+export const DOCUMENTED_TAGS = KNOWN_TAGS;
 
 const BY_TAG: ReadonlyMap<string, WarningEntry> = new Map(WARNING_CATALOG.map((e) => [e.tag, e] as const));
 

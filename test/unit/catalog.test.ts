@@ -1,8 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { findWarning, KNOWN_TAGS, normalizeTag, WARNING_CATALOG } from "../../src/warnings/catalog.js";
+import {
+  DOCUMENTED_TAGS,
+  findWarning,
+  KNOWN_TAGS,
+  LOCAL_ONLY_TAGS,
+  normalizeTag,
+  WARNING_CATALOG,
+} from "../../src/warnings/catalog.js";
 import type { NextAction, Severity } from "../../src/warnings/types.js";
 
-const EXPECTED: ReadonlyArray<[tag: string, severity: Severity, declines: boolean, next: NextAction]> = [
+type Row = [tag: string, severity: Severity, declines: boolean, next: NextAction];
+
+/** The 11 tags Didit documents for passive liveness, in contract order. */
+const DOCUMENTED: ReadonlyArray<Row> = [
   ["NO_FACE_DETECTED", "error", true, "retake"],
   ["LIVENESS_FACE_ATTACK", "error", true, "reject"],
   ["LOW_LIVENESS_SCORE", "error", true, "retake"],
@@ -15,16 +25,36 @@ const EXPECTED: ReadonlyArray<[tag: string, severity: Severity, declines: boolea
   ["LOW_FACE_LUMINANCE", "configurable", false, "retake"],
   ["HIGH_FACE_LUMINANCE", "configurable", false, "retake"],
 ];
+/** Raised only by the on-device pre-check (precheck_face_image), after the documented tags. */
+const LOCAL_ONLY: ReadonlyArray<Row> = [["FACE_TOO_SMALL", "warning", false, "retake"]];
+const EXPECTED: ReadonlyArray<Row> = [...DOCUMENTED, ...LOCAL_ONLY];
 
 describe("WARNING_CATALOG", () => {
-  it("holds exactly the 11 documented tags, once each, in contract order", () => {
+  it("holds exactly the 11 documented tags, once each, in contract order, then FACE_TOO_SMALL", () => {
     const tags = WARNING_CATALOG.map((e) => e.tag);
     expect(tags).toEqual(EXPECTED.map(([tag]) => tag));
-    expect(new Set(tags).size).toBe(11);
+    expect(new Set(tags).size).toBe(12);
   });
 
-  it("KNOWN_TAGS lists the same tags in catalog order", () => {
-    expect(KNOWN_TAGS).toEqual(EXPECTED.map(([tag]) => tag));
+  it("DOCUMENTED_TAGS lists the 11 documented tags; LOCAL_ONLY_TAGS the pre-check's own", () => {
+    expect(DOCUMENTED_TAGS).toEqual(DOCUMENTED.map(([tag]) => tag));
+    expect(DOCUMENTED_TAGS).toHaveLength(11);
+    expect(LOCAL_ONLY_TAGS).toEqual(["FACE_TOO_SMALL"]);
+    expect(Object.isFrozen(DOCUMENTED_TAGS)).toBe(true);
+    expect(Object.isFrozen(LOCAL_ONLY_TAGS)).toBe(true);
+  });
+
+  it("local-only tags say so in their explanation and never decline", () => {
+    for (const tag of LOCAL_ONLY_TAGS) {
+      const e = findWarning(tag);
+      expect(e?.explanation, tag).toMatch(/^Local-only tag/);
+      expect(e?.explanation, tag).toMatch(/never returned by Didit/);
+      expect(e?.declines, tag).toBe(false);
+    }
+  });
+
+  it("KNOWN_TAGS lists the documented tags in catalog order, without the local-only ones", () => {
+    expect(KNOWN_TAGS).toEqual(DOCUMENTED.map(([tag]) => tag));
   });
 
   it.each(EXPECTED)("%s has severity %s, declines %s, next_action %s", (tag, severity, declines, next) => {

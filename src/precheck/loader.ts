@@ -1,0 +1,136 @@
+import { access } from "node:fs/promises";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { ToolFailure, truncate } from "../errors.js";
+
+/** The optional packages the engine needs, pinned: the model conventions below were checked on these versions. */
+export const ENGINE_PACKAGES = {
+  human: "@vladmandic/human",
+  tfjsCore: "@tensorflow/tfjs-core",
+  tfjsConverter: "@tensorflow/tfjs-converter",
+  tfjsWasm: "@tensorflow/tfjs-backend-wasm",
+  ort: "onnxruntime-web",
+  sharp: "sharp",
+} as const;
+export type EnginePackage = keyof typeof ENGINE_PACKAGES;
+
+export const INSTALL_COMMAND =
+  "npm i @vladmandic/human@3.3.6 @tensorflow/tfjs-core@4.22.0 @tensorflow/tfjs-converter@4.22.0 @tensorflow/tfjs-backend-wasm@4.22.0 onnxruntime-web@1.30.0 sharp@0.35.5";
+
+export const SPOOF_MODEL_FILES = ["MiniFASNetV2.onnx", "MiniFASNetV1SE.onnx"] as const;
+
+/** Where the engine's parts are; tests point a package at a missing name to exercise the not-installed path. */
+export interface EngineLocations {
+  /** Package names to load instead of the defaults (same version conventions). */
+  packages?: Partial<Record<EnginePackage, string>> | undefined;
+  /** Folder holding the MiniFASNet ONNX files; default: models/minifasnet at the package root. */
+  modelsDir?: string | undefined;
+}
+
+/** Absolute paths of everything the engine loads from disk. Nothing is ever fetched from the network. */
+export interface ResolvedEngine {
+  /** human.node-wasm.js: loaded by path, since the package's exports map only offers the tfjs-node build. */
+  humanEntry: string;
+  /** Human's bundled models (blazeface, facemesh). */
+  humanModelsDir: string;
+  /** Folder with tfjs-backend-wasm's .wasm files (trailing separator). */
+  tfjsWasmDir: string;
+  /** Bare specifiers to import (resolved from this module, like the paths above). */
+  ortPackage: string;
+  sharpPackage: string;
+  ortWasm: string;
+  ortMjs: string;
+  /** The MiniFASNet files, or undefined when they are absent: the pre-check then runs without a spoof estimate. */
+  spoofModels: readonly string[] | undefined;
+  /** Why there is no spoof estimate, when there is none. */
+  spoofUnavailable?: string;
+}
+
+/** dist/precheck/loader.js and src/precheck/loader.ts both sit two levels below the package root. */
+export const DEFAULT_MODELS_DIR = fileURLToPath(new URL("../../models/minifasnet/", import.meta.url));
+
+const requireHere = createRequire(import.meta.url);
+
+/**
+ * Finds every part without running any of it (cheap: no WASM, no model). Throws not_configured naming what is
+ * missing and the exact install command.
+ */
+export async function resolveEngine(locations: EngineLocations = {}): Promise<ResolvedEngine> {
+  const name = (key: EnginePackage) => locations.packages?.[key] ?? ENGINE_PACKAGES[key];
+  const missing: string[] = [];
+  const find = (specifier: string, from = requireHere, reportAs = specifier): string => {
+    try {
+      return from.resolve(specifier);
+    } catch {
+      missing.push(reportAs);
+      return "";
+    }
+  };
+  const humanMain = find(name("human"), requireHere, name("human"));
+  // Human requires TF.js itself, so TF.js must resolve from Human's folder, not only from ours.
+  const fromHuman = humanMain ? createRequire(humanMain) : requireHere;
+  find(name("tfjsCore"), fromHuman, name("tfjsCore"));
+  find(name("tfjsConverter"), fromHuman, name("tfjsConverter"));
+  const tfjsWasmMain = find(name("tfjsWasm"), fromHuman, name("tfjsWasm"));
+  const ortEntry = find(name("ort"), requireHere, name("ort"));
+  const ortWasm = ortEntry
+    ? find(`${name("ort")}/ort-wasm-simd-threaded.wasm`, requireHere, name("ort"))
+    : "";
+  const ortMjs = ortEntry ? find(`${name("ort")}/ort-wasm-simd-threaded.mjs`, requireHere, name("ort")) : "";
+  find(name("sharp"), requireHere, name("sharp"));
+  if (missing.length > 0) {
+    throw notInstalled(`the package(s) ${[...new Set(missing)].join(", ")} cannot be found`);
+  }
+  const humanDist = path.dirname(humanMain);
+  const resolved: ResolvedEngine = {
+    humanEntry: path.join(humanDist, "human.node-wasm.js"),
+    humanModelsDir: path.join(humanDist, "..", "models"),
+    tfjsWasmDir: `${path.dirname(tfjsWasmMain)}${path.sep}`,
+    ortPackage: name("ort"),
+    sharpPackage: name("sharp"),
+    ortWasm,
+    ortMjs,
+    spoofModels: SPOOF_MODEL_FILES.map((file) => path.join(locations.modelsDir ?? DEFAULT_MODELS_DIR, file)),
+  };
+  const packageFiles = [
+    resolved.humanEntry,
+    path.join(resolved.humanModelsDir, "blazeface.json"),
+    path.join(resolved.humanModelsDir, "facemesh.json"),
+    path.join(resolved.tfjsWasmDir, "tfjs-backend-wasm-simd.wasm"),
+  ];
+  const absentPackageFiles = await absentFiles(packageFiles);
+  if (absentPackageFiles.length > 0) {
+    throw notInstalled(`the installed packages lack ${absentPackageFiles.join(", ")} (other versions?)`);
+  }
+  // The model files are not in the npm package (the default install must not grow); without them the pre-check
+  // still answers everything but the advisory spoof estimate.
+  const absentModels = await absentFiles(resolved.spoofModels ?? []);
+  if (absentModels.length > 0) {
+    resolved.spoofModels = undefined;
+    resolved.spoofUnavailable = `unavailable: MiniFASNet model files not found (${absentModels.join(", ")}); set DIDIT_PRECHECK_MODELS_DIR`;
+  }
+  return resolved;
+}
+
+async function absentFiles(files: readonly string[]): Promise<string[]> {
+  const absent: string[] = [];
+  await Promise.all(files.map((file) => access(file).catch(() => absent.push(path.basename(file)))));
+  return absent.sort();
+}
+
+/** True when every package and model file the engine needs is present; loads nothing. */
+export async function isPrecheckEngineAvailable(locations: EngineLocations = {}): Promise<boolean> {
+  return resolveEngine(locations).then(
+    () => true,
+    () => false,
+  );
+}
+
+export function notInstalled(why: string): ToolFailure {
+  return new ToolFailure(
+    "not_configured",
+    `The on-device pre-check engine is not installed: ${truncate(why, 300)}.`,
+    `It is optional. Install it next to the server with \`${INSTALL_COMMAND}\` and call precheck_face_image again (no restart needed). check_passive_liveness and explain_warning work without it.`,
+  );
+}

@@ -1,0 +1,168 @@
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import { loadImage } from "../images/load-image.js";
+import type { EngineLocations, LocalAnalysis } from "../precheck/index.js";
+import { MAX_BASE64_CHARS, type ToolExtra } from "./check-passive-liveness.js";
+
+export const PRECHECK_TOOL_NAME = "precheck_face_image";
+
+export const precheckInputSchema = z.strictObject({
+  image_path: z
+    .string()
+    .min(1)
+    .max(4096)
+    .optional()
+    .describe(
+      "Path of a JPEG, PNG, WebP or TIFF face photo (at most 5 MB) inside one of the server's allowed directories. Relative paths resolve against the first allowed directory; ~ expands. Give exactly one of image_path or image_base64.",
+    ),
+  image_base64: z
+    .string()
+    .min(1)
+    .max(
+      MAX_BASE64_CHARS,
+      `image_base64 is longer than ${MAX_BASE64_CHARS} characters, so the image exceeds 5 MB`,
+    )
+    .optional()
+    .describe(
+      "The face photo as raw base64 or a data:image/...;base64, URL; the decoded image must be JPEG, PNG, WebP or TIFF and at most 5 MB (5,242,880 bytes). Give exactly one of image_path or image_base64.",
+    ),
+  rotate_image: z
+    .boolean()
+    .optional()
+    .describe(
+      "Also try the photo turned 90, 180 and 270 degrees and analyse the best (reported as best_angle), like check_passive_liveness's rotate_image. EXIF orientation is always applied. Default: false.",
+    ),
+});
+export type PrecheckInput = z.output<typeof precheckInputSchema>;
+
+const ADVISORY = "Advisory only: only Didit's check (check_passive_liveness) decides liveness.";
+const ADVISORY_CLAUSE = "this is advisory, only Didit's check decides liveness";
+
+export const precheckOutputSchema = z.object({
+  summary: z.string().describe(`One sentence for the agent. ${ADVISORY}`),
+  engine: z
+    .literal("local")
+    .describe("Analysed on this machine; nothing was sent anywhere and no credit was used."),
+  ready: z
+    .boolean()
+    .describe("True when nothing found locally stands in the way of submitting the photo to Didit."),
+  next_action: z
+    .enum(["proceed", "retake"])
+    .describe(
+      "proceed: submit the photo with check_passive_liveness; retake: relay user_message and ask for a new photo.",
+    ),
+  faces_detected: z.number().int(),
+  bbox: z
+    .tuple([z.number(), z.number(), z.number(), z.number()])
+    .nullable()
+    .describe("The largest face, [x1, y1, x2, y2] in pixels of the upright image turned by best_angle."),
+  face_size_px: z.object({ width: z.number(), height: z.number() }).nullable(),
+  face_confidence: z.number().nullable().describe("Face detector confidence 0-1."),
+  face_luminance: z
+    .number()
+    .nullable()
+    .describe("Mean luma of the face box, 0-100 (about 50 is normal; below 25 or above 85 gets a warning)."),
+  face_quality: z
+    .number()
+    .nullable()
+    .describe(
+      "0-100, weighted geometric mean of quality_factors (sharpness 0.4, size, exposure, confidence 0.2 each); below 50 gets LOW_FACE_QUALITY.",
+    ),
+  quality_factors: z
+    .object({ sharpness: z.number(), size: z.number(), exposure: z.number(), confidence: z.number() })
+    .nullable(),
+  best_angle: z
+    .union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)])
+    .describe(
+      "Clockwise degrees the upright photo was turned for analysis; 0 unless rotate_image found better.",
+    ),
+  rotate_image_advised: z
+    .boolean()
+    .describe("The face lies sideways or upside down: submit with rotate_image: true."),
+  warnings: z.array(
+    z.object({
+      risk: z
+        .string()
+        .describe("Didit's tag where one fits; FACE_TOO_SMALL is local-only. explain_warning explains each."),
+      short_description: z.string(),
+    }),
+  ),
+  user_message: z.string().describe("What to tell the person, in plain words."),
+  spoof_estimate: z
+    .number()
+    .nullable()
+    .describe(
+      `On-device anti-spoofing hint, 0-100, higher = more likely a live capture; never a verdict and never a reason to reject. ${ADVISORY}`,
+    ),
+  spoof_model: z.string().describe("The model behind spoof_estimate."),
+  image_size: z.object({ width: z.number(), height: z.number() }),
+  elapsed_ms: z.number().describe("Time spent analysing, in milliseconds."),
+});
+export type PrecheckOutput = z.output<typeof precheckOutputSchema>;
+
+export const precheckToolConfig = {
+  title: "Pre-check a face photo on this machine",
+  description:
+    "Checks a face photo on this machine before you spend a Didit credit: nothing is uploaded and it is free. " +
+    "Give the image as image_path (inside the allowed directories) or image_base64, like check_passive_liveness. " +
+    "Reports the faces found, the largest face's box and size, face_luminance and face_quality (0-100), best_angle (with rotate_image), " +
+    "warnings in Didit's vocabulary (NO_FACE_DETECTED, MULTIPLE_FACES_DETECTED, LOW_FACE_QUALITY, LOW_FACE_LUMINANCE, HIGH_FACE_LUMINANCE) plus the local-only FACE_TOO_SMALL, " +
+    "and next_action: proceed (submit with check_passive_liveness) or retake (relay user_message, ask for a new photo). " +
+    "spoof_estimate is an advisory on-device anti-spoofing hint, never a verdict: only Didit's check decides liveness. " +
+    "Needs the optional on-device engine; without it the tool answers not_configured with the install command.",
+  inputSchema: precheckInputSchema,
+  outputSchema: precheckOutputSchema,
+  annotations: {
+    title: "Pre-check a face photo on this machine",
+    readOnlyHint: true,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: false,
+  },
+};
+
+export interface PrecheckDeps {
+  /** The directories image_path may read from. */
+  allowedDirs: () => Promise<readonly string[]>;
+  /** Where the engine's packages and models are; default: installed next to the server. Tests override it. */
+  engine?: EngineLocations | undefined;
+}
+
+/**
+ * The handler loads the engine module on first use only: nothing under src/precheck is imported at start-up,
+ * so a server without the optional engine packages starts exactly as before.
+ */
+export function createPrecheckHandler(deps: PrecheckDeps) {
+  return async (input: PrecheckInput, extra: ToolExtra): Promise<CallToolResult> => {
+    const precheck = await import("../precheck/index.js");
+    // Refuse before reading the image when the engine is missing: the fix is an install, not another photo.
+    await precheck.assertPrecheckEngineInstalled(deps.engine);
+    const image = await loadImage(input, { allowedDirs: await deps.allowedDirs() });
+    const analysis = await precheck
+      .createPrecheckAnalyzer(deps.engine)
+      .analyze(image.bytes, { rotate: input.rotate_image === true, signal: extra.signal });
+    const result: PrecheckOutput = { summary: summarize(analysis, input.rotate_image === true), ...analysis };
+    return {
+      content: [{ type: "text", text: JSON.stringify(result) }],
+      structuredContent: result as unknown as Record<string, unknown>,
+    };
+  };
+}
+
+export function summarize(analysis: LocalAnalysis, rotated: boolean): string {
+  const tags = analysis.warnings.map((w) => w.risk);
+  if (analysis.ready) {
+    const face = `${analysis.faces_detected === 1 ? "one face" : `${analysis.faces_detected} faces (the largest is scored)`}, quality ${analysis.face_quality}, luminance ${analysis.face_luminance}`;
+    const how = analysis.rotate_image_advised
+      ? "with rotate_image: true, since the face lies sideways or upside down"
+      : rotated && analysis.best_angle !== 0
+        ? "with rotate_image: true"
+        : "as it is";
+    return `Local pre-check passed (${face}): worth submitting to check_passive_liveness ${how}; ${ADVISORY_CLAUSE}.`;
+  }
+  const sideways =
+    !rotated && tags.includes("NO_FACE_DETECTED")
+      ? " (if the photo is sideways or upside down, first pre-check it again with rotate_image: true)"
+      : "";
+  return `Local pre-check found ${tags.join(", ")}: do not spend a credit on this photo, relay user_message and ask for a new one${sideways}; ${ADVISORY_CLAUSE}.`;
+}
