@@ -20,6 +20,8 @@ export interface Config {
   readonly confirmUploads: boolean;
   /** Offline mocked responder instead of Didit; only ever enabled explicitly. */
   readonly sandbox: boolean;
+  /** Where the pre-check's MiniFASNet model files are, when not in the package's own models/minifasnet. */
+  readonly precheckModelsDir: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -56,6 +58,7 @@ const envSchema = z.object({
     .optional(),
   DIDIT_CONFIRM_UPLOADS: booleanFlag.optional(),
   DIDIT_SANDBOX: booleanFlag.optional(),
+  DIDIT_PRECHECK_MODELS_DIR: z.string().optional(),
 });
 
 export interface ServerArgs {
@@ -110,6 +113,9 @@ export async function loadConfig(
     maxChecksPerMinute: e.DIDIT_MAX_CHECKS_PER_MINUTE ?? 30,
     confirmUploads: e.DIDIT_CONFIRM_UPLOADS ?? false,
     sandbox: args.sandbox || (e.DIDIT_SANDBOX ?? false),
+    precheckModelsDir: e.DIDIT_PRECHECK_MODELS_DIR?.trim()
+      ? path.resolve(expandHome(e.DIDIT_PRECHECK_MODELS_DIR.trim()))
+      : undefined,
   });
 }
 

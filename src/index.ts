@@ -30,6 +30,7 @@ Environment:
   DIDIT_MAX_CHECKS_PER_MINUTE Checks allowed per minute in this process (default 30)
   DIDIT_CONFIRM_UPLOADS       true: ask the user (MCP elicitation) before each upload
   DIDIT_SANDBOX               1/true: same as --sandbox
+  DIDIT_PRECHECK_MODELS_DIR   Folder with the MiniFASNet ONNX files for precheck_face_image's spoof estimate
 
 Scripted use:
 ${CLI_USAGE}`;

@@ -13,6 +13,11 @@ import type { Redact } from "./redact.js";
 import { registerWarningResources } from "./resources/warnings.js";
 import { CHECK_TOOL_NAME, checkToolConfig, createCheckHandler } from "./tools/check-passive-liveness.js";
 import { EXPLAIN_TOOL_NAME, explainToolConfig, handleExplain } from "./tools/explain-warning.js";
+import {
+  createPrecheckHandler,
+  PRECHECK_TOOL_NAME,
+  precheckToolConfig,
+} from "./tools/precheck-face-image.js";
 
 export const SERVER_NAME = "didit-passive-liveness-mcp";
 
@@ -58,6 +63,16 @@ export function createServer(deps: ServerDeps): McpServer {
     explainToolConfig,
     guard(async (input) => handleExplain(input)),
   );
+  server.registerTool(
+    PRECHECK_TOOL_NAME,
+    precheckToolConfig,
+    guard(
+      createPrecheckHandler({
+        allowedDirs: dirs.current,
+        engine: config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
+      }),
+    ),
+  );
   registerWarningResources(server);
   registerLivenessPrompt(server);
   return server;
@@ -70,7 +85,7 @@ export function serverInstructions(config: Config): string {
       : "") +
     "Checks whether a face photo shows a live person (not a photo of a photo, a screen or a mask) with Didit's Passive Liveness API. " +
     "check_passive_liveness uploads the image to Didit and costs one credit per answered check; act on its next_action (proceed, retake, review, reject). " +
-    "explain_warning explains a warning tag offline. " +
+    "explain_warning explains a warning tag offline; precheck_face_image checks a photo on this machine for free (faces, light, sharpness) before you spend a credit, when its optional engine is installed. " +
     (config.allowedDirs.length > 0
       ? `Images given by path must be inside the allowed directories (${describeAllowedDirs(config.allowedDirs)}); otherwise pass image_base64.`
       : "No image directories are configured: images given by path must be inside the client's MCP roots, if it shares any; otherwise pass image_base64.")
@@ -122,7 +137,7 @@ function replaceSdkToolErrors(server: McpServer, redact: Redact): void {
         : new ToolFailure(
             "invalid_input",
             message.replace(/^MCP error -?\d+: /, ""),
-            `This server's tools are ${CHECK_TOOL_NAME} and ${EXPLAIN_TOOL_NAME}.`,
+            `This server's tools are ${CHECK_TOOL_NAME}, ${PRECHECK_TOOL_NAME} and ${EXPLAIN_TOOL_NAME}.`,
           );
     return redactResult(toolErrorResult(failure), redact);
   };

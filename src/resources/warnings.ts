@@ -12,7 +12,7 @@ export function registerWarningResources(server: McpServer): void {
     WARNINGS_URI,
     {
       title: "Didit liveness warning catalog",
-      description: `Every documented passive-liveness warning tag (${KNOWN_TAGS.length}) with its severity, whether it declines, the next action, agent guidance and a user message.`,
+      description: `Every passive-liveness warning tag: the ${KNOWN_TAGS.length} Didit documents plus the on-device pre-check's local-only ones, each with its severity, whether it declines, the next action, agent guidance and a user message.`,
       mimeType: JSON_MIME,
     },
     async (uri) => ({
@@ -33,7 +33,7 @@ export function registerWarningResources(server: McpServer): void {
       complete: {
         tag: (value) => {
           const prefix = normalizeTag(value);
-          return KNOWN_TAGS.filter((tag) => tag.startsWith(prefix));
+          return WARNING_CATALOG.map((entry) => entry.tag).filter((tag) => tag.startsWith(prefix));
         },
       },
     }),

@@ -203,6 +203,7 @@ describe("README", () => {
       "## Configuration",
       "## Scripted use",
       "## Sandbox mode",
+      "## On-device pre-check",
       "## Tools and resources reference",
       "## Security and privacy",
       "## Troubleshooting",

@@ -25,7 +25,11 @@ afterEach(() => double.reset());
 describe("tools/list", () => {
   it("declares both tools with input and output schemas and the documented annotations", async () => {
     const { tools } = await session.client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(["check_passive_liveness", "explain_warning"]);
+    expect(tools.map((t) => t.name)).toEqual([
+      "check_passive_liveness",
+      "explain_warning",
+      "precheck_face_image",
+    ]);
     const [check, explain] = tools;
     expect(check?.annotations).toMatchObject({
       readOnlyHint: false,
@@ -235,7 +239,7 @@ describe("without an API key", () => {
     const keyless = await startInMemory(testConfig({ allowedDirs: [FIXTURES] }));
     try {
       const { tools } = await keyless.client.listTools();
-      expect(tools).toHaveLength(2);
+      expect(tools).toHaveLength(3);
       const explained = await keyless.call("explain_warning", { tag: "LOW_FACE_QUALITY" });
       expect(explained.isError).toBeFalsy();
       const result = await keyless.call("check_passive_liveness", { image_path: "syn_astronaut.jpg" });

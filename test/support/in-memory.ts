@@ -23,6 +23,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     maxChecksPerMinute: 1_000,
     confirmUploads: false,
     sandbox: false,
+    precheckModelsDir: undefined,
     ...overrides,
   });
 }
