@@ -2,30 +2,13 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { loadImage } from "../images/load-image.js";
 import type { EngineLocations, LocalAnalysis } from "../precheck/index.js";
-import { MAX_BASE64_CHARS, type ToolExtra } from "./check-passive-liveness.js";
+import type { ToolExtra } from "./check-passive-liveness.js";
+import { imageInputFields } from "./image-input.js";
 
 export const PRECHECK_TOOL_NAME = "precheck_face_image";
 
 export const precheckInputSchema = z.strictObject({
-  image_path: z
-    .string()
-    .min(1)
-    .max(4096)
-    .optional()
-    .describe(
-      "Path of a JPEG, PNG, WebP or TIFF face photo (at most 5 MB) inside one of the server's allowed directories. Relative paths resolve against the first allowed directory; ~ expands. Give exactly one of image_path or image_base64.",
-    ),
-  image_base64: z
-    .string()
-    .min(1)
-    .max(
-      MAX_BASE64_CHARS,
-      `image_base64 is longer than ${MAX_BASE64_CHARS} characters, so the image exceeds 5 MB`,
-    )
-    .optional()
-    .describe(
-      "The face photo as raw base64 or a data:image/...;base64, URL; the decoded image must be JPEG, PNG, WebP or TIFF and at most 5 MB (5,242,880 bytes). Give exactly one of image_path or image_base64.",
-    ),
+  ...imageInputFields,
   rotate_image: z
     .boolean()
     .optional()

@@ -1,0 +1,28 @@
+import { z } from "zod";
+import { MAX_IMAGE_BYTES } from "../config.js";
+
+/** Base64 of 5 MB plus room for a data-URL prefix and MIME line breaks; longer text cannot be a valid image. */
+export const MAX_BASE64_CHARS = Math.ceil(MAX_IMAGE_BYTES / 3) * 4 + 256 * 1024;
+
+/** The image fields every image tool takes, with the same rules (loadImage enforces exactly one). */
+export const imageInputFields = {
+  image_path: z
+    .string()
+    .min(1)
+    .max(4096)
+    .optional()
+    .describe(
+      "Path of a JPEG, PNG, WebP or TIFF face photo (at most 5 MB) inside one of the server's allowed directories. Relative paths resolve against the first allowed directory; ~ expands. Give exactly one of image_path or image_base64.",
+    ),
+  image_base64: z
+    .string()
+    .min(1)
+    .max(
+      MAX_BASE64_CHARS,
+      `image_base64 is longer than ${MAX_BASE64_CHARS} characters, so the image exceeds 5 MB`,
+    )
+    .optional()
+    .describe(
+      "The face photo as raw base64 or a data:image/...;base64, URL; the decoded image must be JPEG, PNG, WebP or TIFF and at most 5 MB (5,242,880 bytes). Give exactly one of image_path or image_base64.",
+    ),
+};
