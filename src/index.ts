@@ -2,7 +2,7 @@
 import { CLI_USAGE, runCli } from "./cli.js";
 import { ConfigError, loadConfig, parseServerArgs } from "./config.js";
 import { selectLivenessClient } from "./liveness/select-client.js";
-import { createStderrLogger } from "./log.js";
+import { createRateLimitedLog, createStderrLogger } from "./log.js";
 import { createRedactor } from "./redact.js";
 import { createServer } from "./server.js";
 import { StdioLineTransport } from "./stdio-transport.js";
@@ -59,6 +59,8 @@ async function main(argv: string[]): Promise<number | undefined> {
   const config = await loadConfig(args, process.env);
   const redact = createRedactor([config.apiKey]);
   const logger = createStderrLogger(redact);
+  // A client can send bad lines as fast as it likes; one short line each, at most 10 a second, then a count.
+  const badMessageLog = createRateLimitedLog(logger, { redact });
   const client = selectLivenessClient(config);
   const server = createServer({ config, client, logger, redact, version: packageVersion() });
   const transport = new StdioLineTransport(process.stdin, process.stdout, STDIO_MAX_MESSAGE_BYTES);
@@ -67,6 +69,7 @@ async function main(argv: string[]): Promise<number | undefined> {
   const shutdown = (reason: string) => {
     if (stopping) return;
     stopping = true;
+    badMessageLog.flush();
     logger.log("info", `shutting down (${reason})`);
     // Closing the server aborts in-flight handlers, whose signals abort their HTTP requests.
     setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
@@ -78,7 +81,9 @@ async function main(argv: string[]): Promise<number | undefined> {
   process.stdin.on("end", () => shutdown("stdin closed"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
-  transport.onerror = (error) => logger.log("error", `transport: ${error.message}`);
+  transport.onerror = (error) => badMessageLog("warning", `transport: ${error.message}`);
+  // A failing stdin or stdout (EPIPE: the client closed our stdout) closes the transport: shut down, no crash.
+  transport.onclose = () => shutdown(transport.closeReason ?? "transport closed");
 
   await server.connect(transport);
   logger.log(
