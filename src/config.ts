@@ -22,6 +22,8 @@ export interface Config {
   readonly sandbox: boolean;
   /** Where the pre-check's MiniFASNet model files are, when not in the package's own models/minifasnet. */
   readonly precheckModelsDir: string | undefined;
+  /** Read image files that have more than one hard link (a link may be outside the allowed dirs); off by default. */
+  readonly allowHardlinks: boolean;
 }
 
 export class ConfigError extends Error {
@@ -59,11 +61,13 @@ const envSchema = z.object({
   DIDIT_CONFIRM_UPLOADS: booleanFlag.optional(),
   DIDIT_SANDBOX: booleanFlag.optional(),
   DIDIT_PRECHECK_MODELS_DIR: z.string().optional(),
+  DIDIT_ALLOW_HARDLINKS: booleanFlag.optional(),
 });
 
 export interface ServerArgs {
   allowDirs: string[];
   sandbox: boolean;
+  allowHardlinks: boolean;
   help: boolean;
   version: boolean;
 }
@@ -76,6 +80,7 @@ export function parseServerArgs(argv: readonly string[]): ServerArgs {
       options: {
         "allow-dir": { type: "string", multiple: true },
         sandbox: { type: "boolean" },
+        "allow-hardlinks": { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -85,6 +90,7 @@ export function parseServerArgs(argv: readonly string[]): ServerArgs {
     return {
       allowDirs: values["allow-dir"] ?? [],
       sandbox: values.sandbox ?? false,
+      allowHardlinks: values["allow-hardlinks"] ?? false,
       help: values.help ?? false,
       version: values.version ?? false,
     };
@@ -95,7 +101,7 @@ export function parseServerArgs(argv: readonly string[]): ServerArgs {
 
 /** Reads env and flags into one frozen Config. The only place in the project that reads the environment. */
 export async function loadConfig(
-  args: Pick<ServerArgs, "allowDirs" | "sandbox">,
+  args: Pick<ServerArgs, "allowDirs" | "sandbox"> & Partial<Pick<ServerArgs, "allowHardlinks">>,
   env: NodeJS.ProcessEnv,
 ): Promise<Config> {
   const parsed = envSchema.safeParse(pickDiditEnv(env));
@@ -116,6 +122,7 @@ export async function loadConfig(
     precheckModelsDir: e.DIDIT_PRECHECK_MODELS_DIR?.trim()
       ? path.resolve(expandHome(e.DIDIT_PRECHECK_MODELS_DIR.trim()))
       : undefined,
+    allowHardlinks: (args.allowHardlinks ?? false) || (e.DIDIT_ALLOW_HARDLINKS ?? false),
   });
 }
 

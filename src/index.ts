@@ -12,12 +12,13 @@ import { packageVersion } from "./version.js";
 const STDIO_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 const SHUTDOWN_GRACE_MS = 500;
 
-const USAGE = `Usage: didit-passive-liveness-mcp [--allow-dir DIR]... [--sandbox]
+const USAGE = `Usage: didit-passive-liveness-mcp [--allow-dir DIR]... [--allow-hardlinks] [--sandbox]
 
 Runs the Didit Passive Liveness MCP server on stdio (what an MCP host starts).
 
 Options:
   --allow-dir DIR   Directory image_path may read from (repeatable; also DIDIT_ALLOWED_DIRS)
+  --allow-hardlinks Read image files that have more than one hard link (also DIDIT_ALLOW_HARDLINKS=true)
   --sandbox         Mocked offline results instead of Didit (also DIDIT_SANDBOX=1)
   -h, --help        Show this help
   -v, --version     Show the version
@@ -30,6 +31,7 @@ Environment:
   DIDIT_MAX_CHECKS_PER_MINUTE Checks allowed per minute in this process (default 30)
   DIDIT_CONFIRM_UPLOADS       true: ask the user (MCP elicitation) before each upload
   DIDIT_SANDBOX               1/true: same as --sandbox
+  DIDIT_ALLOW_HARDLINKS       true: same as --allow-hardlinks
   DIDIT_PRECHECK_MODELS_DIR   Folder with the MiniFASNet ONNX files for precheck_face_image's spoof estimate
 
 Scripted use:

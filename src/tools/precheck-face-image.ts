@@ -107,6 +107,8 @@ export const precheckToolConfig = {
 export interface PrecheckDeps {
   /** The directories image_path may read from. */
   allowedDirs: () => Promise<readonly string[]>;
+  /** Read image files with more than one hard link (--allow-hardlinks). */
+  allowHardlinks?: boolean | undefined;
   /** Where the engine's packages and models are; default: installed next to the server. Tests override it. */
   engine?: EngineLocations | undefined;
 }
@@ -120,7 +122,10 @@ export function createPrecheckHandler(deps: PrecheckDeps) {
     const precheck = await import("../precheck/index.js");
     // Refuse before reading the image when the engine is missing: the fix is an install, not another photo.
     await precheck.assertPrecheckEngineInstalled(deps.engine);
-    const image = await loadImage(input, { allowedDirs: await deps.allowedDirs() });
+    const image = await loadImage(input, {
+      allowedDirs: await deps.allowedDirs(),
+      allowHardlinks: deps.allowHardlinks,
+    });
     const analysis = await precheck
       .createPrecheckAnalyzer(deps.engine)
       .analyze(image.bytes, { rotate: input.rotate_image === true, signal: extra.signal });

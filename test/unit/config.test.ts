@@ -44,7 +44,13 @@ afterAll(async () => {
 
 describe("parseServerArgs", () => {
   it("defaults to no dirs, no help, no version", () => {
-    expect(parseServerArgs([])).toEqual({ allowDirs: [], sandbox: false, help: false, version: false });
+    expect(parseServerArgs([])).toEqual({
+      allowDirs: [],
+      sandbox: false,
+      allowHardlinks: false,
+      help: false,
+      version: false,
+    });
   });
 
   it("takes --sandbox, and DIDIT_SANDBOX turns it on too, but never implicitly", async () => {
@@ -92,6 +98,7 @@ describe("loadConfig", () => {
       maxChecksPerMinute: 30,
       confirmUploads: false,
       sandbox: false,
+      allowHardlinks: false,
     });
     expect(DEFAULT_BASE_URL).toBe("https://verification.didit.me");
   });
@@ -154,6 +161,15 @@ describe("loadConfig", () => {
     expect((await loadConfig(NO_ARGS, { DIDIT_CONFIRM_UPLOADS: "true" })).confirmUploads).toBe(true);
     expect((await loadConfig(NO_ARGS, { DIDIT_CONFIRM_UPLOADS: "0" })).confirmUploads).toBe(false);
     await configErrorOf(loadConfig(NO_ARGS, { DIDIT_CONFIRM_UPLOADS: "maybe" }));
+  });
+
+  it("reads --allow-hardlinks and DIDIT_ALLOW_HARDLINKS, off unless given", async () => {
+    expect(parseServerArgs(["--allow-hardlinks"]).allowHardlinks).toBe(true);
+    expect((await loadConfig(parseServerArgs(["--allow-hardlinks"]), {})).allowHardlinks).toBe(true);
+    expect((await loadConfig(NO_ARGS, { DIDIT_ALLOW_HARDLINKS: "true" })).allowHardlinks).toBe(true);
+    expect((await loadConfig(NO_ARGS, { DIDIT_ALLOW_HARDLINKS: "no" })).allowHardlinks).toBe(false);
+    expect((await loadConfig(NO_ARGS, {})).allowHardlinks).toBe(false);
+    await configErrorOf(loadConfig(NO_ARGS, { DIDIT_ALLOW_HARDLINKS: "sometimes" }));
   });
 
   it("combines --allow-dir (first) and DIDIT_ALLOWED_DIRS split on path.delimiter", async () => {
