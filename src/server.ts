@@ -3,9 +3,16 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { Config } from "./config.js";
 import { createUploadConsent } from "./consent.js";
 import type { DiditClient } from "./didit/client.js";
-import { asToolFailure, ToolFailure, toolErrorResult } from "./errors.js";
+import {
+  asToolFailure,
+  createUploadState,
+  ToolFailure,
+  toolErrorResult,
+  type UploadState,
+} from "./errors.js";
 import { createAllowedDirsSource } from "./images/client-roots.js";
 import { describeAllowedDirs } from "./images/path-policy.js";
+import { createInFlightLimit } from "./in-flight.js";
 import type { Logger } from "./log.js";
 import { registerLivenessPrompt } from "./prompts/liveness-check.js";
 import { createCheckBudget } from "./rate-guard.js";
@@ -40,6 +47,8 @@ export function createServer(deps: ServerDeps): McpServer {
 
   const guard = toolGuard(deps);
   const dirs = createAllowedDirsSource(server.server, config.allowedDirs, deps.logger);
+  // One bound for every tool that loads an image, so a burst of either cannot hold more images than this.
+  const inFlight = createInFlightLimit();
   server.registerTool(
     CHECK_TOOL_NAME,
     config.sandbox
@@ -55,6 +64,7 @@ export function createServer(deps: ServerDeps): McpServer {
         sandbox: config.sandbox,
         reserveCheck: createCheckBudget(config.maxChecksPerMinute),
         confirmUpload: config.confirmUploads ? createUploadConsent(server.server) : undefined,
+        inFlight,
       }),
     ),
   );
@@ -70,6 +80,7 @@ export function createServer(deps: ServerDeps): McpServer {
       createPrecheckHandler({
         allowedDirs: dirs.current,
         engine: config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
+        inFlight,
       }),
     ),
   );
@@ -92,21 +103,24 @@ export function serverInstructions(config: Config): string {
   );
 }
 
-/** Every handler's failure becomes that call's tool error, and no text leaves with a secret in it. */
+/**
+ * Every handler's failure becomes that call's tool error, and no text leaves with a secret in it. The result is
+ * serialised and redacted inside the try, with the call's upload state, so a failure there after a paid upload says
+ * the check may have been billed.
+ */
 function toolGuard(deps: ServerDeps) {
-  return <A, E>(handler: (args: A, extra: E) => Promise<CallToolResult>) =>
+  return <A, E>(handler: (args: A, extra: E, upload: UploadState) => Promise<CallToolResult>) =>
     async (args: A, extra: E): Promise<CallToolResult> => {
-      let result: CallToolResult;
+      const upload = createUploadState();
       try {
-        result = await handler(args, extra);
+        return redactResult(await handler(args, extra, upload), deps.redact);
       } catch (error) {
-        const failure = asToolFailure(error);
+        const failure = asToolFailure(error, upload);
         if (failure.code === "internal_error") {
           deps.logger.log("error", error instanceof Error ? (error.stack ?? error.message) : String(error));
         }
-        result = toolErrorResult(failure);
+        return redactResult(toolErrorResult(failure), deps.redact);
       }
-      return redactResult(result, deps.redact);
     };
 }
 
