@@ -12,7 +12,7 @@ import {
 } from "./errors.js";
 import { createAllowedDirsSource } from "./images/client-roots.js";
 import { describeAllowedDirs } from "./images/path-policy.js";
-import { createInFlightLimit } from "./in-flight.js";
+import { createInFlightLimit, type InFlightLimit } from "./in-flight.js";
 import type { Logger } from "./log.js";
 import { registerLivenessPrompt } from "./prompts/liveness-check.js";
 import { createCheckBudget } from "./rate-guard.js";
@@ -35,6 +35,8 @@ export interface ServerDeps {
   logger: Logger;
   redact: Redact;
   version: string;
+  /** The bound on image tools in flight; tests pass their own to observe it. Default: the Didit pool size. */
+  inFlight?: InFlightLimit;
 }
 
 export function createServer(deps: ServerDeps): McpServer {
@@ -48,7 +50,7 @@ export function createServer(deps: ServerDeps): McpServer {
   const guard = toolGuard(deps);
   const dirs = createAllowedDirsSource(server.server, config.allowedDirs, deps.logger);
   // One bound for every tool that loads an image, so a burst of either cannot hold more images than this.
-  const inFlight = createInFlightLimit();
+  const inFlight = deps.inFlight ?? createInFlightLimit();
   server.registerTool(
     CHECK_TOOL_NAME,
     config.sandbox
