@@ -24,8 +24,15 @@ interface Waiter {
  * A counting semaphore for image work. It is taken before an image is loaded or decoded, so a burst of calls holds
  * at most `max` images (up to 5 MB each, plus their copies) while the rest wait with only their arguments.
  */
-export function createInFlightLimit(max = MAX_CHECKS_IN_FLIGHT): InFlightLimit {
+export function createInFlightLimit(
+  max = MAX_CHECKS_IN_FLIGHT,
+  options: {
+    /** Called once when the last slot is released after some call had to wait: a burst is over. */
+    onBurstOver?: () => void;
+  } = {},
+): InFlightLimit {
   let active = 0;
+  let queued = false;
   const waiters: Waiter[] = [];
 
   const releaser = () => {
@@ -37,6 +44,10 @@ export function createInFlightLimit(max = MAX_CHECKS_IN_FLIGHT): InFlightLimit {
       // The slot passes straight to the next waiter, so `active` stays the same and no newcomer can jump the queue.
       if (next) next.grant(releaser());
       else active -= 1;
+      if (active === 0 && queued) {
+        queued = false;
+        options.onBurstOver?.();
+      }
     };
   };
 
@@ -66,6 +77,7 @@ export function createInFlightLimit(max = MAX_CHECKS_IN_FLIGHT): InFlightLimit {
           },
         };
         waiters.push(waiter);
+        queued = true;
         signal?.addEventListener("abort", onAbort, { once: true });
       });
     },

@@ -16,6 +16,7 @@ import { createInFlightLimit, type InFlightLimit } from "./in-flight.js";
 import type { Logger } from "./log.js";
 import { registerLivenessPrompt } from "./prompts/liveness-check.js";
 import { createCheckBudget } from "./rate-guard.js";
+import { collectGarbageSoon } from "./reclaim-memory.js";
 import type { Redact } from "./redact.js";
 import { registerWarningResources } from "./resources/warnings.js";
 import { CHECK_TOOL_NAME, checkToolConfig, createCheckHandler } from "./tools/check-passive-liveness.js";
@@ -50,7 +51,8 @@ export function createServer(deps: ServerDeps): McpServer {
   const guard = toolGuard(deps);
   const dirs = createAllowedDirsSource(server.server, config.allowedDirs, deps.logger);
   // One bound for every tool that loads an image, so a burst of either cannot hold more images than this.
-  const inFlight = deps.inFlight ?? createInFlightLimit();
+  const inFlight =
+    deps.inFlight ?? createInFlightLimit(undefined, { onBurstOver: () => collectGarbageSoon() });
   server.registerTool(
     CHECK_TOOL_NAME,
     config.sandbox

@@ -2,6 +2,7 @@
 import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
 import { createInFlightLimit } from "../../src/in-flight.js";
+import { collectGarbage } from "../../src/reclaim-memory.js";
 
 describe("createInFlightLimit", () => {
   it("grants at most max slots and hands each freed slot to the longest waiter", async () => {
@@ -54,5 +55,24 @@ describe("createInFlightLimit", () => {
     held();
     (await waiting)();
     expect(getEventListeners(signal, "abort")).toHaveLength(0);
+  });
+
+  it("reports a burst as over once, when the last slot is released after some call had to wait", async () => {
+    let bursts = 0;
+    const limit = createInFlightLimit(1, { onBurstOver: () => bursts++ });
+    (await limit.acquire())();
+    expect(bursts).toBe(0); // no call waited: not a burst
+    const first = await limit.acquire();
+    const second = limit.acquire();
+    first();
+    expect(bursts).toBe(0);
+    (await second)();
+    expect(bursts).toBe(1);
+    (await limit.acquire())();
+    expect(bursts).toBe(1);
+  });
+
+  it("can collect garbage without --expose-gc on the command line", () => {
+    expect(collectGarbage()).toBe(true);
   });
 });
