@@ -1,6 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { loadImage } from "../images/load-image.js";
+import type { InFlightLimit } from "../in-flight.js";
 import type { EngineLocations, LocalAnalysis } from "../precheck/index.js";
 import type { ToolExtra } from "./check-passive-liveness.js";
 import { imageInputFields } from "./image-input.js";
@@ -123,6 +124,8 @@ export interface PrecheckDeps {
   allowHardlinks?: boolean | undefined;
   /** Where the engine's packages and models are; default: installed next to the server. Tests override it. */
   engine?: EngineLocations | undefined;
+  /** Shared with check_passive_liveness: a slot is taken before the image is loaded and held until the analysis ends. */
+  inFlight?: InFlightLimit | undefined;
 }
 
 /**
@@ -134,13 +137,19 @@ export function createPrecheckHandler(deps: PrecheckDeps) {
     const precheck = await import("../precheck/index.js");
     // Refuse before reading the image when the engine is missing: the fix is an install, not another photo.
     await precheck.assertPrecheckEngineInstalled(deps.engine);
-    const image = await loadImage(input, {
-      allowedDirs: await deps.allowedDirs(),
-      allowHardlinks: deps.allowHardlinks,
-    });
-    const analysis = await precheck
-      .createPrecheckAnalyzer(deps.engine)
-      .analyze(image.bytes, { rotate: input.rotate_image === true, signal: extra.signal });
+    const release = deps.inFlight ? await deps.inFlight.acquire(extra.signal) : undefined;
+    let analysis: LocalAnalysis;
+    try {
+      const image = await loadImage(input, {
+        allowedDirs: await deps.allowedDirs(),
+        allowHardlinks: deps.allowHardlinks,
+      });
+      analysis = await precheck
+        .createPrecheckAnalyzer(deps.engine)
+        .analyze(image.bytes, { rotate: input.rotate_image === true, signal: extra.signal });
+    } finally {
+      release?.();
+    }
     const result: PrecheckOutput = { summary: summarize(analysis, input.rotate_image === true), ...analysis };
     return {
       content: [{ type: "text", text: JSON.stringify(result) }],
