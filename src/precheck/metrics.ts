@@ -150,6 +150,8 @@ export interface FaceFindings {
   faceSidePx: number | null;
   luminance: number | null;
   quality: number | null;
+  /** A face other than the largest, big enough to matter, looks like a screen or a print (see engine.ts). */
+  secondFaceReproduction?: boolean;
 }
 
 const SHORT_DESCRIPTIONS: Record<PrecheckTag, string> = {
@@ -159,6 +161,8 @@ const SHORT_DESCRIPTIONS: Record<PrecheckTag, string> = {
   LOW_FACE_LUMINANCE: "The face is too dark.",
   HIGH_FACE_LUMINANCE: "The face is overexposed.",
   LOW_FACE_QUALITY: "The face is not sharp or clear enough.",
+  SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION:
+    "Another face in the image looks like a photo or a screen, not a live person (local-only check).",
 };
 
 /** Tags in the order their fix matters most: the first one's user message is shown. */
@@ -168,6 +172,7 @@ const PRIORITY: readonly PrecheckTag[] = [
   "LOW_FACE_LUMINANCE",
   "HIGH_FACE_LUMINANCE",
   "LOW_FACE_QUALITY",
+  "SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION",
   "MULTIPLE_FACES_DETECTED",
 ];
 
@@ -189,6 +194,7 @@ export function decideWarnings(findings: FaceFindings): Verdict {
     if (findings.quality !== null && findings.quality < QUALITY_LOW) tags.add("LOW_FACE_QUALITY");
     // A face only the detector saw is never worth a credit: too blurred or too small to confirm.
     if (!findings.faceConfirmed && tags.size === 0) tags.add("LOW_FACE_QUALITY");
+    if (findings.secondFaceReproduction) tags.add("SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION");
     blocked = tags.size > 0;
     if (findings.facesDetected > 1) {
       tags.add("MULTIPLE_FACES_DETECTED");
