@@ -64,7 +64,9 @@ for (const [i, file] of files.entries()) {
       cells.push(`${turn}${format[0]}:${r.best_angle}${ok ? "" : "!"}`);
     }
   }
-  console.log(`${path.basename(file)} (face ${plain.face_size_px?.width}px) ${cells.join(" ")}`);
+  process.stdout.write(
+    `${`${path.basename(file)} (face ${plain.face_size_px?.width}px) ${cells.join(" ")}`}\n`,
+  );
 }
-console.log(`correct ${correct} of ${total}`);
-for (const miss of misses) console.log(`miss: ${miss}`);
+process.stdout.write(`correct ${correct} of ${total}\n`);
+for (const miss of misses) process.stdout.write(`miss: ${miss}\n`);
