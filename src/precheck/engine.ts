@@ -1,4 +1,3 @@
-import { findWarning } from "../warnings/catalog.js";
 import { createFaceDetector, type DetectedFace, type FaceDetector } from "./detector.js";
 import {
   type Box,
@@ -64,8 +63,6 @@ function pickAngle(scores: readonly number[]): BestAngle {
   }
   return MOSAIC_ANGLES[best] ?? 0;
 }
-
-export const READY_MESSAGE = "Your photo looks clear. We will now check it.";
 
 export interface PrecheckEngine {
   analyze(bytes: Uint8Array, options: { rotate: boolean }): Promise<LocalAnalysis>;
@@ -164,9 +161,6 @@ class Engine implements PrecheckEngine {
       quality: measures?.quality ?? null,
       secondFaceReproduction,
     });
-    const first = verdict.warnings[0];
-    const userMessage =
-      verdict.ready || !first ? READY_MESSAGE : (findWarning(first.risk)?.user_message ?? READY_MESSAGE);
     const quarterTurn = bestAngle === 90 || bestAngle === 270;
 
     return {
@@ -185,7 +179,7 @@ class Engine implements PrecheckEngine {
       best_angle: bestAngle,
       rotate_image_advised: notUpright,
       warnings: verdict.warnings,
-      user_message: userMessage,
+      user_message: verdict.userMessage,
       spoof_estimate: spoofs.length > 0 ? Math.min(...spoofs) : null,
       faces: estimates,
       spoof_model: this.spoofModelName,
