@@ -140,3 +140,80 @@ export async function grayThumbnail(
     .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }
+
+/** Clockwise quarter turns, in the order of the tiles of quarterTurnMosaic: top-left, top-right, bottom-left, bottom-right. */
+export const MOSAIC_ANGLES: readonly BestAngle[] = [0, 90, 180, 270];
+
+/**
+ * A square image turned by each of MOSAIC_ANGLES, laid out 2 x 2 (twice its side): one detector call then sees all
+ * four orientations at once, where four calls would cost four model runs. Pure index mapping, no resampling.
+ */
+export function quarterTurnMosaic(square: RgbImage): RgbImage {
+  const s = square.width;
+  if (square.height !== s) throw new Error("quarterTurnMosaic needs a square image");
+  const side = 2 * s;
+  const data = new Uint8Array(side * side * 3);
+  const src = square.data;
+  const last = s - 1;
+  for (let tile = 0; tile < 4; tile++) {
+    const ox = (tile % 2) * s;
+    const oy = Math.floor(tile / 2) * s;
+    for (let y = 0; y < s; y++) {
+      for (let x = 0; x < s; x++) {
+        // The source pixel that a clockwise turn brings to (x, y).
+        let sx = x;
+        let sy = y;
+        if (tile === 1) {
+          sx = y;
+          sy = last - x;
+        } else if (tile === 2) {
+          sx = last - x;
+          sy = last - y;
+        } else if (tile === 3) {
+          sx = last - y;
+          sy = x;
+        }
+        const from = (sy * s + sx) * 3;
+        const to = ((oy + y) * side + ox + x) * 3;
+        data[to] = src[from] ?? 0;
+        data[to + 1] = src[from + 1] ?? 0;
+        data[to + 2] = src[from + 2] ?? 0;
+      }
+    }
+  }
+  return { data, width: side, height: side };
+}
+
+/**
+ * A `side` x `side` RGB view of the square of `extent` times the box's longer side, centred on the box: the part of
+ * the square outside the image is black. Gives the orientation probe a face large enough to tell which way is up.
+ */
+export async function squareAround(
+  sharp: Sharp,
+  image: RgbImage,
+  box: Box,
+  extent: number,
+  side: number,
+): Promise<RgbImage> {
+  const span = Math.max(box.width, box.height) * extent;
+  const sx = box.x + box.width / 2 - span / 2;
+  const sy = box.y + box.height / 2 - span / 2;
+  const clipped = clipBox({ x: sx, y: sy, width: span, height: span }, image.width, image.height);
+  const scale = side / span;
+  const width = Math.min(side, Math.max(1, Math.round(clipped.width * scale)));
+  const height = Math.min(side, Math.max(1, Math.round(clipped.height * scale)));
+  const left = Math.min(side - width, Math.max(0, Math.round((clipped.x - sx) * scale)));
+  const top = Math.min(side - height, Math.max(0, Math.round((clipped.y - sy) * scale)));
+  return toRgb(
+    rawInput(sharp, image)
+      .extract({ left: clipped.x, top: clipped.y, width: clipped.width, height: clipped.height })
+      .resize(width, height, { fit: "fill" })
+      .extend({
+        left,
+        top,
+        right: side - width - left,
+        bottom: side - height - top,
+        background: { r: 0, g: 0, b: 0 },
+      }),
+  );
+}
