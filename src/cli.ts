@@ -1,6 +1,7 @@
 import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { BATCH_OPTIONS, type BatchIO, runBatch, wantsBatch } from "./cli/batch.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "./errors.js";
 import type { LivenessAssessment } from "./liveness/assess.js";
@@ -24,6 +25,9 @@ const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
 export const CLI_USAGE = `Usage:
   didit-passive-liveness-mcp check <image> [--threshold N] [--rotate] [--vendor-data S]
                                    [--metadata JSON] [--no-save] [--faces] [--json] [--sandbox]
+  didit-passive-liveness-mcp check <file|dir|glob|->... [--recursive] [--concurrency N] [--out FILE]
+                                   [--format jsonl|csv] [--resume] [--dry-run] [--yes] [--precheck]
+                                   [--max-credits N] [per-check options above]
   didit-passive-liveness-mcp explain <TAG> [--json]
 
 check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Liveness API (one credit).
@@ -35,12 +39,28 @@ check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Live
          --faces           include estimated age and gender per face
          --json            print exactly the MCP tool's structured result
          --sandbox         mocked offline result (also DIDIT_SANDBOX=1); nothing is uploaded
+         With --json, a failure is also printed as {"error": {code, message, hint}} on stdout.
+batch    Several images, a directory (.jpg/.jpeg/.png/.webp/.tif/.tiff), a glob (*, ?, **) or - (paths on
+         stdin, one per line): one row per input, written as each check finishes.
+         --recursive       search directories' subdirectories too
+         --concurrency N   checks at once (default 4, max 16)
+         --out FILE        append rows to FILE instead of stdout
+         --format F        jsonl (default: {input, sha256, ok, uploaded, result | error, elapsed_ms}) or csv
+                           (input,sha256,status,next_action,score,warnings,error_code,request_id)
+         --resume          skip inputs whose sha256 has a verdict row in --out; failed rows are redone
+         --dry-run         validate every input locally (path, size, type, --precheck); upload nothing
+         --yes             confirm a spend above 10 credits (asked on a terminal, refused otherwise)
+         --precheck        run the on-device pre-check first; not-ready inputs get a row, "uploaded": false
+         --max-credits N   stop cleanly after N uploads
+         Ctrl-C starts nothing new and lets uploads in flight finish (a second Ctrl-C cancels them).
 explain  Explains a warning tag offline (case-insensitive).
 
 Exit codes: 0 Approved, 1 Declined, 2 usage or input error, 3 configuration or API error.
+Batch exit codes: 0 every input got a verdict, 2 an input was refused locally (or skipped by --precheck),
+3 a check failed on the API side (takes precedence over 2), 130 interrupted.
 `;
 
-export interface CliIO {
+export interface CliIO extends BatchIO {
   out: (text: string) => void;
   err: (text: string) => void;
   env: NodeJS.ProcessEnv;
@@ -66,6 +86,11 @@ export async function runCli(
           )
         : asToolFailure(error);
     io.err(`${redact(formatFailure(failure))}\n`);
+    // Scripts that asked for JSON get the failure as JSON on stdout as well.
+    if (argv.includes("--json")) {
+      const { code, message, hint } = failure;
+      io.out(`${redact(JSON.stringify({ error: { code, message, hint } }, null, 2))}\n`);
+    }
     return INPUT_ERRORS.has(failure.code) ? EXIT.usage : EXIT.failure;
   }
 }
@@ -94,8 +119,9 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
     faces: { type: "boolean" },
     json: { type: "boolean" },
     sandbox: { type: "boolean" },
+    ...BATCH_OPTIONS,
   });
-  if (positionals.length !== 1) throw usageError("check needs exactly one image path.");
+  if (positionals.length === 0) throw usageError("check needs an image path (or several, for a batch).");
   const [image = ""] = positionals;
   const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
   if (threshold !== undefined && !(Number.isFinite(threshold) && threshold >= 0 && threshold <= 100)) {
@@ -107,6 +133,17 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
     { allowDirs: [], sandbox: values.sandbox === true },
     { ...io.env, DIDIT_ALLOWED_DIRS: undefined },
   );
+  if (await wantsBatch(positionals, values)) {
+    const fields = {
+      face_liveness_score_decline_threshold: threshold,
+      rotate_image: values.rotate === true ? true : undefined,
+      save_api_request: values["no-save"] === true ? false : undefined,
+      vendor_data: values["vendor-data"] as string | undefined,
+      metadata,
+      include_face_attributes: values.faces === true,
+    };
+    return runBatch(config, fields, positionals, values, io);
+  }
   // A person typed this path, so its own directory is the allowed one; every other file rule still applies.
   const absolute = path.resolve(image);
   const dir = await realpath(path.dirname(absolute)).catch(() => {

@@ -41,12 +41,20 @@ async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
   if (command === "check" || command === "explain") {
     const controller = new AbortController();
-    process.once("SIGINT", () => controller.abort());
+    const force = new AbortController();
+    // First Ctrl-C stops the check (a batch: starts nothing new); a second one cancels a batch's uploads too.
+    process.on("SIGINT", () => {
+      if (force.signal.aborted) process.exit(130);
+      (controller.signal.aborted ? force : controller).abort();
+    });
     return runCli(command, rest, {
       out: (text) => process.stdout.write(text),
       err: (text) => process.stderr.write(text),
       env: process.env,
       signal: controller.signal,
+      forceSignal: force.signal,
+      stdin: process.stdin,
+      stderrIsTTY: process.stderr.isTTY === true,
     });
   }
   const args = parseServerArgs(argv);

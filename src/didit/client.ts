@@ -7,6 +7,7 @@ import { createRedactor } from "../redact.js";
 import { MAY_HAVE_BEEN_BILLED_HINT, mapHttpError } from "./error-mapping.js";
 import { encodeMultipart } from "./multipart.js";
 import { type DiditLivenessResponse, diditLivenessResponseSchema } from "./response-schema.js";
+import type { SharedBackoff } from "./shared-backoff.js";
 
 export const LIVENESS_PATH = "/v3/passive-liveness/";
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -57,6 +58,8 @@ export interface DiditClientOptions {
   timeoutMs: number;
   /** Injected so tests of the retry policy do not have to wait. */
   wait?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** A pause shared with other callers: every request waits for it, and a 429 starts it (batch mode). */
+  backoff?: SharedBackoff | undefined;
 }
 
 /** undici is loaded on the first check, not at start-up: it is a third of the server's module-load time. */
@@ -115,6 +118,10 @@ export function createDiditClient(options: DiditClientOptions): DiditClient {
       call.onProgress?.(
         attempt === 0 ? "Uploading the image to Didit" : `Uploading again (attempt ${attempt + 1})`,
       );
+      if (options.backoff) {
+        await options.backoff.ready(signal).catch(() => undefined);
+        if (signal.aborted) throw abortFailure();
+      }
       let activePool: Pool;
       try {
         activePool = await getPool();
@@ -167,6 +174,7 @@ export function createDiditClient(options: DiditClientOptions): DiditClient {
       if (status === 429) {
         const retryAfterS = parseRetryAfter(response.headers["retry-after"]);
         const waitMs = (retryAfterS ?? 1) * 1000;
+        options.backoff?.pause(Math.min(waitMs, MAX_RETRY_WAIT_MS));
         if (
           attempt < MAX_RETRIES &&
           waitMs <= MAX_RETRY_WAIT_MS &&

@@ -534,6 +534,8 @@ export async function startDiditDouble(options?: {
   apiKey?: string;
   /** Serve the endpoint under this path (e.g. "/didit"), as behind a reverse proxy; `url` then includes it. */
   pathPrefix?: string;
+  /** Scripts the answer per request (e.g. by `file.sha256`) ahead of the queue; undefined falls through. */
+  outcomeFor?: (request: RecordedRequest) => Outcome | undefined;
 }): Promise<DiditDouble> {
   const apiKey = options?.apiKey ?? TEST_API_KEY;
   const pathPrefix = options?.pathPrefix ?? "";
@@ -663,7 +665,7 @@ export async function startDiditDouble(options?: {
       json(res, 400, result.errors);
       return;
     }
-    const outcome = queue.shift() ?? defaultOutcome;
+    const outcome = options?.outcomeFor?.(recorded) ?? queue.shift() ?? defaultOutcome;
     respond(res, outcome, result.ok);
   };
 

@@ -1,0 +1,228 @@
+import { readFile, rename, writeFile } from "node:fs/promises";
+import type { LivenessAssessment } from "../liveness/assess.js";
+
+/** The pre-check's findings on an input it marked not ready (`--precheck`): nothing was uploaded. */
+export interface PrecheckSkip {
+  ready: false;
+  next_action: "retake";
+  warnings: { risk: string; short_description: string; blocking: boolean }[];
+  user_message: string;
+}
+
+/** One input's line of batch output. `ok` is true when Didit gave a verdict (Approved or Declined). */
+export interface BatchRow {
+  input: string;
+  sha256: string | null;
+  ok: boolean;
+  /** True once the image was handed to Didit (the check may be billed even if it then failed). */
+  uploaded: boolean;
+  result?: LivenessAssessment;
+  error?: { code: string; message: string; hint: string };
+  precheck?: PrecheckSkip;
+  /** The input was validated only (`--dry-run`): nothing was uploaded. */
+  dry_run?: true;
+  elapsed_ms: number;
+}
+
+export type OutputFormat = "jsonl" | "csv";
+
+export const CSV_COLUMNS = [
+  "input",
+  "sha256",
+  "status",
+  "next_action",
+  "score",
+  "warnings",
+  "error_code",
+  "request_id",
+] as const;
+
+/** A row's status word: the verdict, or why there is none. */
+export function rowStatus(row: BatchRow): string {
+  if (row.result) return row.result.status;
+  if (row.precheck) return "skipped";
+  if (row.dry_run) return "valid";
+  return "error";
+}
+
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) || /^\s|\s$/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+export function csvHeader(): string {
+  return `${CSV_COLUMNS.join(",")}\n`;
+}
+
+export function formatRow(row: BatchRow, format: OutputFormat): string {
+  if (format === "jsonl") return `${JSON.stringify(row)}\n`;
+  const r = row.result;
+  const warnings = r ? r.warnings.map((w) => w.risk) : (row.precheck?.warnings.map((w) => w.risk) ?? []);
+  const cells = [
+    row.input,
+    row.sha256 ?? "",
+    rowStatus(row),
+    r?.next_action ?? row.precheck?.next_action ?? "",
+    r?.score === null || r?.score === undefined ? "" : String(r.score),
+    warnings.join(" "),
+    row.error?.code ?? "",
+    r?.request_id ?? "",
+  ];
+  return `${cells.map(csvField).join(",")}\n`;
+}
+
+/** Parses CSV text (RFC 4180 quoting) into records of fields. */
+export function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let field = "";
+  let record: string[] = [];
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ",") {
+      record.push(field);
+      field = "";
+    } else if (ch === "\n" || ch === "\r") {
+      if (ch === "\r" && text[i + 1] === "\n") i++;
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = "";
+    } else field += ch;
+  }
+  if (field !== "" || record.length > 0) {
+    record.push(field);
+    records.push(record);
+  }
+  return records;
+}
+
+/** A finished row: Didit gave a verdict. Failed, skipped and dry-run rows are redone on --resume. */
+const FINISHED_STATUSES = new Set(["Approved", "Declined"]);
+
+/**
+ * Reads a previous run's output for --resume: the sha256 of every finished input. The file is then rewritten
+ * (atomically) with only those rows, one per sha256, so the inputs redone now are not listed twice; a line cut
+ * short by a crash is dropped the same way.
+ */
+export async function prepareResume(file: string, format: OutputFormat): Promise<Set<string>> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return new Set();
+    throw error;
+  }
+  const done = new Set<string>();
+  const kept: string[] = [];
+  // Only complete lines count: the last one may have been cut off mid-write.
+  const complete = text.endsWith("\n") ? text : text.slice(0, text.lastIndexOf("\n") + 1);
+  if (format === "jsonl") {
+    for (const line of complete.split("\n")) {
+      if (!line.trim()) continue;
+      let row: Partial<BatchRow>;
+      try {
+        row = JSON.parse(line) as Partial<BatchRow>;
+      } catch {
+        continue;
+      }
+      if (row.ok === true && row.result && typeof row.sha256 === "string" && !done.has(row.sha256)) {
+        done.add(row.sha256);
+        kept.push(`${line}\n`);
+      }
+    }
+  } else {
+    const records = parseCsv(complete);
+    if (records[0]?.join(",") === CSV_COLUMNS.join(",")) records.shift();
+    kept.push(csvHeader());
+    for (const record of records) {
+      const [, sha, status] = record;
+      if (sha && status && FINISHED_STATUSES.has(status) && !done.has(sha)) {
+        done.add(sha);
+        kept.push(`${record.map(csvField).join(",")}\n`);
+      }
+    }
+  }
+  const next = kept.join("");
+  if (next !== text) {
+    const temp = `${file}.resume-${process.pid}.tmp`;
+    await writeFile(temp, next);
+    await rename(temp, file);
+  }
+  return done;
+}
+
+/** Counts for the end-of-run summary. */
+export interface BatchSummary {
+  total: number;
+  rows: number;
+  notStarted: number;
+  resumedSkipped: number;
+  byStatus: Record<string, number>;
+  byNextAction: Record<string, number>;
+  byWarning: Record<string, number>;
+  byError: Record<string, number>;
+  credits: number;
+  wallMs: number;
+  sandbox: boolean;
+  stoppedBy?: "interrupt" | "max_credits" | undefined;
+}
+
+export function emptySummary(total: number, sandbox: boolean): BatchSummary {
+  return {
+    total,
+    rows: 0,
+    notStarted: 0,
+    resumedSkipped: 0,
+    byStatus: {},
+    byNextAction: {},
+    byWarning: {},
+    byError: {},
+    credits: 0,
+    wallMs: 0,
+    sandbox,
+  };
+}
+
+const bump = (counts: Record<string, number>, key: string) => {
+  counts[key] = (counts[key] ?? 0) + 1;
+};
+
+export function addToSummary(summary: BatchSummary, row: BatchRow): void {
+  summary.rows += 1;
+  bump(summary.byStatus, rowStatus(row));
+  const nextAction = row.result?.next_action ?? row.precheck?.next_action;
+  if (nextAction) bump(summary.byNextAction, nextAction);
+  for (const w of row.result?.warnings ?? row.precheck?.warnings ?? []) bump(summary.byWarning, w.risk);
+  if (row.error) bump(summary.byError, row.error.code);
+  if (row.uploaded) summary.credits += 1;
+}
+
+export function renderSummary(s: BatchSummary): string {
+  const list = (counts: Record<string, number>) => {
+    const entries = Object.entries(counts).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    return entries.length === 0 ? "none" : entries.map(([k, n]) => `${k} ${n}`).join(", ");
+  };
+  const lines = [
+    `Batch summary: ${s.rows} of ${s.total} inputs checked in ${(s.wallMs / 1000).toFixed(1)} s${
+      s.resumedSkipped > 0 ? ` (${s.resumedSkipped} already done, skipped by --resume)` : ""
+    }`,
+    `  status: ${list(s.byStatus)}`,
+    `  next_action: ${list(s.byNextAction)}`,
+    `  warnings: ${list(s.byWarning)}`,
+    `  errors: ${list(s.byError)}`,
+    `  credits used: ${s.sandbox ? "0 (sandbox)" : `${s.credits}`}`,
+  ];
+  if (s.stoppedBy === "interrupt") {
+    lines.push(`  interrupted: ${s.notStarted} inputs not started; run again with --resume to finish them`);
+  } else if (s.stoppedBy === "max_credits") {
+    lines.push(`  stopped at --max-credits: ${s.notStarted} inputs not started; --resume continues`);
+  }
+  return `${lines.join("\n")}\n`;
+}
