@@ -20,6 +20,8 @@ const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
   "file_not_found",
   "not_an_image",
   "too_large",
+  // A batch that would spend more than asked for without --yes: nothing was sent, the command line must change.
+  "consent_declined",
 ]);
 
 export const CLI_USAGE = `Usage:

@@ -1,0 +1,240 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { CSV_COLUMNS, parseCsv } from "../../src/cli/batch-output.js";
+import {
+  type DiditDouble,
+  delayed,
+  type Outcome,
+  startDiditDouble,
+  TEST_API_KEY,
+} from "../support/didit-double.js";
+import { baseEnv, SERVER_ENTRY } from "../support/spawn.js";
+
+const FIXTURE = path.resolve(import.meta.dirname, "../fixtures/live_silentface_T1.jpg");
+
+/** Per image (by sha256), the answer the double gives; anything unscripted is Approved. */
+const script = new Map<string, Outcome>();
+let latencyMs = 0;
+let double: DiditDouble;
+let work: string;
+let fixture: Buffer;
+
+beforeAll(async () => {
+  fixture = await readFile(FIXTURE);
+  double = await startDiditDouble({
+    outcomeFor: (r) => {
+      const outcome = (r.file && script.get(r.file.sha256)) ?? { kind: "approved" };
+      return latencyMs > 0 ? delayed(latencyMs, outcome) : outcome;
+    },
+  });
+});
+afterEach(async () => {
+  double.reset();
+  script.clear();
+  latencyMs = 0;
+  if (work) await rm(work, { recursive: true, force: true });
+});
+afterAll(() => double.close());
+
+/** Distinct JPEGs: the fixture with a few different bytes after its end-of-image marker. */
+async function makeImages(count: number, score: (i: number) => Outcome | undefined = () => undefined) {
+  work = await mkdtemp(path.join(os.tmpdir(), "batch-e2e-"));
+  const dir = path.join(work, "in");
+  await import("node:fs/promises").then((fs) => fs.mkdir(dir));
+  const files: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const bytes = Buffer.concat([fixture, Buffer.from(`#${i}`)]);
+    const file = path.join(dir, `img${String(i).padStart(4, "0")}.jpg`);
+    await writeFile(file, bytes);
+    const outcome = score(i);
+    if (outcome) script.set(createHash("sha256").update(bytes).digest("hex"), outcome);
+    files.push(file);
+  }
+  return { dir, files };
+}
+
+interface Run {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+function start(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Run {
+  const child = spawn(process.execPath, [SERVER_ENTRY, "check", ...args], {
+    env: baseEnv({
+      DIDIT_API_KEY: TEST_API_KEY,
+      DIDIT_BASE_URL: double.url,
+      DIDIT_MAX_CHECKS_PER_MINUTE: "10000",
+      ...options.env,
+    }),
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr?.on("data", (c: Buffer) => {
+    stderr += c.toString();
+  });
+  child.stdin?.end(options.stdin ?? "");
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+  return { child, done };
+}
+
+const cli = (args: string[], options?: Parameters<typeof start>[1]) => start(args, options).done;
+
+function jsonl(text: string): Record<string, unknown>[] {
+  return text
+    .split("\n")
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe("check on many images", () => {
+  it("checks a 200-input directory at concurrency 8: one row each, bad inputs refused locally, exit 2", async () => {
+    const { dir } = await makeImages(197, (i) =>
+      i % 10 === 0 ? { kind: "low_score", score: 10 } : { kind: "approved", score: 50 + (i % 50) },
+    );
+    await writeFile(path.join(dir, "bad-text.jpg"), "not an image");
+    await writeFile(path.join(dir, "bad-empty.png"), "");
+    await writeFile(path.join(dir, "bad-huge.jpg"), Buffer.concat([fixture, Buffer.alloc(5_300_000)]));
+    await writeFile(path.join(dir, "notes.txt"), "ignored: not an image extension");
+    const out = path.join(work, "rows.jsonl");
+    const r = await cli([dir, "--concurrency", "8", "--out", out, "--yes"]);
+    expect(r.code).toBe(2);
+    const rows = jsonl(await readFile(out, "utf8"));
+    expect(rows).toHaveLength(200);
+    expect(new Set(rows.map((row) => row.input)).size).toBe(200);
+    const errors = rows.filter((row) => !row.ok).map((row) => (row.error as { code: string }).code);
+    expect(errors.sort()).toEqual(["not_an_image", "not_an_image", "too_large"]);
+    const declined = rows.filter((row) => (row.result as { status?: string })?.status === "Declined");
+    expect(declined).toHaveLength(20);
+    expect(double.requests).toHaveLength(197);
+    expect(r.stderr).toContain("This run will upload up to 200 images");
+    expect(r.stderr).toContain("Batch summary: 200 of 200 inputs checked");
+    expect(r.stderr).toMatch(/status: Approved 177, Declined 20, error 3/);
+    expect(r.stderr).toMatch(/errors: not_an_image 2, too_large 1/);
+    expect(r.stderr).toMatch(/credits used: 197/);
+    expect(r.stdout).toBe("");
+  });
+
+  it("exits 3 when a check fails on the API side, and 0 when every input got a verdict", async () => {
+    const { files } = await makeImages(3, (i) =>
+      i === 1 ? { kind: "status", status: 500, body: '{"detail":"boom"}' } : undefined,
+    );
+    const failed = await cli(files);
+    expect(failed.code).toBe(3);
+    const rows = jsonl(failed.stdout);
+    expect(rows.map((row) => row.ok)).toEqual([true, false, true]);
+    expect(rows[1]).toMatchObject({ uploaded: true, error: { code: "upstream_error" } });
+    script.clear();
+    const fine = await cli(files);
+    expect(fine.code).toBe(0);
+  });
+
+  it("after Ctrl-C and --resume, lists each input exactly once and uploads no image twice", async () => {
+    const { dir } = await makeImages(60);
+    const out = path.join(work, "rows.jsonl");
+    latencyMs = 100;
+    const first = start([dir, "--concurrency", "4", "--out", out, "--yes"]);
+    await double.waitForRequests(12);
+    first.child.kill("SIGINT");
+    const stopped = await first.done;
+    expect(stopped.code).toBe(130);
+    expect(stopped.stderr).toMatch(/interrupted: \d+ inputs not started/);
+    const partial = jsonl(await readFile(out, "utf8"));
+    expect(partial.length).toBeGreaterThanOrEqual(12);
+    expect(partial.length).toBeLessThan(60);
+    // Every upload that had started when Ctrl-C came was finished and written.
+    expect(partial).toHaveLength(double.requests.length);
+
+    latencyMs = 0;
+    const resumed = await cli([dir, "--concurrency", "4", "--out", out, "--resume", "--yes"]);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toContain(`${partial.length} inputs already done are skipped`);
+    const rows = jsonl(await readFile(out, "utf8"));
+    expect(rows).toHaveLength(60);
+    expect(new Set(rows.map((row) => row.input)).size).toBe(60);
+    const uploaded = double.requests.map((r) => r.file?.sha256);
+    expect(uploaded).toHaveLength(60);
+    expect(new Set(uploaded).size).toBe(60);
+  });
+
+  it("--resume redoes failed rows and drops a line cut short by a crash", async () => {
+    const { files } = await makeImages(3, (i) =>
+      i === 2 ? { kind: "status", status: 503, body: '{"detail":"busy"}' } : undefined,
+    );
+    const out = path.join(work, "rows.jsonl");
+    expect((await cli([...files, "--out", out])).code).toBe(3);
+    await writeFile(out, `${await readFile(out, "utf8")}{"input":"cut`);
+    script.clear();
+    double.reset();
+    expect((await cli([...files, "--out", out, "--resume"])).code).toBe(0);
+    const rows = jsonl(await readFile(out, "utf8"));
+    expect(rows.map((row) => row.ok)).toEqual([true, true, true]);
+    expect(double.requests).toHaveLength(1);
+  });
+
+  it("--dry-run validates every input and makes zero requests", async () => {
+    const { dir } = await makeImages(20);
+    await writeFile(path.join(dir, "bad.png"), "not a png");
+    const r = await cli([dir, "--dry-run"]);
+    expect(r.code).toBe(2);
+    const rows = jsonl(r.stdout);
+    expect(rows).toHaveLength(21);
+    expect(rows.filter((row) => row.dry_run === true && row.ok === true)).toHaveLength(20);
+    expect(rows.every((row) => row.uploaded === false)).toBe(true);
+    expect(double.requests).toHaveLength(0);
+  });
+
+  it("without --yes on a non-terminal, refuses a run above 10 credits and uploads nothing", async () => {
+    const { files } = await makeImages(11);
+    const out = path.join(work, "rows.jsonl");
+    const refused = await cli([...files, "--out", out]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("This run will upload up to 11 images");
+    expect(refused.stderr).toMatch(/Error \[consent_declined\].*11 credits/);
+    expect(double.requests).toHaveLength(0);
+    expect(existsSync(out)).toBe(false);
+    // Ten or fewer need no confirmation; --max-credits caps the spend and stops cleanly.
+    const capped = await cli([...files, "--out", out, "--max-credits", "4"]);
+    expect(capped.code).toBe(0);
+    expect(double.requests).toHaveLength(4);
+    expect(capped.stderr).toContain("stopped at --max-credits: 7 inputs not started");
+  });
+
+  it("--format csv has the fixed columns; - reads the paths from stdin", async () => {
+    const { files } = await makeImages(3, (i) => (i === 1 ? { kind: "low_score", score: 12 } : undefined));
+    const missing = path.join(work, "in", "missing.jpg");
+    const r = await cli(["-", "--format", "csv"], { stdin: `${[...files, missing].join("\n")}\n` });
+    expect(r.code).toBe(2);
+    const [header, ...records] = parseCsv(r.stdout);
+    expect(header).toEqual([...CSV_COLUMNS]);
+    expect(records).toHaveLength(4);
+    // Rows come in the order checks finish; the input column says which is which.
+    const byInput = new Map(records.map((record) => [record[0], record]));
+    expect(byInput.get(files[0])?.slice(2, 5)).toEqual(["Approved", "proceed", "95"]);
+    expect(byInput.get(files[1])?.slice(2, 6)).toEqual(["Declined", "retake", "12", "LOW_LIVENESS_SCORE"]);
+    expect(byInput.get(missing)?.slice(1, 7)).toEqual(["", "error", "", "", "", "file_not_found"]);
+    expect(byInput.get(files[0])?.[7]).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("a single image keeps today's output; with --json its failure is JSON on stdout too", async () => {
+    const one = await cli([FIXTURE]);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toMatch(/^Verdict: Approved/);
+    const r = await cli([path.join(os.tmpdir(), "definitely-missing-dir", "x.jpg"), "--json"]);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: { code: "file_not_found", message: expect.any(String), hint: expect.any(String) },
+    });
+    expect(r.stderr).toMatch(/^Error \[file_not_found\]/);
+  });
+});
