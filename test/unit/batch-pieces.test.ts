@@ -124,9 +124,9 @@ describe("batch output", () => {
     };
     await writeFile(
       file,
-      [verdict, { ...verdict, input: "again" }, { ...row, sha256: "s2" }]
+      `${[verdict, { ...verdict, input: "again" }, { ...row, sha256: "s2" }]
         .map((r) => JSON.stringify(r))
-        .join("\n") + '\n{"input":"cut',
+        .join("\n")}\n{"input":"cut`,
     );
     expect([...(await prepareResume(file, "jsonl"))]).toEqual(["s1"]);
     const { readFile } = await import("node:fs/promises");
