@@ -17,6 +17,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { FormData, Pool } from "undici";
 import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "../test/support/didit-double.js";
+import { benchBatch } from "./batch.js";
 import { benchPrecheck } from "./precheck.js";
 import { log, type Row, render, single, stats } from "./table.js";
 
@@ -484,6 +485,7 @@ async function main(): Promise<void> {
     log("context cost...");
     await contextCost(rows, double);
     rows.push(...(await benchPrecheck(QUICK)));
+    rows.push(...(await benchBatch(QUICK)));
   } finally {
     await double.close();
     await rm(dir, { recursive: true, force: true });

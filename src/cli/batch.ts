@@ -297,6 +297,18 @@ export async function runBatch(
     }
   };
 
+  // Inputs from one directory share its resolution: one realpath per directory, not per image.
+  const realDirs = new Map<string, Promise<string>>();
+  const realDir = (dir: string) => {
+    let real = realDirs.get(dir);
+    if (!real) {
+      real = realpath(dir);
+      realDirs.set(dir, real);
+      real.catch(() => realDirs.delete(dir));
+    }
+    return real;
+  };
+
   const checkOne = async (p: Planned): Promise<BatchRow | undefined> => {
     const t0 = performance.now();
     const absolute = path.resolve(p.input);
@@ -314,7 +326,7 @@ export async function runBatch(
     };
     let dir: string;
     try {
-      dir = await realpath(path.dirname(absolute));
+      dir = await realDir(path.dirname(absolute));
     } catch {
       return failure(
         new ToolFailure(
