@@ -84,7 +84,7 @@ describe("didit-passive-liveness-mcp check", () => {
   });
 
   it.each([
-    [["check"], "exactly one image"],
+    [["check"], "needs an image path"],
     [["check", JPEG, "--threshold", "150"], "--threshold"],
     [["check", JPEG, "--metadata", "[1]"], "JSON object"],
     [["check", JPEG, "--bogus"], "bogus"],
