@@ -1,4 +1,5 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -23,6 +24,26 @@ beforeAll(async () => {
   await fs.copyFile(path.join(MODELS, "MiniFASNetV2.onnx"), path.join(halfDir, "MiniFASNetV2.onnx"));
 });
 afterAll(() => fs.rm(root, { recursive: true, force: true }));
+
+/** Starts the server, waits for its ready line on stderr, then closes stdin; resolves to that line. */
+async function readyLine(env: Record<string, string>): Promise<string> {
+  const child = spawn(process.execPath, [SERVER_ENTRY], { env, stdio: ["pipe", "ignore", "pipe"] });
+  let stderr = "";
+  const line = new Promise<string>((resolve, reject) => {
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+      const ready = /^.*\bready \(.*$/m.exec(stderr);
+      if (ready) resolve(ready[0]);
+    });
+    child.on("exit", () => reject(new Error(`exited before its ready line: ${stderr}`)));
+  });
+  try {
+    return await line;
+  } finally {
+    child.stdin.end();
+    await once(child, "exit");
+  }
+}
 
 const loadWith = (dir: string) => loadConfig(NO_ARGS, { DIDIT_PRECHECK_MODELS_DIR: dir });
 
@@ -52,5 +73,12 @@ describe("DIDIT_PRECHECK_MODELS_DIR", () => {
     }).catch((e: unknown) => e as { code: number; stdout: string; stderr: string });
     expect(failure).toMatchObject({ code: 2, stdout: "" });
     expect((failure as { stderr: string }).stderr).toContain("DIDIT_PRECHECK_MODELS_DIR");
+  });
+
+  it("the ready line says whether the pre-check engine and models are available", async () => {
+    expect(await readyLine(baseEnv())).toMatch(/, pre-check engine and models available\)$/);
+    expect(await readyLine(baseEnv({ DIDIT_PRECHECK_MODELS_DIR: MODELS }))).toMatch(
+      /, pre-check engine and models available\)$/,
+    );
   });
 });
