@@ -43,6 +43,18 @@ describe("engine availability", () => {
     );
   });
 
+  it("the README shows exactly these commands, and names no other engine version", async () => {
+    const readme = await readFile(path.resolve(import.meta.dirname, "../../README.md"), "utf8");
+    expect(readme).toContain(installCommand());
+    expect(readme).toContain(npxCommand());
+    for (const [name, version] of Object.entries(pkg.peerDependencies)) {
+      const escaped = name.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+      for (const [, mentioned] of readme.matchAll(new RegExp(`${escaped}@([\\w.-]+)`, "g"))) {
+        expect(mentioned, name).toBe(version);
+      }
+    }
+  });
+
   it.each(Object.keys(ENGINE_PACKAGES) as (keyof typeof ENGINE_PACKAGES)[])(
     "a missing %s package: unavailable, and analysis fails with not_configured and the install command",
     async (key) => {
