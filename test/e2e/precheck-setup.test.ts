@@ -1,11 +1,11 @@
-import { execFile, spawn } from "node:child_process";
-import { once } from "node:events";
+import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.js";
+import { readyLine } from "../support/packed.js";
 import { baseEnv, SERVER_ENTRY } from "../support/spawn.js";
 
 // DIDIT_PRECHECK_MODELS_DIR is checked at start-up like every other setting: a typo stops the server (exit 2)
@@ -24,26 +24,6 @@ beforeAll(async () => {
   await fs.copyFile(path.join(MODELS, "MiniFASNetV2.onnx"), path.join(halfDir, "MiniFASNetV2.onnx"));
 });
 afterAll(() => fs.rm(root, { recursive: true, force: true }));
-
-/** Starts the server, waits for its ready line on stderr, then closes stdin; resolves to that line. */
-async function readyLine(env: Record<string, string>): Promise<string> {
-  const child = spawn(process.execPath, [SERVER_ENTRY], { env, stdio: ["pipe", "ignore", "pipe"] });
-  let stderr = "";
-  const line = new Promise<string>((resolve, reject) => {
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8");
-      const ready = /^.*\bready \(.*$/m.exec(stderr);
-      if (ready) resolve(ready[0]);
-    });
-    child.on("exit", () => reject(new Error(`exited before its ready line: ${stderr}`)));
-  });
-  try {
-    return await line;
-  } finally {
-    child.stdin.end();
-    await once(child, "exit");
-  }
-}
 
 const loadWith = (dir: string) => loadConfig(NO_ARGS, { DIDIT_PRECHECK_MODELS_DIR: dir });
 
@@ -76,9 +56,11 @@ describe("DIDIT_PRECHECK_MODELS_DIR", () => {
   });
 
   it("the ready line says whether the pre-check engine and models are available", async () => {
-    expect(await readyLine(baseEnv())).toMatch(/, pre-check engine and models available\)$/);
-    expect(await readyLine(baseEnv({ DIDIT_PRECHECK_MODELS_DIR: MODELS }))).toMatch(
+    expect(await readyLine(process.execPath, [SERVER_ENTRY], baseEnv())).toMatch(
       /, pre-check engine and models available\)$/,
     );
+    expect(
+      await readyLine(process.execPath, [SERVER_ENTRY], baseEnv({ DIDIT_PRECHECK_MODELS_DIR: MODELS })),
+    ).toMatch(/, pre-check engine and models available\)$/);
   });
 });
