@@ -5,7 +5,7 @@
 import { ToolFailure, truncate } from "../errors.js";
 import { withConsoleOnStderr } from "./console-guard.js";
 import type { PrecheckEngine } from "./engine.js";
-import { type EngineLocations, installCommand, isPrecheckEngineAvailable, resolveEngine } from "./loader.js";
+import { type EngineLocations, howToInstall, isPrecheckEngineAvailable, resolveEngine } from "./loader.js";
 import { createSerialQueue } from "./queue.js";
 import type { AnalyzeOptions, LocalAnalysis } from "./types.js";
 
@@ -47,7 +47,7 @@ function brokenEngine(error: unknown): ToolFailure {
   return new ToolFailure(
     "not_configured",
     `The on-device pre-check engine failed to start (${truncate(detail, 200)}).`,
-    `Reinstall it next to the server with \`${installCommand()}\` (and reinstall didit-passive-liveness-mcp if a model file is damaged), then call again.`,
+    `Reinstall the engine. ${howToInstall()} Reinstall didit-passive-liveness-mcp too if a model file is damaged.`,
   );
 }
 

@@ -1,5 +1,5 @@
 import { type SpawnSyncReturns, spawnSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -143,5 +143,27 @@ describe("the published package", { timeout: INSTALL_TIMEOUT_MS }, () => {
       /^Error \[not_configured\]: The on-device pre-check engine is not installed/,
     );
     expect(result.stderr).toContain(`npm i ${ENGINE_SPECS.join(" ")}`);
+  });
+
+  it("run from npx's cache, the hint gives the npx form that brings the engine", () => {
+    // npx installs into <cache>/_npx/<hash>/node_modules: the same files seen through such a path (symlinks kept).
+    const npxRoot = path.join(installDir, "_npx", "0123abcd");
+    mkdirSync(npxRoot, { recursive: true });
+    symlinkSync(path.join(installDir, "node_modules"), path.join(npxRoot, "node_modules"), "junction");
+    const result = spawnSync(
+      process.execPath,
+      [
+        "--preserve-symlinks",
+        "--preserve-symlinks-main",
+        path.join(npxRoot, "node_modules", pkg.name, "dist", "index.js"),
+        "precheck",
+        "selfie.jpg",
+      ],
+      { cwd: path.join(installedRoot, "samples"), env: binEnv(), encoding: "utf8", timeout: 30_000 },
+    );
+    expect(result.status).toBe(3);
+    const npxForm = `npx -y -p ${pkg.name} ${ENGINE_SPECS.map((s) => `-p ${s}`).join(" ")} ${pkg.name}`;
+    expect(result.stderr).toContain(npxForm);
+    expect(result.stderr).not.toContain("npm i ");
   });
 });
