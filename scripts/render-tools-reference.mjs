@@ -28,6 +28,7 @@ const DOCS_CONFIG = Object.freeze({
   maxChecksPerMinute: 30,
   confirmUploads: false,
   sandbox: false,
+  allowHardlinks: false,
 });
 
 /** Lists the live server's tools, resources, resource templates and prompts and renders them as markdown. */

@@ -121,7 +121,12 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
   const client = selectLivenessClient(config);
   try {
     const result = await runLivenessCheck(
-      { allowedDirs: async () => [dir], client, sandbox: config.sandbox },
+      {
+        allowedDirs: async () => [dir],
+        allowHardlinks: config.allowHardlinks,
+        client,
+        sandbox: config.sandbox,
+      },
       {
         image_path: imagePath,
         face_liveness_score_decline_threshold: threshold,

@@ -2,7 +2,7 @@
 import { CLI_USAGE, runCli } from "./cli.js";
 import { ConfigError, loadConfig, parseServerArgs } from "./config.js";
 import { selectLivenessClient } from "./liveness/select-client.js";
-import { createStderrLogger } from "./log.js";
+import { createRateLimitedLog, createStderrLogger } from "./log.js";
 import { describePrecheckEngine } from "./precheck/loader.js";
 import { createRedactor } from "./redact.js";
 import { createServer } from "./server.js";
@@ -13,12 +13,13 @@ import { packageVersion } from "./version.js";
 const STDIO_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 const SHUTDOWN_GRACE_MS = 500;
 
-const USAGE = `Usage: didit-passive-liveness-mcp [--allow-dir DIR]... [--sandbox]
+const USAGE = `Usage: didit-passive-liveness-mcp [--allow-dir DIR]... [--allow-hardlinks] [--sandbox]
 
 Runs the Didit Passive Liveness MCP server on stdio (what an MCP host starts).
 
 Options:
   --allow-dir DIR   Directory image_path may read from (repeatable; also DIDIT_ALLOWED_DIRS)
+  --allow-hardlinks Read image files that have more than one hard link (also DIDIT_ALLOW_HARDLINKS=true)
   --sandbox         Mocked offline results instead of Didit (also DIDIT_SANDBOX=1)
   -h, --help        Show this help
   -v, --version     Show the version
@@ -31,6 +32,7 @@ Environment:
   DIDIT_MAX_CHECKS_PER_MINUTE Checks allowed per minute in this process (default 30)
   DIDIT_CONFIRM_UPLOADS       true: ask the user (MCP elicitation) before each upload
   DIDIT_SANDBOX               1/true: same as --sandbox
+  DIDIT_ALLOW_HARDLINKS       true: same as --allow-hardlinks
   DIDIT_PRECHECK_MODELS_DIR   Folder with the MiniFASNet ONNX files for precheck_face_image's spoof estimate
                               (default: the copies shipped in the package)
 
@@ -61,6 +63,8 @@ async function main(argv: string[]): Promise<number | undefined> {
   const config = await loadConfig(args, process.env);
   const redact = createRedactor([config.apiKey]);
   const logger = createStderrLogger(redact);
+  // A client can send bad lines as fast as it likes; one short line each, at most 10 a second, then a count.
+  const badMessageLog = createRateLimitedLog(logger, { redact });
   const client = selectLivenessClient(config);
   const server = createServer({ config, client, logger, redact, version: packageVersion() });
   const transport = new StdioLineTransport(process.stdin, process.stdout, STDIO_MAX_MESSAGE_BYTES);
@@ -73,6 +77,7 @@ async function main(argv: string[]): Promise<number | undefined> {
   const shutdown = (reason: string) => {
     if (stopping) return;
     stopping = true;
+    badMessageLog.flush();
     logger.log("info", `shutting down (${reason})`);
     // Closing the server aborts in-flight handlers, whose signals abort their HTTP requests.
     setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
@@ -84,7 +89,9 @@ async function main(argv: string[]): Promise<number | undefined> {
   process.stdin.on("end", () => shutdown("stdin closed"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
-  transport.onerror = (error) => logger.log("error", `transport: ${error.message}`);
+  transport.onerror = (error) => badMessageLog("warning", `transport: ${error.message}`);
+  // A failing stdin or stdout (EPIPE: the client closed our stdout) closes the transport: shut down, no crash.
+  transport.onclose = () => shutdown(transport.closeReason ?? "transport closed");
 
   await server.connect(transport);
   logger.log(
@@ -103,7 +110,9 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const message =
       error instanceof ConfigError ? error.message : error instanceof Error ? error.stack : String(error);
-    process.stderr.write(`didit-passive-liveness-mcp: ${message ?? "unknown error"}\n`);
+    // Before the logger exists, so redact here too: a stack trace may quote anything it was handed.
+    const redact = createRedactor([process.env.DIDIT_API_KEY?.trim()]);
+    process.stderr.write(`didit-passive-liveness-mcp: ${redact(message ?? "unknown error")}\n`);
     process.exitCode = error instanceof ConfigError ? 2 : 1;
   },
 );

@@ -51,6 +51,7 @@ export function createServer(deps: ServerDeps): McpServer {
     guard(
       createCheckHandler({
         allowedDirs: dirs.current,
+        allowHardlinks: config.allowHardlinks,
         client: deps.client,
         sandbox: config.sandbox,
         reserveCheck: createCheckBudget(config.maxChecksPerMinute),
@@ -69,6 +70,7 @@ export function createServer(deps: ServerDeps): McpServer {
     guard(
       createPrecheckHandler({
         allowedDirs: dirs.current,
+        allowHardlinks: config.allowHardlinks,
         engine: config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
       }),
     ),

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Pool } from "undici";
 import { ToolFailure, truncate } from "../errors.js";
 import type { LoadedImage } from "../images/load-image.js";
+import { createRedactor } from "../redact.js";
 import { MAY_HAVE_BEEN_BILLED_HINT, mapHttpError } from "./error-mapping.js";
 import { encodeMultipart } from "./multipart.js";
 import { type DiditLivenessResponse, diditLivenessResponseSchema } from "./response-schema.js";
@@ -22,6 +23,8 @@ const CONNECT_ERROR_CODES = new Set([
   "ENETUNREACH",
   "UND_ERR_CONNECT_TIMEOUT",
 ]);
+/** undici refusing to build the request locally (a header value, the URL): nothing left the machine. */
+const LOCAL_REQUEST_ERROR_CODES = new Set(["UND_ERR_INVALID_ARG", "UND_ERR_NOT_SUPPORTED"]);
 
 /** The optional Didit fields, sent under the API's own names. */
 export interface LivenessParams {
@@ -48,6 +51,7 @@ export interface DiditClient {
 }
 
 export interface DiditClientOptions {
+  /** API origin, optionally with a path prefix (a reverse proxy); the endpoint is posted to under it. */
   baseUrl: string;
   apiKey: string;
   timeoutMs: number;
@@ -58,7 +62,10 @@ export interface DiditClientOptions {
 /** undici is loaded on the first check, not at start-up: it is a third of the server's module-load time. */
 let undiciModule: Promise<typeof import("undici")> | undefined;
 const loadUndici = () => {
-  undiciModule ??= import("undici");
+  undiciModule ??= import("undici").catch((error: unknown) => {
+    undiciModule = undefined;
+    throw error;
+  });
   return undiciModule;
 };
 
@@ -67,14 +74,24 @@ export function createDiditClient(options: DiditClientOptions): DiditClient {
   let pool: Pool | undefined;
   // Memoized as a promise: concurrent first calls must share one pool, not race to create several.
   let poolReady: Promise<Pool> | undefined;
+  const base = new URL(options.baseUrl);
   const getPool = () => {
-    poolReady ??= loadUndici().then((undici) => {
-      pool = new undici.Pool(options.baseUrl, { connections: 16, keepAliveTimeout: 4_000, pipelining: 1 });
-      return pool;
-    });
+    poolReady ??= loadUndici()
+      // A pool is per origin; a path prefix in the base URL goes into each request's path instead.
+      .then((undici) => {
+        pool = new undici.Pool(base.origin, { connections: 16, keepAliveTimeout: 4_000, pipelining: 1 });
+        return pool;
+      })
+      .catch((error: unknown) => {
+        // Never keep a failed attempt: the next call must be able to try again.
+        poolReady = undefined;
+        throw error;
+      });
     return poolReady;
   };
-  const path = `${new URL(options.baseUrl).pathname.replace(/\/+$/, "")}${LIVENESS_PATH}`;
+  const path = `${base.pathname.replace(/\/+$/, "")}${LIVENESS_PATH}`;
+  // Upstream text is redacted as soon as it is read, before anything parses, bounds or quotes it.
+  const redact = createRedactor([options.apiKey]);
   const wait = options.wait ?? ((ms, signal) => sleep(ms, undefined, { signal }));
 
   async function checkPassiveLiveness(
@@ -98,9 +115,14 @@ export function createDiditClient(options: DiditClientOptions): DiditClient {
       call.onProgress?.(
         attempt === 0 ? "Uploading the image to Didit" : `Uploading again (attempt ${attempt + 1})`,
       );
+      let activePool: Pool;
+      try {
+        activePool = await getPool();
+      } catch (error) {
+        throw localFailure(error, redact);
+      }
       let response: Awaited<ReturnType<Pool["request"]>>;
       try {
-        const activePool = await getPool();
         const form = buildForm(image, params);
         response = await activePool.request({
           path,
@@ -117,6 +139,7 @@ export function createDiditClient(options: DiditClientOptions): DiditClient {
       } catch (error) {
         if (signal.aborted) throw abortFailure();
         const code = errorCode(error);
+        if (code !== undefined && LOCAL_REQUEST_ERROR_CODES.has(code)) throw localFailure(error, redact);
         const retryIn = CONNECT_RETRY_DELAYS_MS[attempt];
         if (code !== undefined && CONNECT_ERROR_CODES.has(code) && retryIn !== undefined) {
           // Nothing reached Didit, so nothing was billed: safe to try again.
@@ -133,7 +156,7 @@ export function createDiditClient(options: DiditClientOptions): DiditClient {
       call.onProgress?.("Waiting for Didit's verdict");
       let bodyText: string;
       try {
-        bodyText = await readBounded(response.body, MAX_RESPONSE_BYTES);
+        bodyText = redact(await readBounded(response.body, MAX_RESPONSE_BYTES));
       } catch (error) {
         if (signal.aborted) throw abortFailure();
         if (error instanceof ToolFailure) throw error;
@@ -249,6 +272,18 @@ function errorCode(error: unknown): string | undefined {
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/** The request could not even be built (undici refused the URL or a header): a configuration problem, never billed. */
+function localFailure(error: unknown, redact: (text: string) => string): ToolFailure {
+  const why = [errorCode(error), error instanceof Error ? truncate(redact(error.message), 120) : ""]
+    .filter(Boolean)
+    .join(": ");
+  return new ToolFailure(
+    "not_configured",
+    `The request to Didit could not be built${why ? ` (${why})` : ""}; nothing was sent.`,
+    "Check DIDIT_API_KEY (printable characters only, no spaces or line breaks) and DIDIT_BASE_URL, then restart the server.",
+  );
 }
 
 function networkFailure(code: string | undefined, beforeSending: boolean): ToolFailure {

@@ -4,7 +4,10 @@ const EXCERPT_CHARS = 300;
 const MAY_HAVE_BILLED =
   "The check may have reached Didit and been billed, so it was not resent automatically; retry once only if you still need a verdict.";
 
-/** Maps a non-2xx Didit answer to a ToolFailure; the body is only ever quoted bounded and flattened. */
+/**
+ * Maps a non-2xx Didit answer to a ToolFailure. The caller redacts the body before it gets here; it is only ever
+ * quoted bounded and flattened, and never for 401/403, where an echo of the credentials is likeliest.
+ */
 export function mapHttpError(status: number, bodyText: string, retryAfterSeconds?: number): ToolFailure {
   const body = parseJson(bodyText);
   const detail = describeBody(body, bodyText);
@@ -18,26 +21,28 @@ export function mapHttpError(status: number, bodyText: string, retryAfterSeconds
     case status === 401:
       return new ToolFailure(
         "unauthorized",
-        `Didit did not accept the API key (401): ${detail}.`,
+        "Didit did not accept the API key (401).",
         "Set DIDIT_API_KEY to a valid, unrevoked key from the Didit Business Console (API & Webhooks) and restart the server.",
       );
     case status === 402 || (status === 403 && mentionsCredits(bodyText)):
       return new ToolFailure(
         "insufficient_credits",
-        `Didit refused the check for lack of credits (${status}): ${detail}.`,
+        status === 403
+          ? "Didit refused the check for lack of credits (403)."
+          : `Didit refused the check for lack of credits (${status}): ${detail}.`,
         "Top up credits in the Didit Business Console (Billing), then retry. Nothing was processed.",
       );
     case status === 403:
       return new ToolFailure(
         "forbidden",
-        `Didit refused access (403): ${detail}.`,
+        "Didit refused access (403).",
         "Check that DIDIT_API_KEY is set and allowed to use Passive Liveness, and that this machine's IP is not blocked by the application's IP allow-list.",
       );
     case status === 404:
       return new ToolFailure(
         "upstream_error",
         "Didit answered 404: the passive-liveness endpoint was not found at the configured origin.",
-        "Check DIDIT_BASE_URL (default https://verification.didit.me); it must be the API origin without a path.",
+        "Check DIDIT_BASE_URL (default https://verification.didit.me): checks are posted to DIDIT_BASE_URL/v3/passive-liveness/, so give the API origin, plus only the path prefix a proxy adds.",
       );
     case status === 413:
       return new ToolFailure(

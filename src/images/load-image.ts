@@ -1,9 +1,9 @@
 import { constants } from "node:fs";
-import { open } from "node:fs/promises";
+import { type FileHandle, lstat, open, readlink, realpath } from "node:fs/promises";
 import { MAX_IMAGE_BYTES } from "../config.js";
 import { ToolFailure } from "../errors.js";
 import { decodeBase64Image, formatBytes } from "./base64.js";
-import { describeAllowedDirs, resolveAllowedPath } from "./path-policy.js";
+import { describeAllowedDirs, isInside, outsideRefusal, resolveAllowedPath } from "./path-policy.js";
 import { type ImageMime, sniffImageType } from "./sniff.js";
 
 export interface ImageInput {
@@ -24,6 +24,8 @@ export interface LoadedImage {
 export interface LoadImageOptions {
   allowedDirs: readonly string[];
   maxBytes?: number;
+  /** Read regular files with more than one hard link (any of which may be outside); off unless configured. */
+  allowHardlinks?: boolean | undefined;
 }
 
 export async function loadImage(input: ImageInput, options: LoadImageOptions): Promise<LoadedImage> {
@@ -41,7 +43,7 @@ export async function loadImage(input: ImageInput, options: LoadImageOptions): P
   let label: string;
   if (input.image_path !== undefined) {
     const real = await resolveAllowedPath(input.image_path, options.allowedDirs);
-    bytes = await readBoundedFile(real, maxBytes).catch((error: unknown) => {
+    bytes = await readBoundedFile(real, maxBytes, options).catch((error: unknown) => {
       if (!(error instanceof ToolFailure)) throw error;
       throw new ToolFailure(
         error.code,
@@ -65,15 +67,35 @@ export async function loadImage(input: ImageInput, options: LoadImageOptions): P
   return { bytes, mime, filename: `image.${ext}`, label };
 }
 
-// O_NONBLOCK keeps open() from blocking forever on a FIFO with no writer; fstat then refuses it.
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+// O_NONBLOCK keeps open() from blocking forever on a FIFO with no writer; fstat then refuses it. O_NOFOLLOW: the
+// path was resolved already, so a symlink in its last part now means it was swapped after the check.
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0);
+
+export interface ReadFileOptions {
+  allowedDirs: readonly string[];
+  allowHardlinks?: boolean | undefined;
+}
 
 /**
- * Opens the file once and works on that handle: fstat, size check, then a read that stops at maxBytes + 1 whatever
- * the file claims, so a file that grows or a device that never ends cannot flood memory.
+ * Opens the judged real path once and works on that handle only. Before anything about the file is looked at
+ * (type, size, bytes), the handle is confirmed to be the file that was judged: same device and inode as the path
+ * now, the path still its own real path, and on Linux the handle's own path inside an allowed dir; any mismatch
+ * is refused exactly like a file outside. Then a file with other hard links is refused unless allowed, and the
+ * read stops at maxBytes + 1 whatever the file claims, so a file that grows or a device that never ends cannot
+ * flood memory.
  */
-export async function readBoundedFile(realPath: string, maxBytes: number): Promise<Uint8Array> {
-  const handle = await open(realPath, OPEN_FLAGS).catch((error: NodeJS.ErrnoException) => {
+export async function readBoundedFile(
+  realPath: string,
+  maxBytes: number,
+  options: ReadFileOptions,
+): Promise<Uint8Array> {
+  const { allowedDirs } = options;
+  const handle = await open(realPath, OPEN_FLAGS).catch(async (error: NodeJS.ErrnoException) => {
+    // ELOOP (EMLINK on BSDs): the last part is a symlink now. Any other failure is reported only if the path is
+    // still its own real path, so an error about a swapped-in outside file never comes back.
+    if (error.code === "ELOOP" || error.code === "EMLINK" || !(await stillRealPath(realPath))) {
+      throw outsideRefusal(allowedDirs);
+    }
     throw new ToolFailure(
       error.code === "ENOENT" ? "file_not_found" : "invalid_input",
       `Cannot open the image file (${error.code ?? "error"}).`,
@@ -81,7 +103,8 @@ export async function readBoundedFile(realPath: string, maxBytes: number): Promi
     );
   });
   try {
-    const info = await handle.stat();
+    const info = await handle.stat({ bigint: true });
+    if (!(await isJudgedFile(handle, info, realPath, allowedDirs))) throw outsideRefusal(allowedDirs);
     if (!info.isFile()) {
       throw new ToolFailure(
         "not_an_image",
@@ -89,15 +112,23 @@ export async function readBoundedFile(realPath: string, maxBytes: number): Promi
         "Point image_path at a JPEG, PNG, WebP or TIFF file.",
       );
     }
-    if (info.size === 0) {
+    if (info.nlink > 1n && options.allowHardlinks !== true) {
+      throw new ToolFailure(
+        "path_not_allowed",
+        "Refused to read the image path: the file has more than one hard link, so it may be the same file as one outside the allowed directories.",
+        "Copy the file (a copy has a single link) into an allowed directory and pass the copy, or start the server with --allow-hardlinks (DIDIT_ALLOW_HARDLINKS=true) if you trust every hard link under the allowed directories.",
+      );
+    }
+    const size = Number(info.size);
+    if (size === 0) {
       throw new ToolFailure(
         "not_an_image",
         "The image file is empty (0 bytes).",
         "Provide the complete photo file.",
       );
     }
-    if (info.size > maxBytes) throw tooLarge(info.size, maxBytes);
-    const buffer = Buffer.allocUnsafe(Math.min(info.size, maxBytes) + 1);
+    if (size > maxBytes) throw tooLarge(size, maxBytes);
+    const buffer = Buffer.allocUnsafe(Math.min(size, maxBytes) + 1);
     let filled = 0;
     while (filled < buffer.length) {
       const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, null);
@@ -109,6 +140,28 @@ export async function readBoundedFile(realPath: string, maxBytes: number): Promi
   } finally {
     await handle.close();
   }
+}
+
+/** Whether the opened handle is the file at the judged real path, checked after the open, not before. */
+async function isJudgedFile(
+  handle: FileHandle,
+  opened: { dev: bigint; ino: bigint },
+  realPath: string,
+  allowedDirs: readonly string[],
+): Promise<boolean> {
+  // Linux names the file behind the descriptor; a directory swapped for a link to outside shows up here.
+  if (process.platform === "linux") {
+    const own = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
+    if (own !== undefined && !allowedDirs.some((dir) => isInside(dir, own))) return false;
+  }
+  if (!(await stillRealPath(realPath))) return false;
+  const now = await lstat(realPath, { bigint: true }).catch(() => undefined);
+  return now !== undefined && now.dev === opened.dev && now.ino === opened.ino;
+}
+
+/** True when the path still resolves to itself: no part of it has become a symlink. */
+async function stillRealPath(realPath: string): Promise<boolean> {
+  return (await realpath(realPath).catch(() => undefined)) === realPath;
 }
 
 function tooLarge(size: number, maxBytes: number): ToolFailure {

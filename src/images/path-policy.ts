@@ -1,4 +1,4 @@
-import { lstat, realpath } from "node:fs/promises";
+import { lstat, readlink, realpath } from "node:fs/promises";
 import path from "node:path";
 import { expandHome } from "../config.js";
 import { ToolFailure } from "../errors.js";
@@ -15,9 +15,13 @@ export function describeAllowedDirs(allowedDirs: readonly string[]): string {
   return allowedDirs.length === 0 ? "none configured" : allowedDirs.join(", ");
 }
 
+/** How many symlinks one path may pass through before it counts as a loop (Linux's own limit is 40). */
+const MAX_SYMLINK_HOPS = 40;
+
 /**
  * Turns a requested image path into the real path of a file inside an allowed directory, or fails saying which
- * rule it broke. Symlinks are followed to their final target, and that target is what must be inside.
+ * rule it broke. Symlinks are followed to their final target, and that target is what must be inside. The path
+ * is used exactly as given: surrounding whitespace or a trailing slash is refused, never trimmed away.
  */
 export async function resolveAllowedPath(requested: string, allowedDirs: readonly string[]): Promise<string> {
   if (allowedDirs.length === 0) {
@@ -37,8 +41,18 @@ export async function resolveAllowedPath(requested: string, allowedDirs: readonl
       "invalid_input",
     );
   }
+  if (requested !== requested.trim()) {
+    throw refused(
+      "it starts or ends with whitespace (spaces, tabs or line breaks), which is never trimmed",
+      allowedDirs,
+      "invalid_input",
+    );
+  }
+  if (requested.length > 1 && /[\\/]$/.test(requested)) {
+    throw refused("it ends with a slash, so it cannot name a file", allowedDirs, "invalid_input");
+  }
   const [firstDir] = allowedDirs as [string, ...string[]];
-  const absolute = path.resolve(firstDir, expandHome(requested.trim()));
+  const absolute = path.resolve(firstDir, expandHome(requested));
 
   let real: string;
   try {
@@ -46,57 +60,89 @@ export async function resolveAllowedPath(requested: string, allowedDirs: readonl
   } catch (error) {
     throw await unresolvableFailure(absolute, (error as NodeJS.ErrnoException).code, allowedDirs);
   }
-  if (!allowedDirs.some((dir) => isInside(dir, real))) {
-    throw refused(outsideReason(absolute, real), allowedDirs);
-  }
+  if (!allowedDirs.some((dir) => isInside(dir, real))) throw outsideRefusal(allowedDirs);
   return real;
 }
 
 /**
- * Explains a path that does not resolve without revealing anything outside the allowed dirs: "missing" is only
- * said when the deepest existing ancestor, symlinks followed, is inside and the entry itself does not exist.
+ * The one answer for anything outside, whether it exists, is a file, a link, a loop or a directory, and for a
+ * file that stopped being the judged one; any other wording would tell an outside file apart from a missing one.
+ */
+export function outsideRefusal(allowedDirs: readonly string[]): ToolFailure {
+  return refused("it is outside the allowed directories (a symlink counts by its final target)", allowedDirs);
+}
+
+/**
+ * Explains a path that does not resolve without revealing anything outside the allowed dirs: the answer may
+ * depend only on things inside. So the deepest ancestor that resolves must be inside, the rest is walked link by
+ * link under it, and a link is followed by judging its target the same way; anything that leads outside (a
+ * missing, looping, dangling or non-directory thing there) gets exactly the outside refusal.
  */
 async function unresolvableFailure(
   absolute: string,
   code: string | undefined,
   allowedDirs: readonly string[],
 ): Promise<ToolFailure> {
-  let ancestor = path.dirname(absolute);
-  let realAncestor: string | undefined;
-  while (realAncestor === undefined) {
-    realAncestor = await realpath(ancestor).catch(() => undefined);
-    const parent = path.dirname(ancestor);
-    if (realAncestor === undefined && parent === ancestor) break;
-    if (realAncestor === undefined) ancestor = parent;
+  const walk = await walkUnresolved(absolute, allowedDirs, 0);
+  switch (walk.kind) {
+    case "outside":
+      return outsideRefusal(allowedDirs);
+    case "loop":
+      return refused("it is a symlink loop", allowedDirs, "invalid_input");
+    case "error":
+      return refused(`it cannot be resolved (${walk.code ?? code ?? "unknown error"})`, allowedDirs);
+    case "missing":
+      if (walk.viaLink) return refused("it is a symlink whose target does not exist", allowedDirs);
+      return new ToolFailure(
+        "file_not_found",
+        `No file at ${absolute}.`,
+        `Check the path (relative paths are resolved against ${allowedDirs[0] ?? ""}). Allowed directories: ${describeAllowedDirs(allowedDirs)}.`,
+      );
   }
-  const rebuilt =
-    realAncestor === undefined ? absolute : path.join(realAncestor, path.relative(ancestor, absolute));
-  if (!allowedDirs.some((dir) => isInside(dir, rebuilt))) {
-    return refused(outsideReason(absolute, rebuilt), allowedDirs);
-  }
-  if (code === "ELOOP") return refused("it is a symlink loop", allowedDirs, "invalid_input");
-  const entryExists = await lstat(absolute).then(
-    () => true,
-    () => false,
-  );
-  if (entryExists) {
-    return refused("it is a symlink whose target does not exist or cannot be checked", allowedDirs);
-  }
-  if (code === "ENOENT" || code === "ENOTDIR") {
-    const [firstDir = ""] = allowedDirs;
-    return new ToolFailure(
-      "file_not_found",
-      `No file at ${absolute}.`,
-      `Check the path (relative paths are resolved against ${firstDir}). Allowed directories: ${describeAllowedDirs(allowedDirs)}.`,
-    );
-  }
-  return refused(`it cannot be resolved (${code ?? "unknown error"})`, allowedDirs);
 }
 
-function outsideReason(requested: string, resolved: string): string {
-  return requested === resolved
-    ? "it is outside the allowed directories"
-    : "it is a symlink (or under one) whose target is outside the allowed directories";
+type Walk =
+  | { kind: "outside" }
+  | { kind: "loop" }
+  | { kind: "error"; code: string | undefined }
+  /** A part is missing (or is not a directory) at a place inside; viaLink when a symlink led there. */
+  | { kind: "missing"; viaLink: boolean };
+
+async function walkUnresolved(absolute: string, allowedDirs: readonly string[], hops: number): Promise<Walk> {
+  let ancestor = path.dirname(absolute);
+  let current: string | undefined;
+  while (current === undefined) {
+    current = await realpath(ancestor).catch(() => undefined);
+    const parent = path.dirname(ancestor);
+    if (current === undefined && parent === ancestor) break;
+    if (current === undefined) ancestor = parent;
+  }
+  if (current === undefined || !allowedDirs.some((dir) => isInside(dir, current as string))) {
+    return { kind: "outside" };
+  }
+  // `absolute` is normalised (no "." or ".."), so each part is a plain name and stays under `current`.
+  const parts = path.relative(ancestor, absolute).split(path.sep).filter(Boolean);
+  for (const [index, part] of parts.entries()) {
+    const next = path.join(current, part);
+    let isLink: boolean;
+    try {
+      isLink = (await lstat(next)).isSymbolicLink();
+    } catch (error) {
+      const errno = (error as NodeJS.ErrnoException).code;
+      if (errno === "ENOENT" || errno === "ENOTDIR") return { kind: "missing", viaLink: hops > 0 };
+      return { kind: "error", code: errno };
+    }
+    if (!isLink) {
+      current = next;
+      continue;
+    }
+    if (hops + 1 > MAX_SYMLINK_HOPS) return { kind: "loop" };
+    const target = await readlink(next).catch(() => undefined);
+    if (target === undefined) return { kind: "error", code: undefined };
+    return walkUnresolved(path.resolve(current, target, ...parts.slice(index + 1)), allowedDirs, hops + 1);
+  }
+  // Every part exists now, yet realpath failed a moment ago (the tree changed): say nothing more.
+  return { kind: "error", code: undefined };
 }
 
 function refused(

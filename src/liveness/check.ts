@@ -13,6 +13,8 @@ export interface LivenessCheckRequest extends ImageInput, LivenessParams {
 export interface LivenessCheckDeps {
   /** The directories image_path may read from. */
   allowedDirs: () => Promise<readonly string[]>;
+  /** Read image files with more than one hard link (--allow-hardlinks). */
+  allowHardlinks?: boolean | undefined;
   /** Undefined when no API key is configured (and no sandbox). */
   client: DiditClient | undefined;
   /** True when `client` is the offline sandbox responder: results say they are not real verdicts. */
@@ -45,7 +47,10 @@ export async function runLivenessCheck(
     );
   }
   call.onProgress?.("Validating the image");
-  const image = await loadImage(request, { allowedDirs: await deps.allowedDirs() });
+  const image = await loadImage(request, {
+    allowedDirs: await deps.allowedDirs(),
+    allowHardlinks: deps.allowHardlinks,
+  });
   const params: LivenessParams = {
     face_liveness_score_decline_threshold: request.face_liveness_score_decline_threshold,
     rotate_image: request.rotate_image,

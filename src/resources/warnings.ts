@@ -1,4 +1,5 @@
 import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { explainWarning } from "../tools/explain-warning.js";
 import { KNOWN_TAGS, normalizeTag, WARNING_CATALOG } from "../warnings/catalog.js";
 
@@ -50,10 +51,22 @@ export function registerWarningResources(server: McpServer): void {
           {
             uri: uri.href,
             mimeType: JSON_MIME,
-            text: JSON.stringify(explainWarning(decodeURIComponent(raw))),
+            text: JSON.stringify(explainWarning(decodeTag(raw))),
           },
         ],
       };
     },
   );
+}
+
+/** A malformed escape in the URI is the client's mistake: -32602 (invalid params), not an internal error. */
+function decodeTag(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      `${WARNINGS_URI}/${raw.slice(0, 64)}: not a valid percent-encoded warning tag`,
+    );
+  }
 }

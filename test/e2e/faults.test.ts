@@ -64,6 +64,16 @@ function expectError(result: CallToolResult, code: string): string {
   return text;
 }
 
+/** The first run of 8 characters of the key found in text, with whitespace skipped; none may ever be found. */
+function keyFragmentIn(text: string): string | undefined {
+  const squeezed = text.replace(/\s+/g, "");
+  for (let i = 0; i + 8 <= TEST_API_KEY.length; i++) {
+    const fragment = TEST_API_KEY.slice(i, i + 8);
+    if (text.includes(fragment) || squeezed.includes(fragment)) return fragment;
+  }
+  return undefined;
+}
+
 /** The next call on the same session succeeds and costs exactly one more request; returns its duration. */
 async function expectNextCallSucceeds(requestsBefore: number): Promise<number> {
   const started = performance.now();
@@ -166,6 +176,25 @@ describe("faults between the server and Didit, each followed by a working check 
     expect(double.requests).toHaveLength(1);
     await expectNextCallSucceeds(1);
   });
+
+  // The old code cut an error excerpt to 300 characters before redacting the whole key, so a key starting near
+  // the cut was quoted in part (9 of 25 characters here), which value-only redaction no longer recognised.
+  it.each([
+    [400, "bad_request", JSON.stringify({ detail: `${"e".repeat(290)}${TEST_API_KEY}`, code: "x" })],
+    [401, "unauthorized", JSON.stringify({ detail: `${"e".repeat(290)}${TEST_API_KEY}` })],
+    [500, "upstream_error", `${"e".repeat(285)} ${TEST_API_KEY.slice(0, 13)}\n${TEST_API_KEY.slice(13)}`],
+  ])(
+    "%i echoing the key across the excerpt bound -> no 8-character run of it in the result or on stderr",
+    async (status, code, body) => {
+      double.enqueue({ kind: "status", status, body, contentType: "text/plain" });
+      const text = expectError(await check(), code);
+      expect(keyFragmentIn(text), text).toBeUndefined();
+      expect(keyFragmentIn(session.resultTexts.join("\n"))).toBeUndefined();
+      expect(keyFragmentIn(session.stderr())).toBeUndefined();
+      expect(double.requests).toHaveLength(1);
+      await expectNextCallSucceeds(1);
+    },
+  );
 
   it("truncated JSON -> invalid_response", async () => {
     double.enqueue({ kind: "truncated_json" });

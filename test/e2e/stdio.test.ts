@@ -195,14 +195,21 @@ describe("the built server over stdio against the loopback Didit", () => {
     expect(text).toContain(mention);
   });
 
-  it("redacts the key when Didit echoes it back in an error body", async () => {
+  it("redacts the key when Didit echoes it back in an error body, and never quotes a 401 body", async () => {
+    double.enqueue({
+      kind: "status",
+      status: 400,
+      body: JSON.stringify({ detail: `Invalid request for key ${TEST_API_KEY}.` }),
+    });
+    const quoted = await session.call("check_passive_liveness", { image_path: "syn_astronaut.jpg" });
+    expect(textOf(quoted)).toMatch(/^Error \[bad_request\]: .*\[REDACTED\]/);
     double.enqueue({
       kind: "status",
       status: 401,
       body: JSON.stringify({ detail: `Invalid API key ${TEST_API_KEY}.` }),
     });
-    const result = await session.call("check_passive_liveness", { image_path: "syn_astronaut.jpg" });
-    expect(textOf(result)).toMatch(/^Error \[unauthorized\]: .*\[REDACTED\]/);
+    const unquoted = await session.call("check_passive_liveness", { image_path: "syn_astronaut.jpg" });
+    expect(textOf(unquoted)).toMatch(/^Error \[unauthorized\]: Didit did not accept the API key \(401\)\.\n/);
     // The afterAll scan then proves the key is in no result and no stderr line.
   });
 

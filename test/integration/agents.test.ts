@@ -56,6 +56,12 @@ describe("resources and prompt, fed by the catalog", () => {
     ]);
   });
 
+  it("refuses a tag URI with broken percent-encoding as invalid params (-32602), not an internal error", async () => {
+    const read = s.client.readResource({ uri: "didit-liveness://warnings/%E0%A4%A" });
+    await expect(read).rejects.toMatchObject({ code: -32602 });
+    await expect(read).rejects.toThrow(/not a valid percent-encoded warning tag/);
+  });
+
   it("offers a liveness_check prompt that walks through check, interpretation and next action", async () => {
     const { prompts } = await s.client.listPrompts();
     expect(prompts.map((p) => p.name)).toEqual(["liveness_check"]);

@@ -16,7 +16,8 @@ const pkg = JSON.parse(await readFile(path.resolve(import.meta.dirname, "../../p
   peerDependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 };
-const SPECS = Object.entries(pkg.peerDependencies).map(([name, version]) => `${name}@${version}`);
+// In the engine's own order (npm may re-sort package.json's keys).
+const SPECS = Object.values(ENGINE_PACKAGES).map((name) => `${name}@${pkg.peerDependencies[name]}`);
 const PINNED = `npm i ${SPECS.join(" ")}`;
 
 describe("engine availability", () => {

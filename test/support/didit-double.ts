@@ -530,8 +530,13 @@ function approved(): Outcome {
   return { kind: "approved" };
 }
 
-export async function startDiditDouble(options?: { apiKey?: string }): Promise<DiditDouble> {
+export async function startDiditDouble(options?: {
+  apiKey?: string;
+  /** Serve the endpoint under this path (e.g. "/didit"), as behind a reverse proxy; `url` then includes it. */
+  pathPrefix?: string;
+}): Promise<DiditDouble> {
   const apiKey = options?.apiKey ?? TEST_API_KEY;
+  const pathPrefix = options?.pathPrefix ?? "";
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const waiters: { count: number; resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -664,7 +669,7 @@ export async function startDiditDouble(options?: { apiKey?: string }): Promise<D
 
   const server = createServer((req, res) => {
     const pathname = (req.url ?? "").split("?")[0];
-    const isRoute = req.method === "POST" && pathname === LIVENESS_PATH;
+    const isRoute = req.method === "POST" && pathname === `${pathPrefix}${LIVENESS_PATH}`;
     const chunks: Buffer[] = [];
     let bodyBytes = 0;
     let tooLarge = false;
@@ -724,7 +729,7 @@ export async function startDiditDouble(options?: { apiKey?: string }): Promise<D
   const { port } = server.address() as AddressInfo;
 
   const double: DiditDouble = {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${port}${pathPrefix}`,
     apiKey,
     get requests() {
       return state.requests;

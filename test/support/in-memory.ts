@@ -24,6 +24,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     confirmUploads: false,
     sandbox: false,
     precheckModelsDir: undefined,
+    allowHardlinks: false,
     ...overrides,
   });
 }

@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { ENGINE_PACKAGES } from "../../src/precheck/loader.js";
 
 // Packing the project as npm would publish it and installing the tarball into an empty folder, for the package
 // test (quick, in the suite) and the engine install test (`npm run test:install`).
@@ -18,9 +19,9 @@ export const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf
   peerDependencies: Record<string, string>;
 };
 
-/** `name@version` of each optional engine package, as package.json pins them. */
-export const ENGINE_SPECS = Object.entries(pkg.peerDependencies).map(
-  ([name, version]) => `${name}@${version}`,
+/** `name@version` of each optional engine package, as package.json pins them, in the engine's own order. */
+export const ENGINE_SPECS = Object.values(ENGINE_PACKAGES).map(
+  (name) => `${name}@${pkg.peerDependencies[name]}`,
 );
 
 /** npm's own settings (cache, registry, user config) but nothing of the project or of a parent npm script. */

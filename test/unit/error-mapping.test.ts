@@ -79,8 +79,22 @@ describe("mapHttpError: auth and credits", () => {
   it("maps 401 to unauthorized with a hint about DIDIT_API_KEY", () => {
     const f = mapHttpError(401, JSON.stringify({ detail: "Invalid API key." }));
     expect(f.code).toBe("unauthorized");
-    expect(f.message).toContain("Invalid API key.");
+    expect(f.message).toBe("Didit did not accept the API key (401).");
     expect(f.hint).toContain("DIDIT_API_KEY");
+  });
+
+  // An auth failure is where an upstream (or a proxy in front of it) is likeliest to echo the credentials back.
+  it.each([
+    [401, JSON.stringify({ detail: "Invalid API key: sk_live_abcdefgh" })],
+    [401, "x-api-key=sk_live_abcdefgh rejected"],
+    [403, JSON.stringify({ detail: "Key sk_live_abcdefgh may not use this service." })],
+    [403, JSON.stringify({ detail: "Insufficient credits for key sk_live_abcdefgh." })],
+    [403, "<html>403 Forbidden sk_live_abcdefgh</html>"],
+  ])("never quotes the upstream body of a %i (%s)", (status, body) => {
+    const f = mapHttpError(status, body);
+    expect(f.message).toMatch(/^Didit .* \(40[13]\)\.$/);
+    expect(f.message).not.toContain("sk_live");
+    expect(f.hint).not.toContain("sk_live");
   });
 
   it.each([
@@ -193,11 +207,10 @@ describe("mapHttpError: bounded excerpts", () => {
   const hugeCases: Array<[string, number, string]> = [
     ["HTML 500", 500, huge],
     ["HTML 503", 503, huge],
-    ["detail 401", 401, JSON.stringify({ detail: huge })],
-    ["detail 403", 403, JSON.stringify({ detail: huge })],
     ["field map 400", 400, JSON.stringify({ user_image: [huge, huge] })],
     ["bare array 400", 400, JSON.stringify([huge, huge])],
     ["unknown status", 418, huge],
+    ["detail 402", 402, JSON.stringify({ detail: huge })],
   ];
 
   it.each(hugeCases)("excerpts an enormous %s body to under 600 chars", (_what, status, body) => {

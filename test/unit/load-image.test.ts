@@ -4,13 +4,14 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadImage } from "../../src/images/load-image.js";
+import { loadImage, readBoundedFile } from "../../src/images/load-image.js";
 import { rejectionOf } from "../support/expectations.js";
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures");
 
 let root: string;
 let dir: string;
+let outside: string;
 
 const FIXTURE_TYPES = [
   ["live_silentface_T1.jpg", "image/jpeg", "image.jpg"],
@@ -37,7 +38,29 @@ beforeAll(async () => {
   await fs.writeFile(path.join(dir, "empty.jpg"), "");
   await fs.writeFile(path.join(dir, "secret.jpg"), `${SECRET_TEXT}\n${SECRET_TEXT}\n`);
   execFileSync("mkfifo", [path.join(dir, "pipe.jpg")]);
+
+  // Outside the allowed dir: a distinctive JPEG, a large file and a non-image, each hard-linked and symlinked in.
+  outside = path.join(root, "outside");
+  await fs.mkdir(path.join(outside, "sub"), { recursive: true });
+  await fs.copyFile(path.join(FIXTURES, "live_silentface_T1.jpg"), path.join(outside, "private.jpg"));
+  await fs.writeFile(path.join(outside, "big.bin"), Buffer.alloc(6_000_001, 7));
+  await fs.writeFile(
+    path.join(outside, "doc.pdf"),
+    "%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< >>\nendobj\n%%EOF\n",
+  );
+  await fs.copyFile(path.join(FIXTURES, "syn_astronaut.jpg"), path.join(outside, "sub", "x.jpg"));
+  for (const name of ["private.jpg", "big.bin", "doc.pdf"]) {
+    await fs.link(path.join(outside, name), path.join(dir, `hard-${name}`));
+    await fs.symlink(path.join(outside, name), path.join(dir, `sym-${name}`));
+  }
+  await fs.symlink(path.join(outside, "sub"), path.join(dir, "sym-outside-dir"));
+  // Symlinks that stay inside keep working.
+  await fs.symlink("syn_astronaut.jpg", path.join(dir, "inside-link.jpg"));
+  await fs.mkdir(path.join(dir, "nested"));
+  await fs.symlink("../inside-link.jpg", path.join(dir, "nested", "two-hops.jpg"));
 });
+
+const OUTSIDE_MESSAGE = /^Refused to read the image path: it is outside the allowed directories/;
 
 afterAll(async () => {
   await fs.rm(root, { recursive: true, force: true });
@@ -148,6 +171,100 @@ describe("loadImage from image_path", () => {
     expect(f.message).not.toContain(SECRET_TEXT);
     expect(f.hint).not.toContain(SECRET_TEXT);
     expect(f.message).not.toContain("TOP-SECRET");
+  });
+});
+
+// Issue 9, item 1: a file with another name outside is still the outside file.
+describe("loadImage: hard links", () => {
+  it("refuses a hard link to an outside file by default, saying what to do", async () => {
+    const f = await rejectionOf(loadImage({ image_path: "hard-private.jpg" }, { allowedDirs: [dir] }));
+    expect(f.code).toBe("path_not_allowed");
+    expect(f.message).toMatch(/more than one hard link/);
+    expect(f.hint).toMatch(/[Cc]opy the file/);
+    expect(f.hint).toContain("--allow-hardlinks");
+    expect(f.hint).toContain("DIDIT_ALLOW_HARDLINKS");
+  });
+
+  it.each([
+    ["a large file", "hard-big.bin"],
+    ["a non-image", "hard-doc.pdf"],
+  ])("refuses a hard link to %s before its size or type is looked at", async (_what, name) => {
+    const f = await rejectionOf(loadImage({ image_path: name }, { allowedDirs: [dir] }));
+    expect(f.code).toBe("path_not_allowed");
+    expect(`${f.message} ${f.hint}`).not.toMatch(/pdf|MB|too large|6000001|5\.7/i);
+  });
+
+  it("reads a hard-linked file when allowHardlinks is set", async () => {
+    const image = await loadImage(
+      { image_path: "hard-private.jpg" },
+      { allowedDirs: [dir], allowHardlinks: true },
+    );
+    expect(image.mime).toBe("image/jpeg");
+  });
+
+  it("reads an ordinary file (one link) by default", async () => {
+    const image = await loadImage({ image_path: "syn_astronaut.jpg" }, { allowedDirs: [dir] });
+    expect(image.bytes.byteLength).toBeGreaterThan(0);
+  });
+});
+
+describe("loadImage: symlinks that stay inside keep working", () => {
+  it.each([["inside-link.jpg"], ["nested/two-hops.jpg"]])("loads %s", async (name) => {
+    const image = await loadImage({ image_path: name }, { allowedDirs: [dir] });
+    expect(Buffer.from(image.bytes).equals(await fs.readFile(path.join(FIXTURES, "syn_astronaut.jpg")))).toBe(
+      true,
+    );
+  });
+
+  it.each([["sym-private.jpg"], ["sym-big.bin"], ["sym-doc.pdf"], ["sym-outside-dir/x.jpg"]])(
+    "refuses %s (outside) with the outside message and nothing about the file",
+    async (name) => {
+      const f = await rejectionOf(loadImage({ image_path: name }, { allowedDirs: [dir] }));
+      expect(f.code).toBe("path_not_allowed");
+      expect(f.message).toMatch(OUTSIDE_MESSAGE);
+    },
+  );
+});
+
+// Issue 9, item 1: the name can change between the path check and the open; the opened handle is what is judged.
+// These call the reader with a path that was inside when judged but is a link out by the time it is opened.
+describe("readBoundedFile judges the opened handle, not the name", () => {
+  const opts = () => ({ allowedDirs: [dir] });
+
+  it("refuses a final component that became a symlink to an outside JPEG", async () => {
+    const f = await rejectionOf(readBoundedFile(path.join(dir, "sym-private.jpg"), 5_242_880, opts()));
+    expect(f.code).toBe("path_not_allowed");
+    expect(f.message).toMatch(OUTSIDE_MESSAGE);
+  });
+
+  it("refuses a final component that became a symlink to a large outside file, without its size", async () => {
+    const f = await rejectionOf(readBoundedFile(path.join(dir, "sym-big.bin"), 5_242_880, opts()));
+    expect(f.code).toBe("path_not_allowed");
+    expect(f.message).toMatch(OUTSIDE_MESSAGE);
+    expect(`${f.message} ${f.hint}`).not.toMatch(/MB|6000001/);
+  });
+
+  it("refuses a directory component that became a symlink to an outside directory", async () => {
+    const f = await rejectionOf(
+      readBoundedFile(path.join(dir, "sym-outside-dir", "x.jpg"), 5_242_880, opts()),
+    );
+    expect(f.code).toBe("path_not_allowed");
+    expect(f.message).toMatch(OUTSIDE_MESSAGE);
+  });
+
+  it("refuses a hard link unless allowed", async () => {
+    const f = await rejectionOf(readBoundedFile(path.join(dir, "hard-private.jpg"), 5_242_880, opts()));
+    expect(f.code).toBe("path_not_allowed");
+    const bytes = await readBoundedFile(path.join(dir, "hard-private.jpg"), 5_242_880, {
+      ...opts(),
+      allowHardlinks: true,
+    });
+    expect(bytes.byteLength).toBe((await fs.stat(path.join(outside, "private.jpg"))).size);
+  });
+
+  it("reads the real path of an ordinary file inside", async () => {
+    const bytes = await readBoundedFile(path.join(dir, "syn_astronaut.jpg"), 5_242_880, opts());
+    expect(bytes.byteLength).toBe((await fs.stat(path.join(dir, "syn_astronaut.jpg"))).size);
   });
 });
 

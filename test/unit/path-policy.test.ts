@@ -58,6 +58,18 @@ beforeAll(async () => {
   await fs.symlink("loop-x", path.join(outside, "loop-y"));
   // A dangling link whose missing target is outside.
   await fs.symlink(path.join(outside, "missing.jpg"), path.join(selfies, "dangling-out.jpg"));
+  // Links from inside to an outside loop, to a path under an outside regular file, to an outside dangling link.
+  await fs.symlink(path.join(outside, "loop-x"), path.join(selfies, "to-outside-loop"));
+  await fs.symlink(path.join(outside, "secret.jpg", "x"), path.join(selfies, "under-outside-file"));
+  await fs.symlink(path.join(outside, "missing.jpg"), path.join(outside, "dangling.jpg"));
+  await fs.symlink(path.join(outside, "dangling.jpg"), path.join(selfies, "to-outside-dangling"));
+  // Outside: a symlink to an outside file, next to nothing.
+  await fs.symlink(path.join(outside, "secret.jpg"), path.join(outside, "link-to-secret.jpg"));
+  // Inside -> outside link -> back inside to a missing file: the outside hop must not be revealed.
+  await fs.symlink(path.join(selfies, "nope.jpg"), path.join(outside, "back-in"));
+  await fs.symlink(path.join(outside, "back-in"), path.join(selfies, "via-outside"));
+  // A dangling link whose missing target is inside.
+  await fs.symlink("nope.jpg", path.join(selfies, "dangling-in.jpg"));
 });
 
 afterAll(async () => {
@@ -262,6 +274,86 @@ describe("resolveAllowedPath: missing files", () => {
     expect(direct.code).toBe("path_not_allowed");
     const viaLink = await rejectionOf(resolveAllowedPath("to-outside-dir/loop-x", [selfies]));
     expect(viaLink.code).toBe("path_not_allowed");
+  });
+});
+
+// Issue 9, item 8: no answer may differ by whether something outside exists, is a link, loops or is a file.
+describe("resolveAllowedPath: no existence oracle outside", () => {
+  async function answer(requested: string) {
+    const f = await rejectionOf(resolveAllowedPath(requested, [selfies]));
+    return { code: f.code, message: f.message, hint: f.hint };
+  }
+
+  it("answers a symlink to a MISSING outside file exactly like one to an EXISTING outside file", async () => {
+    const existing = await answer("to-secret.jpg");
+    expect(existing.code).toBe("path_not_allowed");
+    expect(await answer("dangling-out.jpg")).toEqual(existing);
+  });
+
+  it.each([
+    ["a symlink to a symlink loop outside", "to-outside-loop"],
+    ["a symlink to a path under an outside regular file", "under-outside-file"],
+    ["a symlink to a dangling symlink outside", "to-outside-dangling"],
+    ["a symlink through an outside link back to a missing file inside", "via-outside"],
+    ["a missing file under a symlinked outside directory", "to-outside-dir/missing.jpg"],
+    ["a symlink loop under a symlinked outside directory", "to-outside-dir/loop-x"],
+  ])("answers %s exactly like a symlink to an existing outside file", async (_what, requested) => {
+    expect(await answer(requested)).toEqual(await answer("to-secret.jpg"));
+  });
+
+  it.each([
+    ["an outside symlink to an existing file", () => path.join(outside, "link-to-secret.jpg")],
+    ["an outside dangling symlink", () => path.join(outside, "dangling.jpg")],
+    ["a missing outside file", () => path.join(outside, "missing.jpg")],
+    ["an outside symlink loop", () => path.join(outside, "loop-x")],
+    ["a path under an outside regular file", () => path.join(outside, "secret.jpg", "x")],
+    ["an outside directory", () => outside],
+  ])("answers %s exactly like an existing outside file", async (_what, requested) => {
+    expect(await answer(requested())).toEqual(await answer(path.join(outside, "secret.jpg")));
+  });
+
+  it("uses one outside message for plain paths and symlinks alike", async () => {
+    expect(await answer("to-secret.jpg")).toEqual(await answer(path.join(outside, "secret.jpg")));
+  });
+
+  it("still tells what is wrong inside: a dangling link to a missing inside file is not called outside", async () => {
+    const f = await answer("dangling-in.jpg");
+    expect(f.message).not.toMatch(/outside/);
+    expect(f.message).toMatch(/does not exist/);
+  });
+});
+
+// Issue 9, item 11: a path is used as given, never silently trimmed or normalised.
+describe("resolveAllowedPath: whitespace and trailing slashes are refused", () => {
+  it.each([
+    ["a leading space", " me.jpg"],
+    ["a trailing space", "me.jpg "],
+    ["a trailing newline", "me.jpg\n"],
+    ["a leading tab", "\tme.jpg"],
+    ["a trailing non-breaking space", "me.jpg\u00a0"],
+    ["spaces around an absolute path", () => ` ${path.join(selfies, "me.jpg")} `],
+  ])("refuses %s with invalid_input naming whitespace", async (_what, requested) => {
+    const p = typeof requested === "function" ? requested() : requested;
+    const f = await rejectionOf(resolveAllowedPath(p, [selfies]));
+    expect(f.code).toBe("invalid_input");
+    expect(f.message).toMatch(/whitespace/);
+  });
+
+  it.each([
+    ["a file with a trailing slash", "me.jpg/"],
+    ["a directory with a trailing slash", "sub/"],
+    ["an absolute directory with a trailing slash", () => `${selfies}/`],
+    ["a file with two trailing slashes", "me.jpg//"],
+  ])("refuses %s with invalid_input naming the trailing slash", async (_what, requested) => {
+    const p = typeof requested === "function" ? requested() : requested;
+    const f = await rejectionOf(resolveAllowedPath(p, [selfies]));
+    expect(f.code).toBe("invalid_input");
+    expect(f.message).toMatch(/ends with a slash/);
+  });
+
+  it("keeps spaces inside a name", async () => {
+    await fs.writeFile(path.join(selfies, "my photo.jpg"), "x");
+    expect(await resolveAllowedPath("my photo.jpg", [selfies])).toBe(path.join(selfies, "my photo.jpg"));
   });
 });
 
