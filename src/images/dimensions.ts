@@ -14,7 +14,9 @@ export interface ImageDimensions {
   height: number;
 }
 
-const number = (n: number) => n.toLocaleString("en-US");
+/** 49999999 -> "49,999,999" without Intl, whose first use costs ~130 ms of ICU start-up on a refusal path. */
+export const withThousands = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+const number = withThousands;
 
 /** Refuses a canvas over MAX_IMAGE_SIDE on a side or MAX_ASPECT_RATIO in shape, before any pixel is decoded. */
 export function assertDimensionsAllowed({ width, height }: ImageDimensions): void {
