@@ -4,6 +4,7 @@ import {
   assertDimensionsAllowed,
   type ImageDimensions,
   MAX_IMAGE_SIDE,
+  RESIZE_HINT,
   withThousands,
 } from "./dimensions.js";
 
@@ -32,9 +33,6 @@ export const DECODE_LIMITS: DecodeLimits = Object.freeze({
   maxPixels: MAX_DECODE_PIXELS,
   timeoutSeconds: DECODE_TIMEOUT_SECONDS,
 });
-
-const RESIZE_HINT =
-  "Send the face photo resized so its longest side is at most 4,000 px (Didit recompresses to about 0.5 MB, so 1-2 MP is plenty).";
 
 /**
  * The one way this server decodes an image: sharp reads the header first, the canvas must pass the side, shape and

@@ -9,6 +9,10 @@ export const MAX_IMAGE_SIDE = 16_384;
 /** Longest side over shortest side; a phone photo is 4:3 to 21:9 (2.33:1), a panorama rarely past 10:1. */
 export const MAX_ASPECT_RATIO = 20;
 
+/** What to do about an image too large to take: the same advice wherever the limit is met. */
+export const RESIZE_HINT =
+  "Send the face photo resized so its longest side is at most 4,000 px (Didit recompresses to about 0.5 MB, so 1-2 MP is plenty).";
+
 export interface ImageDimensions {
   width: number;
   height: number;
@@ -27,7 +31,7 @@ export function assertDimensionsAllowed({ width, height }: ImageDimensions): voi
     throw new ToolFailure(
       "too_large",
       `The image is ${size}: a side over ${number(MAX_IMAGE_SIDE)} px is refused before decoding.`,
-      "Send the face photo resized so its longest side is at most 4,000 px (Didit recompresses to about 0.5 MB, so 1-2 MP is plenty).",
+      RESIZE_HINT,
     );
   }
   if (shortest === 0 || longest / shortest > MAX_ASPECT_RATIO) {
