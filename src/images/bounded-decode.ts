@@ -46,6 +46,7 @@ export async function decodeBounded<T>(
   decode: (input: SharpPipeline, upright: ImageDimensions) => Promise<T>,
   limits: DecodeLimits = DECODE_LIMITS,
 ): Promise<T> {
+  const started = performance.now();
   try {
     // Header only, and sharp's own reading of the size (the one its decoder uses); unlimited so that the refusal
     // below can say how large the image is.
@@ -64,7 +65,9 @@ export async function decodeBounded<T>(
       decodesInFlight -= 1;
     }
   } catch (error) {
-    throw decodeFailure(error, limits);
+    // libvips' kill can surface as the loader's own error rather than "timeout: ...": the clock decides.
+    const timedOut = performance.now() - started >= limits.timeoutSeconds * 1000;
+    throw decodeFailure(error, limits, timedOut);
   }
 }
 
@@ -100,10 +103,10 @@ function assertPixelsAllowed({ width, height }: ImageDimensions, maxPixels: numb
 
 const megapixels = (pixels: number) => (pixels / 1e6).toFixed(1).replace(/\.0$/, "");
 
-function decodeFailure(error: unknown, limits: DecodeLimits): ToolFailure {
+function decodeFailure(error: unknown, limits: DecodeLimits, timedOut: boolean): ToolFailure {
   if (error instanceof ToolFailure) return error;
   const message = error instanceof Error ? error.message : String(error);
-  if (/^timeout/i.test(message)) {
+  if (timedOut || /^timeout/i.test(message)) {
     return new ToolFailure(
       "too_large",
       `Decoding the image took longer than ${limits.timeoutSeconds} s and was stopped.`,

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { blackPng } from "../support/crafted-images.js";
 import { baseEnv, SERVER_ENTRY } from "../support/spawn.js";
 
-vi.setConfig({ testTimeout: 90_000, hookTimeout: 30_000 });
+vi.setConfig({ testTimeout: 150_000, hookTimeout: 30_000 });
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
