@@ -84,7 +84,7 @@ describe.skipIf(process.platform !== "linux")("closing stdin while an image deco
     precheck(3, "slow.png");
     // Proof the decode is under way: the process has burned a second of CPU on it and not answered.
     await vi.waitFor(() => expect(cpuSeconds(pid) - before).toBeGreaterThan(1), {
-      timeout: 30_000,
+      timeout: 90_000,
       interval: 50,
     });
     expect(answered.has(3)).toBe(false);
