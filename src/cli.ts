@@ -19,6 +19,8 @@ const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
   "file_not_found",
   "not_an_image",
   "too_large",
+  "url_not_allowed",
+  "url_fetch_failed",
 ]);
 
 export const CLI_USAGE = `Usage:

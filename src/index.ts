@@ -104,9 +104,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const message =
       error instanceof ConfigError ? error.message : error instanceof Error ? error.stack : String(error);
-    // Before the logger exists, so redact here too: a stack trace may quote anything it was handed.
-    const redact = createRedactor([process.env.DIDIT_API_KEY?.trim()]);
-    process.stderr.write(`didit-passive-liveness-mcp: ${redact(message ?? "unknown error")}\n`);
+    process.stderr.write(`didit-passive-liveness-mcp: ${message ?? "unknown error"}\n`);
     process.exitCode = error instanceof ConfigError ? 2 : 1;
   },
 );

@@ -6,6 +6,7 @@ import type { DiditClient } from "./didit/client.js";
 import { asToolFailure, ToolFailure, toolErrorResult } from "./errors.js";
 import { createAllowedDirsSource } from "./images/client-roots.js";
 import { describeAllowedDirs } from "./images/path-policy.js";
+import { createUrlPolicy } from "./images/url-policy.js";
 import type { Logger } from "./log.js";
 import { registerLivenessPrompt } from "./prompts/liveness-check.js";
 import { createCheckBudget } from "./rate-guard.js";
@@ -40,6 +41,7 @@ export function createServer(deps: ServerDeps): McpServer {
 
   const guard = toolGuard(deps);
   const dirs = createAllowedDirsSource(server.server, config.allowedDirs, deps.logger);
+  const urlPolicy = createUrlPolicy(config.allowedUrlHosts, config.urlAllowOnly);
   server.registerTool(
     CHECK_TOOL_NAME,
     config.sandbox
@@ -52,6 +54,7 @@ export function createServer(deps: ServerDeps): McpServer {
       createCheckHandler({
         allowedDirs: dirs.current,
         allowHardlinks: config.allowHardlinks,
+        urlPolicy,
         client: deps.client,
         sandbox: config.sandbox,
         reserveCheck: createCheckBudget(config.maxChecksPerMinute),
@@ -71,6 +74,7 @@ export function createServer(deps: ServerDeps): McpServer {
       createPrecheckHandler({
         allowedDirs: dirs.current,
         allowHardlinks: config.allowHardlinks,
+        urlPolicy,
         engine: config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
       }),
     ),

@@ -1,7 +1,8 @@
 import type { DiditClient, LivenessParams } from "../didit/client.js";
 import { ToolFailure } from "../errors.js";
 import { formatBytes } from "../images/base64.js";
-import { type ImageInput, type LoadedImage, loadImage } from "../images/load-image.js";
+import { type ImageInput, type LoadedImage, type LoadImageOptions, loadImage } from "../images/load-image.js";
+import type { UrlPolicy } from "../images/url-policy.js";
 import { assessLiveness, type LivenessAssessment } from "./assess.js";
 
 const MAX_METADATA_JSON_CHARS = 64 * 1024;
@@ -15,6 +16,10 @@ export interface LivenessCheckDeps {
   allowedDirs: () => Promise<readonly string[]>;
   /** Read image files with more than one hard link (--allow-hardlinks). */
   allowHardlinks?: boolean | undefined;
+  /** Which image_url hosts may be fetched (--allow-url-host); default: https to public addresses. */
+  urlPolicy?: UrlPolicy | undefined;
+  /** Test seams for image_url: resolver and deadline. */
+  urlFetch?: LoadImageOptions["urlFetch"];
   /** Undefined when no API key is configured (and no sandbox). */
   client: DiditClient | undefined;
   /** True when `client` is the offline sandbox responder: results say they are not real verdicts. */
@@ -46,11 +51,7 @@ export async function runLivenessCheck(
       "Set DIDIT_API_KEY in the server's environment (get a key from the Didit Business Console, API & Webhooks) and restart the server; or start it with --sandbox (DIDIT_SANDBOX=1) for mocked, offline results.",
     );
   }
-  call.onProgress?.("Validating the image");
-  const image = await loadImage(request, {
-    allowedDirs: await deps.allowedDirs(),
-    allowHardlinks: deps.allowHardlinks,
-  });
+  // Every other field is validated before the image is loaded, so an image_url is never fetched for a bad call.
   const params: LivenessParams = {
     face_liveness_score_decline_threshold: request.face_liveness_score_decline_threshold,
     rotate_image: request.rotate_image,
@@ -58,6 +59,14 @@ export async function runLivenessCheck(
     vendor_data: request.vendor_data,
     metadata: validMetadata(request.metadata),
   };
+  call.onProgress?.("Validating the image");
+  const image = await loadImage(request, {
+    allowedDirs: await deps.allowedDirs(),
+    allowHardlinks: deps.allowHardlinks,
+    urlPolicy: deps.urlPolicy,
+    urlFetch: deps.urlFetch,
+    signal: call.signal,
+  });
   if (deps.confirmUpload) await deps.confirmUpload(image, call.signal ?? new AbortController().signal);
   deps.reserveCheck?.();
   const response = await deps.client.checkPassiveLiveness(image, params, call);

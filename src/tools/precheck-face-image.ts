@@ -1,6 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { loadImage } from "../images/load-image.js";
+import { type LoadImageOptions, loadImage } from "../images/load-image.js";
+import type { UrlPolicy } from "../images/url-policy.js";
 import type { EngineLocations, LocalAnalysis } from "../precheck/index.js";
 import type { ToolExtra } from "./check-passive-liveness.js";
 import { imageInputFields } from "./image-input.js";
@@ -109,6 +110,10 @@ export interface PrecheckDeps {
   allowedDirs: () => Promise<readonly string[]>;
   /** Read image files with more than one hard link (--allow-hardlinks). */
   allowHardlinks?: boolean | undefined;
+  /** Which image_url hosts may be fetched (--allow-url-host); default: https to public addresses. */
+  urlPolicy?: UrlPolicy | undefined;
+  /** Test seams for image_url: resolver and deadline. */
+  urlFetch?: LoadImageOptions["urlFetch"];
   /** Where the engine's packages and models are; default: installed next to the server. Tests override it. */
   engine?: EngineLocations | undefined;
 }
@@ -125,6 +130,9 @@ export function createPrecheckHandler(deps: PrecheckDeps) {
     const image = await loadImage(input, {
       allowedDirs: await deps.allowedDirs(),
       allowHardlinks: deps.allowHardlinks,
+      urlPolicy: deps.urlPolicy,
+      urlFetch: deps.urlFetch,
+      signal: extra.signal,
     });
     const analysis = await precheck
       .createPrecheckAnalyzer(deps.engine)
