@@ -93,8 +93,8 @@ export function serverInstructions(config: Config): string {
     "check_passive_liveness uploads the image to Didit and costs one credit per answered check; act on its next_action (proceed, retake, review, reject). " +
     "explain_warning explains a warning tag offline; precheck_face_image checks a photo on this machine for free (faces, light, sharpness) before you spend a credit, when its optional engine is installed. " +
     (config.allowedDirs.length > 0
-      ? `Images given by path must be inside the allowed directories (${describeAllowedDirs(config.allowedDirs)}); otherwise pass image_base64.`
-      : "No image directories are configured: images given by path must be inside the client's MCP roots, if it shares any; otherwise pass image_base64.")
+      ? `Images given by path must be inside the allowed directories (${describeAllowedDirs(config.allowedDirs)}); otherwise pass image_base64 or image_url (an https link).`
+      : "No image directories are configured: images given by path must be inside the client's MCP roots, if it shares any; otherwise pass image_base64 or image_url (an https link).")
   );
 }
 

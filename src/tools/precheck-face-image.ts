@@ -88,7 +88,7 @@ export const precheckToolConfig = {
   title: "Pre-check a face photo on this machine",
   description:
     "Checks a face photo on this machine before you spend a Didit credit: nothing is uploaded and it is free. " +
-    "Give the image as image_path (inside the allowed directories) or image_base64, like check_passive_liveness. " +
+    "Give the image as image_path (inside the allowed directories), image_base64 or image_url (downloaded by the server), like check_passive_liveness. " +
     "Reports the faces found, the largest face's box and size, face_luminance and face_quality (0-100), best_angle (with rotate_image), " +
     "warnings in Didit's vocabulary (NO_FACE_DETECTED, MULTIPLE_FACES_DETECTED, LOW_FACE_QUALITY, LOW_FACE_LUMINANCE, HIGH_FACE_LUMINANCE) plus the local-only FACE_TOO_SMALL, " +
     "and next_action: proceed (submit with check_passive_liveness) or retake (relay user_message, ask for a new photo). " +
@@ -101,7 +101,8 @@ export const precheckToolConfig = {
     readOnlyHint: true,
     destructiveHint: false,
     idempotentHint: true,
-    openWorldHint: false,
+    // image_url has the server download from a host the caller names.
+    openWorldHint: true,
   },
 };
 

@@ -48,6 +48,7 @@ describe("parseServerArgs", () => {
       allowDirs: [],
       sandbox: false,
       allowHardlinks: false,
+      allowUrlHosts: [],
       help: false,
       version: false,
     });
@@ -99,8 +100,45 @@ describe("loadConfig", () => {
       confirmUploads: false,
       sandbox: false,
       allowHardlinks: false,
+      allowedUrlHosts: [],
+      urlAllowOnly: false,
     });
     expect(DEFAULT_BASE_URL).toBe("https://verification.didit.me");
+  });
+
+  it("reads the URL allow-list from repeated --allow-url-host and DIDIT_ALLOWED_URL_HOSTS, comma-separated", async () => {
+    const args = parseServerArgs([
+      "--allow-url-host",
+      "127.0.0.1",
+      "--allow-url-host",
+      "images.test, 10.0.0.0/8",
+    ]);
+    const config = await loadConfig(args, {
+      DIDIT_ALLOWED_URL_HOSTS: "cdn.example.com,[fd00::1],fd00::/8,",
+      DIDIT_URL_ALLOW_ONLY: "true",
+    });
+    expect(config.allowedUrlHosts).toEqual([
+      "127.0.0.1",
+      "images.test",
+      "10.0.0.0/8",
+      "cdn.example.com",
+      "[fd00::1]",
+      "fd00::/8",
+    ]);
+    expect(config.urlAllowOnly).toBe(true);
+  });
+
+  it.each([
+    "10.0.0.0/33",
+    "http://images.test",
+    "images.test/path",
+    "bad host",
+    "*.example.com",
+    "fd00::/129",
+  ])("refuses the URL allow-list entry %s at start-up", async (entry) => {
+    await expect(loadConfig(NO_ARGS, { DIDIT_ALLOWED_URL_HOSTS: entry })).rejects.toThrow(
+      /DIDIT_ALLOWED_URL_HOSTS: .* is not/,
+    );
   });
 
   it("ignores unrelated environment variables", async () => {
