@@ -76,6 +76,7 @@ export async function wantsBatch(positionals: readonly string[], values: BatchVa
   if (Object.keys(BATCH_OPTIONS).some((k) => values[k as keyof BatchValues] !== undefined)) return true;
   const [only = ""] = positionals;
   if (only === "-") return true;
+  if (/^https?:\/\//i.test(only)) return false; // a URL's query may hold a `?`: it is one image, not a glob
   const s = await stat(only).catch(() => undefined);
   return s ? s.isDirectory() : /[*?]/.test(only);
 }
