@@ -108,7 +108,7 @@ const FINISHED_STATUSES = new Set(["Approved", "Declined"]);
 
 /**
  * Reads a previous run's output for --resume: the sha256 of every finished input. The file is then rewritten
- * (atomically) with only those rows, one per sha256, so the inputs redone now are not listed twice; a line cut
+ * (atomically) with only those rows, one per input, so the inputs redone now are not listed twice; a line cut
  * short by a crash is dropped the same way.
  */
 export async function prepareResume(file: string, format: OutputFormat): Promise<Set<string>> {
@@ -120,6 +120,15 @@ export async function prepareResume(file: string, format: OutputFormat): Promise
     throw error;
   }
   const done = new Set<string>();
+  // One row per input: identical files under two names each keep theirs.
+  const keptInputs = new Set<string>();
+  const keep = (sha: string, input: string) => {
+    const key = `${sha}\u0000${input}`;
+    if (keptInputs.has(key)) return false;
+    keptInputs.add(key);
+    done.add(sha);
+    return true;
+  };
   const kept: string[] = [];
   // Only complete lines count: the last one may have been cut off mid-write.
   const complete = text.endsWith("\n") ? text : text.slice(0, text.lastIndexOf("\n") + 1);
@@ -132,8 +141,12 @@ export async function prepareResume(file: string, format: OutputFormat): Promise
       } catch {
         continue;
       }
-      if (row.ok === true && row.result && typeof row.sha256 === "string" && !done.has(row.sha256)) {
-        done.add(row.sha256);
+      if (
+        row.ok === true &&
+        row.result &&
+        typeof row.sha256 === "string" &&
+        keep(row.sha256, String(row.input))
+      ) {
         kept.push(`${line}\n`);
       }
     }
@@ -142,9 +155,8 @@ export async function prepareResume(file: string, format: OutputFormat): Promise
     if (records[0]?.join(",") === CSV_COLUMNS.join(",")) records.shift();
     kept.push(csvHeader());
     for (const record of records) {
-      const [, sha, status] = record;
-      if (sha && status && FINISHED_STATUSES.has(status) && !done.has(sha)) {
-        done.add(sha);
+      const [input = "", sha, status] = record;
+      if (sha && status && FINISHED_STATUSES.has(status) && keep(sha, input)) {
         kept.push(`${record.map(csvField).join(",")}\n`);
       }
     }

@@ -112,7 +112,7 @@ describe("batch output", () => {
     ]);
   });
 
-  it("--resume keeps one verdict row per sha256 and drops failed rows and a cut-off last line", async () => {
+  it("--resume keeps one verdict row per input and drops failed rows and a cut-off last line", async () => {
     const file = path.join(root, "rows.jsonl");
     const verdict = {
       input: "x",
@@ -124,13 +124,16 @@ describe("batch output", () => {
     };
     await writeFile(
       file,
-      `${[verdict, { ...verdict, input: "again" }, { ...row, sha256: "s2" }]
+      `${[verdict, verdict, { ...verdict, input: "same-bytes.jpg" }, { ...row, sha256: "s2" }]
         .map((r) => JSON.stringify(r))
         .join("\n")}\n{"input":"cut`,
     );
     expect([...(await prepareResume(file, "jsonl"))]).toEqual(["s1"]);
     const { readFile } = await import("node:fs/promises");
-    expect(await readFile(file, "utf8")).toBe(`${JSON.stringify(verdict)}\n`);
+    // One row per input: a repeated row goes, an identical file under another name keeps its own.
+    expect(await readFile(file, "utf8")).toBe(
+      `${JSON.stringify(verdict)}\n${JSON.stringify({ ...verdict, input: "same-bytes.jpg" })}\n`,
+    );
     expect(await prepareResume(path.join(root, "none.jsonl"), "jsonl")).toEqual(new Set());
   });
 });
