@@ -3,7 +3,7 @@ import { closeSync, createReadStream, fstatSync, openSync, writeSync } from "nod
 import { realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Config } from "../config.js";
+import { type Config, MAX_IMAGE_BYTES } from "../config.js";
 import type { DiditClient } from "../didit/client.js";
 import { createSharedBackoff } from "../didit/shared-backoff.js";
 import { asToolFailure, type ErrorCode, ToolFailure } from "../errors.js";
@@ -95,6 +95,9 @@ function intOption(value: unknown, name: string, min: number, max: number): numb
 
 async function sha256OfFile(file: string): Promise<string | null> {
   try {
+    // Only regular files within the size limit: a FIFO would block the read, and a huge file is refused anyway.
+    const s = await stat(file);
+    if (!s.isFile() || s.size > MAX_IMAGE_BYTES) return null;
     const hash = createHash("sha256");
     for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
     return hash.digest("hex");

@@ -117,7 +117,7 @@ describe("check on many images", () => {
     const declined = rows.filter((row) => (row.result as { status?: string })?.status === "Declined");
     expect(declined).toHaveLength(20);
     expect(double.requests).toHaveLength(197);
-    expect(r.stderr).toContain("This run will upload up to 200 images");
+    expect(r.stderr).toContain("This run will upload up to 199 images");
     expect(r.stderr).toContain("Batch summary: 200 of 200 inputs checked");
     expect(r.stderr).toMatch(/status: Approved 177, Declined 20, error 3/);
     expect(r.stderr).toMatch(/errors: not_an_image 2, too_large 1/);
