@@ -28,6 +28,16 @@ export interface ServerDeps {
   logger: Logger;
   redact: Redact;
   version: string;
+  /** Takes one check from the budget or throws rate_limited; default: this server's own per-minute budget. */
+  reserveCheck?: (() => void) | undefined;
+  /** Told how each tool call ended ("ok", "approved"/"declined", or the error code), for metrics and logs. */
+  onToolResult?: ((event: ToolResultEvent) => void) | undefined;
+}
+
+export interface ToolResultEvent {
+  tool: string;
+  outcome: string;
+  durationMs: number;
 }
 
 export function createServer(deps: ServerDeps): McpServer {
@@ -49,12 +59,13 @@ export function createServer(deps: ServerDeps): McpServer {
         }
       : checkToolConfig,
     guard(
+      CHECK_TOOL_NAME,
       createCheckHandler({
         allowedDirs: dirs.current,
         allowHardlinks: config.allowHardlinks,
         client: deps.client,
         sandbox: config.sandbox,
-        reserveCheck: createCheckBudget(config.maxChecksPerMinute),
+        reserveCheck: deps.reserveCheck ?? createCheckBudget(config.maxChecksPerMinute),
         confirmUpload: config.confirmUploads ? createUploadConsent(server.server) : undefined,
       }),
     ),
@@ -62,12 +73,13 @@ export function createServer(deps: ServerDeps): McpServer {
   server.registerTool(
     EXPLAIN_TOOL_NAME,
     explainToolConfig,
-    guard(async (input) => handleExplain(input)),
+    guard(EXPLAIN_TOOL_NAME, async (input) => handleExplain(input)),
   );
   server.registerTool(
     PRECHECK_TOOL_NAME,
     precheckToolConfig,
     guard(
+      PRECHECK_TOOL_NAME,
       createPrecheckHandler({
         allowedDirs: dirs.current,
         allowHardlinks: config.allowHardlinks,
@@ -96,20 +108,32 @@ export function serverInstructions(config: Config): string {
 
 /** Every handler's failure becomes that call's tool error, and no text leaves with a secret in it. */
 function toolGuard(deps: ServerDeps) {
-  return <A, E>(handler: (args: A, extra: E) => Promise<CallToolResult>) =>
+  return <A, E>(tool: string, handler: (args: A, extra: E) => Promise<CallToolResult>) =>
     async (args: A, extra: E): Promise<CallToolResult> => {
+      const started = performance.now();
       let result: CallToolResult;
+      let outcome: string;
       try {
         result = await handler(args, extra);
+        outcome = resultOutcome(result);
       } catch (error) {
         const failure = asToolFailure(error);
         if (failure.code === "internal_error") {
           deps.logger.log("error", error instanceof Error ? (error.stack ?? error.message) : String(error));
         }
         result = toolErrorResult(failure);
+        outcome = failure.code;
       }
+      deps.onToolResult?.({ tool, outcome, durationMs: performance.now() - started });
       return redactResult(result, deps.redact);
     };
+}
+
+/** A bounded label: the verdict for checks, "ok" for the rest; never anything from the input. */
+function resultOutcome(result: CallToolResult): string {
+  if (result.isError) return "error";
+  const status = (result.structuredContent as { status?: unknown } | undefined)?.status;
+  return status === "Approved" || status === "Declined" ? status.toLowerCase() : "ok";
 }
 
 function redactResult(result: CallToolResult, redact: Redact): CallToolResult {

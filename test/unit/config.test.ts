@@ -48,6 +48,11 @@ describe("parseServerArgs", () => {
       allowDirs: [],
       sandbox: false,
       allowHardlinks: false,
+      http: false,
+      host: undefined,
+      port: undefined,
+      allowedHosts: [],
+      allowedOrigins: [],
       help: false,
       version: false,
     });
