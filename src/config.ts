@@ -44,8 +44,11 @@ export interface HttpConfig {
   readonly shutdownGraceMs: number;
   /** MCP requests handled at once by this process; more are answered 503 at once. */
   readonly maxInFlight: number;
+  /** Each caller's share of the per-minute check budget (the process budget, maxChecksPerMinute, still applies). */
+  readonly maxChecksPerMinutePerToken: number;
 }
 
+const DEFAULT_CHECKS_PER_MINUTE = 30;
 export const DEFAULT_HTTP_HOST = "127.0.0.1";
 export const DEFAULT_HTTP_PORT = 8080;
 const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]"];
@@ -98,6 +101,12 @@ const envSchema = z.object({
     .int("DIDIT_SHUTDOWN_GRACE_MS must be a whole number of milliseconds")
     .min(0, "DIDIT_SHUTDOWN_GRACE_MS must be at least 0")
     .max(600_000, "DIDIT_SHUTDOWN_GRACE_MS must be at most 600000 (10 min)")
+    .optional(),
+  DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN: z.coerce
+    .number({ error: "DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN must be a number" })
+    .int("DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN must be a whole number")
+    .min(1, "DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN must be at least 1")
+    .max(10_000, "DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN must be at most 10000")
     .optional(),
   DIDIT_HTTP_MAX_IN_FLIGHT: z.coerce
     .number({ error: "DIDIT_HTTP_MAX_IN_FLIGHT must be a number" })
@@ -178,7 +187,7 @@ export async function loadConfig(
     baseUrl: (e.DIDIT_BASE_URL ?? DEFAULT_BASE_URL).replace(/\/+$/, ""),
     timeoutMs: e.DIDIT_TIMEOUT_MS ?? 30_000,
     allowedDirs: Object.freeze(allowedDirs),
-    maxChecksPerMinute: e.DIDIT_MAX_CHECKS_PER_MINUTE ?? 30,
+    maxChecksPerMinute: e.DIDIT_MAX_CHECKS_PER_MINUTE ?? DEFAULT_CHECKS_PER_MINUTE,
     confirmUploads: e.DIDIT_CONFIRM_UPLOADS ?? false,
     sandbox: args.sandbox || (e.DIDIT_SANDBOX ?? false),
     precheckModelsDir: e.DIDIT_PRECHECK_MODELS_DIR?.trim()
@@ -255,6 +264,8 @@ function httpConfig(
     oauth: issuer !== undefined && audience !== undefined ? Object.freeze({ issuer, audience }) : undefined,
     shutdownGraceMs: e.DIDIT_SHUTDOWN_GRACE_MS ?? 10_000,
     maxInFlight: e.DIDIT_HTTP_MAX_IN_FLIGHT ?? 64,
+    maxChecksPerMinutePerToken:
+      e.DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN ?? e.DIDIT_MAX_CHECKS_PER_MINUTE ?? DEFAULT_CHECKS_PER_MINUTE,
   });
 }
 

@@ -40,6 +40,7 @@ Environment, --http only:
   DIDIT_ALLOWED_HOSTS         Comma-separated Host names accepted ("*": any); default loopback names or --host
   DIDIT_ALLOWED_ORIGINS       Comma-separated browser origins accepted
   DIDIT_SHUTDOWN_GRACE_MS     How long SIGTERM waits for in-flight requests (default 10000)
+  DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN  Each token's share of the per-minute budget (default: the same number)
   DIDIT_HTTP_MAX_IN_FLIGHT    MCP requests handled at once; more get 503 (default 64)
 
 Scripted use:

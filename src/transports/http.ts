@@ -46,7 +46,7 @@ export async function runHttp(config: Config): Promise<void> {
   const auth = createAuthenticator(http, logger);
   const baseClient = selectLivenessClient(config);
   const client = baseClient ? instrumentClient(baseClient, metrics) : undefined;
-  const budgets = createCallerBudgets(config.maxChecksPerMinute, (scope) =>
+  const budgets = createCallerBudgets(config.maxChecksPerMinute, http.maxChecksPerMinutePerToken, (scope) =>
     metrics.rateLimited.inc({ scope }),
   );
   const deadlineMs = config.timeoutMs + DEADLINE_MARGIN_MS;

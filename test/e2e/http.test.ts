@@ -231,7 +231,8 @@ describe("remote mode: Streamable HTTP at /mcp", () => {
     }
   });
 
-  it("logs one JSON line per MCP request: request id, token id (not the token), tool, outcome, duration", () => {
+  it("logs one JSON line per MCP request: request id, token id (not the token), tool, outcome, duration", async () => {
+    await server.waitForLog((l) => l.tool === "explain_warning");
     const calls = server
       .logLines()
       .filter((l) => l.msg === "request" && l.tool === "check_passive_liveness" && l.outcome === "approved");

@@ -13,6 +13,8 @@ export interface HttpServerProcess {
   stderr(): string;
   /** The JSON lines the server logged on stderr so far. */
   logLines(): Record<string, unknown>[];
+  /** Resolves with the first logged JSON line that matches (the line is written just after the response). */
+  waitForLog(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
   /** An MCP client over Streamable HTTP, with a bearer token when given. */
   connect(token?: string): Promise<Client>;
   /** Resolves with the exit code. */
@@ -50,6 +52,23 @@ export async function spawnHttpServer(options: {
         .split("\n")
         .filter((l) => l.startsWith("{"))
         .map((l) => JSON.parse(l) as Record<string, unknown>),
+    waitForLog(match) {
+      const lines = () =>
+        stderr
+          .split("\n")
+          .filter((l) => l.startsWith("{") && l.endsWith("}"))
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+      return new Promise((resolve) => {
+        const check = () => {
+          const found = lines().find(match);
+          if (found === undefined) return;
+          child.stderr?.off("data", check);
+          resolve(found);
+        };
+        child.stderr?.on("data", check);
+        check();
+      });
+    },
     async connect(token) {
       const transport = new StreamableHTTPClientTransport(new URL(url), {
         requestInit: token ? { headers: { authorization: `Bearer ${token}` } } : {},

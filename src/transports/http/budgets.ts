@@ -5,11 +5,13 @@ import { createCheckBudget } from "../../rate-guard.js";
 const SWEEP_AT = 1_000;
 
 /**
- * DIDIT_MAX_CHECKS_PER_MINUTE per caller (token id) and for the whole process. The caller's budget is asked first,
+ * DIDIT_MAX_CHECKS_PER_MINUTE for the whole process, and each caller's (token id's) share of it
+ * (DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN, by default the same number). The caller's budget is asked first,
  * so a caller refused for its own share takes nothing from the process budget the others share.
  */
 export function createCallerBudgets(
   perMinute: number,
+  perMinutePerCaller: number,
   onRefused: (scope: "token" | "process") => void,
   now: () => number = Date.now,
 ) {
@@ -22,7 +24,7 @@ export function createCallerBudgets(
     }
     let entry = perCaller.get(tokenId);
     if (entry === undefined) {
-      entry = { reserve: createCheckBudget(perMinute, now), lastUsed: t };
+      entry = { reserve: createCheckBudget(perMinutePerCaller, now), lastUsed: t };
       perCaller.set(tokenId, entry);
     }
     entry.lastUsed = t;
