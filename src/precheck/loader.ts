@@ -1,8 +1,8 @@
 import { access } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { ToolFailure, truncate } from "../errors.js";
+import { packageRoot } from "../package-root.js";
 
 /** The optional packages the engine needs, pinned: the model conventions below were checked on these versions. */
 export const ENGINE_PACKAGES = {
@@ -47,8 +47,10 @@ export interface ResolvedEngine {
   spoofUnavailable?: string;
 }
 
-/** dist/precheck/loader.js and src/precheck/loader.ts both sit two levels below the package root. */
-export const DEFAULT_MODELS_DIR = fileURLToPath(new URL("../../models/minifasnet/", import.meta.url));
+/** The models/ folder shipped beside package.json (found from src/, dist/ or the bundle alike). */
+export function defaultModelsDir(): string {
+  return path.join(packageRoot(), "models", "minifasnet");
+}
 
 const requireHere = createRequire(import.meta.url);
 
@@ -91,7 +93,7 @@ export async function resolveEngine(locations: EngineLocations = {}): Promise<Re
     sharpPackage: name("sharp"),
     ortWasm,
     ortMjs,
-    spoofModels: SPOOF_MODEL_FILES.map((file) => path.join(locations.modelsDir ?? DEFAULT_MODELS_DIR, file)),
+    spoofModels: SPOOF_MODEL_FILES.map((file) => path.join(locations.modelsDir ?? defaultModelsDir(), file)),
   };
   const packageFiles = [
     resolved.humanEntry,
