@@ -1,6 +1,7 @@
 import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { runDoctor } from "./cli/doctor.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "./errors.js";
 import type { LivenessAssessment } from "./liveness/assess.js";
@@ -25,6 +26,7 @@ export const CLI_USAGE = `Usage:
   didit-passive-liveness-mcp check <image> [--threshold N] [--rotate] [--vendor-data S]
                                    [--metadata JSON] [--no-save] [--faces] [--json] [--sandbox]
   didit-passive-liveness-mcp explain <TAG> [--json]
+  didit-passive-liveness-mcp doctor [--allow-dir DIR]... [--sandbox]
 
 check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Liveness API (one credit).
          --threshold N     decline at or below this liveness score (0-100; Didit's default 30)
@@ -36,6 +38,7 @@ check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Live
          --json            print exactly the MCP tool's structured result
          --sandbox         mocked offline result (also DIDIT_SANDBOX=1); nothing is uploaded
 explain  Explains a warning tag offline (case-insensitive).
+doctor   Checks the set-up (key set, API reachable, dirs, pre-check engine) without spending a credit.
 
 Exit codes: 0 Approved, 1 Declined, 2 usage or input error, 3 configuration or API error.
 `;
@@ -47,12 +50,16 @@ export interface CliIO {
   signal?: AbortSignal;
 }
 
-/** Runs `check` or `explain`; returns the exit code. Results go to out, errors to err. */
-export async function runCli(
-  command: "check" | "explain",
-  argv: readonly string[],
-  io: CliIO,
-): Promise<number> {
+export const CLI_COMMANDS = ["check", "explain", "doctor"] as const;
+export type CliCommand = (typeof CLI_COMMANDS)[number];
+
+export function isCliCommand(word: string | undefined): word is CliCommand {
+  return (CLI_COMMANDS as readonly (string | undefined)[]).includes(word);
+}
+
+/** Runs one scripted command; returns the exit code. Results go to out, errors to err. */
+export async function runCli(command: CliCommand, argv: readonly string[], io: CliIO): Promise<number> {
+  if (command === "doctor") return runDoctor(argv, io);
   const redact = createRedactor([io.env.DIDIT_API_KEY]);
   try {
     return command === "check" ? await runCheck(argv, io) : runExplain(argv, io);

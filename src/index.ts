@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { CLI_USAGE, runCli } from "./cli.js";
+import { CLI_USAGE, isCliCommand, runCli } from "./cli.js";
 import { ConfigError, loadConfig, parseServerArgs } from "./config.js";
 import { selectLivenessClient } from "./liveness/select-client.js";
 import { createRateLimitedLog, createStderrLogger } from "./log.js";
@@ -39,7 +39,7 @@ ${CLI_USAGE}`;
 
 async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
-  if (command === "check" || command === "explain") {
+  if (isCliCommand(command)) {
     const controller = new AbortController();
     process.once("SIGINT", () => controller.abort());
     return runCli(command, rest, {
