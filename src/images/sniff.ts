@@ -1,4 +1,5 @@
 import { ToolFailure } from "../errors.js";
+import { assertDimensionsAllowed, readImageDimensions } from "./dimensions.js";
 
 export const ACCEPTED_IMAGE_TYPES = {
   "image/jpeg": "jpg",
@@ -25,7 +26,10 @@ const HEIF_TYPES: ReadonlySet<string> = new Set([
 const HEIC_EXPORT_HINT =
   "Export the photo as JPEG and pass that: on an iPhone, share it to Files or Mail with Options > Automatic (or set Settings > Camera > Formats > Most Compatible for new photos); on a Mac, `sips -s format jpeg photo.heic --out photo.jpg` or Preview > Export > JPEG; on Windows, open it in Photos and Save as JPEG; on Linux, `heif-convert photo.heic photo.jpg` (libheif-examples).";
 
-/** Decides the image type by its magic bytes, never by a file name or a data-URL label. */
+/**
+ * Decides the image type by its magic bytes, never by a file name or a data-URL label; then refuses a header whose
+ * canvas no face photo has (too long a side, too thin a shape), so neither the pre-check nor Didit is given it.
+ */
 export async function sniffImageType(bytes: Uint8Array): Promise<SniffedType> {
   // Loaded on first use so that start-up (tools/list) does not pay for it.
   const { fileTypeFromBuffer } = await import("file-type");
@@ -33,6 +37,9 @@ export async function sniffImageType(bytes: Uint8Array): Promise<SniffedType> {
   const mime = detected?.mime as string | undefined;
   if (mime !== undefined && mime in ACCEPTED_IMAGE_TYPES) {
     const accepted = mime as ImageMime;
+    // An unreadable header is left to the decoder (the pre-check checks again through sharp) or to Didit.
+    const dimensions = readImageDimensions(bytes);
+    if (dimensions) assertDimensionsAllowed(dimensions);
     return { mime: accepted, ext: ACCEPTED_IMAGE_TYPES[accepted] };
   }
   if (mime !== undefined && HEIF_TYPES.has(mime)) {
