@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { CLI_USAGE, runCli } from "./cli.js";
+import { CLI_USAGE, isCliCommand, runCli } from "./cli.js";
 import { ConfigError, loadConfig, parseServerArgs } from "./config.js";
 import { runStdio } from "./transports/stdio.js";
 import { packageVersion } from "./version.js";
@@ -53,7 +53,7 @@ ${CLI_USAGE}`;
 
 async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
-  if (command === "check" || command === "explain" || command === "precheck") {
+  if (isCliCommand(command)) {
     const controller = new AbortController();
     process.once("SIGINT", () => controller.abort());
     return runCli(command, rest, {
