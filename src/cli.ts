@@ -2,6 +2,7 @@ import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { BATCH_OPTIONS, type BatchIO, runBatch, wantsBatch } from "./cli/batch.js";
+import { runDoctor } from "./cli/doctor.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "./errors.js";
 import { createUrlPolicy } from "./images/url-policy.js";
@@ -37,6 +38,7 @@ export const CLI_USAGE = `Usage:
                                    [--max-credits N] [per-check options above]
   didit-passive-liveness-mcp precheck <image> [--rotate] [--json]
   didit-passive-liveness-mcp explain <TAG> [--json]
+  didit-passive-liveness-mcp doctor [--allow-dir DIR]... [--sandbox]
 
 check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Liveness API (one credit).
          An http(s) URL is downloaded first, under the server's image_url rules (DIDIT_ALLOWED_URL_HOSTS).
@@ -67,6 +69,7 @@ precheck Checks the photo on this machine (free, nothing is uploaded) with the o
          --rotate          also try the photo turned 90, 180 and 270 degrees
          --json            print exactly the MCP tool's structured result
 explain  Explains a warning tag offline (case-insensitive).
+doctor   Checks the set-up (key set, API reachable, dirs, pre-check engine) without spending a credit.
 
 Exit codes: check: 0 Approved, 1 Declined; precheck: 0 ready, 1 not ready (retake);
             2 usage or input error; 3 configuration or API error, or the pre-check engine is not installed.
@@ -81,12 +84,16 @@ export interface CliIO extends BatchIO {
   signal?: AbortSignal;
 }
 
-/** Runs `check`, `precheck` or `explain`; returns the exit code. Results go to out, errors to err. */
-export async function runCli(
-  command: "check" | "precheck" | "explain",
-  argv: readonly string[],
-  io: CliIO,
-): Promise<number> {
+export const CLI_COMMANDS = ["check", "precheck", "explain", "doctor"] as const;
+export type CliCommand = (typeof CLI_COMMANDS)[number];
+
+export function isCliCommand(word: string | undefined): word is CliCommand {
+  return (CLI_COMMANDS as readonly (string | undefined)[]).includes(word);
+}
+
+/** Runs one scripted command; returns the exit code. Results go to out, errors to err. */
+export async function runCli(command: CliCommand, argv: readonly string[], io: CliIO): Promise<number> {
+  if (command === "doctor") return runDoctor(argv, io);
   const redact = createRedactor([io.env.DIDIT_API_KEY]);
   try {
     if (command === "check") return await runCheck(argv, io);
