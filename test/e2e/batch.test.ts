@@ -131,9 +131,10 @@ describe("check on many images", () => {
     );
     const failed = await cli(files);
     expect(failed.code).toBe(3);
-    const rows = jsonl(failed.stdout);
-    expect(rows.map((row) => row.ok)).toEqual([true, false, true]);
-    expect(rows[1]).toMatchObject({ uploaded: true, error: { code: "upstream_error" } });
+    // Rows come in the order checks finish.
+    const rows = new Map(jsonl(failed.stdout).map((row) => [row.input, row]));
+    expect(files.map((f) => rows.get(f)?.ok)).toEqual([true, false, true]);
+    expect(rows.get(files[1])).toMatchObject({ uploaded: true, error: { code: "upstream_error" } });
     script.clear();
     const fine = await cli(files);
     expect(fine.code).toBe(0);
