@@ -1,6 +1,7 @@
 import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { CALIBRATE_USAGE, runCalibrate } from "./calibrate/run.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "./errors.js";
 import type { LivenessAssessment } from "./liveness/assess.js";
@@ -19,12 +20,14 @@ const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
   "file_not_found",
   "not_an_image",
   "too_large",
+  "consent_declined",
 ]);
 
 export const CLI_USAGE = `Usage:
   didit-passive-liveness-mcp check <image> [--threshold N] [--rotate] [--vendor-data S]
                                    [--metadata JSON] [--no-save] [--faces] [--json] [--sandbox]
   didit-passive-liveness-mcp explain <TAG> [--json]
+${CALIBRATE_USAGE}
 
 check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Liveness API (one credit).
          --threshold N     decline at or below this liveness score (0-100; Didit's default 30)
@@ -36,8 +39,12 @@ check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Live
          --json            print exactly the MCP tool's structured result
          --sandbox         mocked offline result (also DIDIT_SANDBOX=1); nothing is uploaded
 explain  Explains a warning tag offline (case-insensitive).
+calibrate  Error rates (BPCER, APCER per attack type) at every threshold on your labelled images and a
+         recommended threshold; --engine didit (default) costs one credit per new image and asks first
+         (--yes when not on a terminal); --engine local is free and offline. See docs/calibrate.md.
 
-Exit codes: 0 Approved, 1 Declined, 2 usage or input error, 3 configuration or API error.
+Exit codes: 0 Approved (calibrate: done), 1 Declined, 2 usage or input error (calibrate: also a missing
+--yes), 3 configuration or API error.
 `;
 
 export interface CliIO {
@@ -49,12 +56,13 @@ export interface CliIO {
 
 /** Runs `check` or `explain`; returns the exit code. Results go to out, errors to err. */
 export async function runCli(
-  command: "check" | "explain",
+  command: "check" | "explain" | "calibrate",
   argv: readonly string[],
   io: CliIO,
 ): Promise<number> {
   const redact = createRedactor([io.env.DIDIT_API_KEY]);
   try {
+    if (command === "calibrate") return await runCalibrate(argv, io);
     return command === "check" ? await runCheck(argv, io) : runExplain(argv, io);
   } catch (error) {
     const failure =

@@ -259,6 +259,6 @@ function powerNotes(bonaFide: number, types: readonly string[], byType: Map<stri
       const n = byType.get(t)?.length ?? 0;
       return note(n, `"${t}" attack${n === 1 ? "" : "s"}`, "APCER");
     }),
-    "(95% Wilson upper bound for zero errors, z²/(n+z²); the rule of three, 3/n, gives about the same)",
+    "(95% Wilson upper bound for zero errors, z²/(n+z²); for large n close to the rule of three, 3/n)",
   ];
 }
