@@ -126,9 +126,10 @@ export function lineChart(frame: Frame, series: readonly Series[], markers: read
     const pts = line.points.map(([x, y]) => `${s.x(x)},${s.y(y)}`).join(" ");
     return `<polyline data-series="${escapeXml(line.name)}" fill="none" stroke="${escapeXml(line.color)}" stroke-width="${line.width ?? 2}"${line.dashed ? ' stroke-dasharray="5 3"' : ""} points="${pts}"/>`;
   });
-  const marks = markers.map((m) =>
+  // Vertical markers' labels go one line lower each, so markers a few units apart stay readable.
+  const marks = markers.map((m, i) =>
     m.y === undefined
-      ? `<g><line x1="${s.x(m.x)}" x2="${s.x(m.x)}" y1="${s.y(y0)}" y2="${s.y(y1)}" stroke="${escapeXml(m.color)}" stroke-dasharray="2 3"/><text x="${s.x(m.x) + 3}" y="${s.y(y1) + 12}" font-size="11" fill="${escapeXml(m.color)}">${escapeXml(m.label)}</text></g>`
+      ? `<g><line x1="${s.x(m.x)}" x2="${s.x(m.x)}" y1="${s.y(y0)}" y2="${s.y(y1)}" stroke="${escapeXml(m.color)}" stroke-dasharray="2 3"/><text x="${s.x(m.x) + 3}" y="${s.y(y1) + 12 + 13 * i}" font-size="11" fill="${escapeXml(m.color)}" paint-order="stroke" stroke="#fff" stroke-width="3">${escapeXml(m.label)}</text></g>`
       : `<g><circle cx="${s.x(m.x)}" cy="${s.y(m.y)}" r="5" fill="${escapeXml(m.color)}"/><text x="${s.x(m.x) + 8}" y="${s.y(m.y) - 6}" font-size="11" fill="${escapeXml(m.color)}">${escapeXml(m.label)}</text></g>`,
   );
   return `${open(frame, frame.title)}${axes(frame)}${lines.join("")}${marks.join("")}${legend(frame, series)}</svg>`;
