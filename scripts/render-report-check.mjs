@@ -25,7 +25,7 @@ const HEIGHT = 1000;
 const args = process.argv.slice(2);
 const keepIndex = args.indexOf("--keep");
 const keepDir = keepIndex >= 0 ? args[keepIndex + 1] : undefined;
-const reportArg = args.find((a, i) => !a.startsWith("--") && i !== keepIndex + 1);
+const reportArg = args.find((a, i) => !a.startsWith("--") && !(keepIndex >= 0 && i === keepIndex + 1));
 
 if (!existsSync(CHROMIUM)) {
   process.stderr.write(
