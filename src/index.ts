@@ -3,6 +3,7 @@ import { CLI_USAGE, runCli } from "./cli.js";
 import { ConfigError, loadConfig, parseServerArgs } from "./config.js";
 import { selectLivenessClient } from "./liveness/select-client.js";
 import { createRateLimitedLog, createStderrLogger } from "./log.js";
+import { describePrecheckEngine } from "./precheck/loader.js";
 import { createRedactor } from "./redact.js";
 import { createServer } from "./server.js";
 import { StdioLineTransport } from "./stdio-transport.js";
@@ -12,13 +13,15 @@ import { packageVersion } from "./version.js";
 const STDIO_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 const SHUTDOWN_GRACE_MS = 500;
 
-const USAGE = `Usage: didit-passive-liveness-mcp [--allow-dir DIR]... [--allow-hardlinks] [--sandbox]
+const USAGE = `Usage: didit-passive-liveness-mcp [--allow-dir DIR]... [--allow-hardlinks] [--allow-url-host H]... [--sandbox]
 
 Runs the Didit Passive Liveness MCP server on stdio (what an MCP host starts).
 
 Options:
   --allow-dir DIR   Directory image_path may read from (repeatable; also DIDIT_ALLOWED_DIRS)
   --allow-hardlinks Read image files that have more than one hard link (also DIDIT_ALLOW_HARDLINKS=true)
+  --allow-url-host H Host name, IP or CIDR image_url may also reach over http: and at private or loopback
+                    addresses (repeatable, comma-separated; also DIDIT_ALLOWED_URL_HOSTS)
   --sandbox         Mocked offline results instead of Didit (also DIDIT_SANDBOX=1)
   -h, --help        Show this help
   -v, --version     Show the version
@@ -33,13 +36,16 @@ Environment:
   DIDIT_SANDBOX               1/true: same as --sandbox
   DIDIT_ALLOW_HARDLINKS       true: same as --allow-hardlinks
   DIDIT_PRECHECK_MODELS_DIR   Folder with the MiniFASNet ONNX files for precheck_face_image's spoof estimate
+                              (default: the copies shipped in the package)
+  DIDIT_ALLOWED_URL_HOSTS     Same as --allow-url-host, comma-separated
+  DIDIT_URL_ALLOW_ONLY        true: image_url may fetch only from the listed hosts
 
 Scripted use:
 ${CLI_USAGE}`;
 
 async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
-  if (command === "check" || command === "explain" || command === "calibrate") {
+  if (command === "check" || command === "explain" || command === "precheck" || command === "calibrate") {
     const controller = new AbortController();
     process.once("SIGINT", () => controller.abort());
     return runCli(command, rest, {
@@ -66,6 +72,10 @@ async function main(argv: string[]): Promise<number | undefined> {
   const client = selectLivenessClient(config);
   const server = createServer({ config, client, logger, redact, version: packageVersion() });
   const transport = new StdioLineTransport(process.stdin, process.stdout, STDIO_MAX_MESSAGE_BYTES);
+  // Only resolves paths (no engine import), alongside the connect, so start-up does not wait on it.
+  const precheck = describePrecheckEngine(
+    config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : {},
+  );
 
   let stopping = false;
   const shutdown = (reason: string) => {
@@ -92,7 +102,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     "info",
     `ready (version ${packageVersion()}, ${config.sandbox ? "SANDBOX mode" : `API key ${config.apiKey ? "set" : "NOT set"}`}, allowed dirs: ${
       config.allowedDirs.length > 0 ? config.allowedDirs.join(", ") : "none"
-    })`,
+    }, ${await precheck})`,
   );
   return undefined;
 }
@@ -104,9 +114,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const message =
       error instanceof ConfigError ? error.message : error instanceof Error ? error.stack : String(error);
-    // Before the logger exists, so redact here too: a stack trace may quote anything it was handed.
-    const redact = createRedactor([process.env.DIDIT_API_KEY?.trim()]);
-    process.stderr.write(`didit-passive-liveness-mcp: ${redact(message ?? "unknown error")}\n`);
+    process.stderr.write(`didit-passive-liveness-mcp: ${message ?? "unknown error"}\n`);
     process.exitCode = error instanceof ConfigError ? 2 : 1;
   },
 );

@@ -12,6 +12,7 @@ import {
 } from "./errors.js";
 import { createAllowedDirsSource } from "./images/client-roots.js";
 import { describeAllowedDirs } from "./images/path-policy.js";
+import { createUrlPolicy } from "./images/url-policy.js";
 import { createInFlightLimit, type InFlightLimit } from "./in-flight.js";
 import type { Logger } from "./log.js";
 import { registerLivenessPrompt } from "./prompts/liveness-check.js";
@@ -53,6 +54,7 @@ export function createServer(deps: ServerDeps): McpServer {
   // One bound for every tool that loads an image, so a burst of either cannot hold more images than this.
   const inFlight =
     deps.inFlight ?? createInFlightLimit(undefined, { onBurstOver: () => collectGarbageSoon() });
+  const urlPolicy = createUrlPolicy(config.allowedUrlHosts, config.urlAllowOnly);
   server.registerTool(
     CHECK_TOOL_NAME,
     config.sandbox
@@ -65,6 +67,7 @@ export function createServer(deps: ServerDeps): McpServer {
       createCheckHandler({
         allowedDirs: dirs.current,
         allowHardlinks: config.allowHardlinks,
+        urlPolicy,
         client: deps.client,
         sandbox: config.sandbox,
         reserveCheck: createCheckBudget(config.maxChecksPerMinute),
@@ -85,6 +88,7 @@ export function createServer(deps: ServerDeps): McpServer {
       createPrecheckHandler({
         allowedDirs: dirs.current,
         allowHardlinks: config.allowHardlinks,
+        urlPolicy,
         engine: config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
         inFlight,
       }),
@@ -104,8 +108,8 @@ export function serverInstructions(config: Config): string {
     "check_passive_liveness uploads the image to Didit and costs one credit per answered check; act on its next_action (proceed, retake, review, reject). " +
     "explain_warning explains a warning tag offline; precheck_face_image checks a photo on this machine for free (faces, light, sharpness) before you spend a credit, when its optional engine is installed. " +
     (config.allowedDirs.length > 0
-      ? `Images given by path must be inside the allowed directories (${describeAllowedDirs(config.allowedDirs)}); otherwise pass image_base64.`
-      : "No image directories are configured: images given by path must be inside the client's MCP roots, if it shares any; otherwise pass image_base64.")
+      ? `Images given by path must be inside the allowed directories (${describeAllowedDirs(config.allowedDirs)}); otherwise pass image_base64 or image_url (an https link).`
+      : "No image directories are configured: images given by path must be inside the client's MCP roots, if it shares any; otherwise pass image_base64 or image_url (an https link).")
   );
 }
 

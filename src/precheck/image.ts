@@ -1,8 +1,7 @@
-import type SharpNamespace from "sharp";
-import { ToolFailure } from "../errors.js";
+import { decodeBounded, type Sharp } from "../images/bounded-decode.js";
 import type { BestAngle } from "./types.js";
 
-export type Sharp = typeof SharpNamespace;
+export type { Sharp } from "../images/bounded-decode.js";
 
 /** 8-bit RGB, 3 bytes a pixel, row-major. */
 export interface RgbImage {
@@ -21,8 +20,6 @@ export interface Box {
 
 /** Longest side the analysis works at: plenty for an 80 px anti-spoofing crop and a 128 px sharpness crop. */
 export const WORK_MAX_SIDE = 1280;
-/** A 5 MB file may still decode to a huge canvas (a decompression bomb): refuse beyond 50 megapixels. */
-export const MAX_INPUT_PIXELS = 50_000_000;
 
 export interface DecodedImage {
   /** Upright (EXIF orientation applied), at most WORK_MAX_SIDE on its longest side. */
@@ -31,12 +28,12 @@ export interface DecodedImage {
   original: { width: number; height: number };
 }
 
-/** Decodes JPEG/PNG/WebP/TIFF, applies the EXIF orientation and shrinks to the working size, in one pass. */
-export async function decodeImage(sharp: Sharp, bytes: Uint8Array): Promise<DecodedImage> {
-  try {
-    const input = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: "error" });
-    const meta = await input.metadata();
-    const original = meta.autoOrient ?? { width: meta.width, height: meta.height };
+/**
+ * Decodes JPEG/PNG/WebP/TIFF, applies the EXIF orientation and shrinks to the working size, in one pass, within the
+ * shared decode limits (side, shape, pixels, time) that every decode in this server goes through.
+ */
+export function decodeImage(sharp: Sharp, bytes: Uint8Array): Promise<DecodedImage> {
+  return decodeBounded(sharp, bytes, async (input, original) => {
     const { data, info } = await input
       .rotate()
       .resize({ width: WORK_MAX_SIDE, height: WORK_MAX_SIDE, fit: "inside", withoutEnlargement: true })
@@ -46,13 +43,7 @@ export async function decodeImage(sharp: Sharp, bytes: Uint8Array): Promise<Deco
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
     return { work: { data, width: info.width, height: info.height }, original };
-  } catch (error) {
-    throw new ToolFailure(
-      "not_an_image",
-      `The image could not be decoded (${error instanceof Error ? error.message.slice(0, 120) : "unknown error"}).`,
-      "Send the complete, uncorrupted photo file (JPEG, PNG, WebP or TIFF, at most 50 megapixels).",
-    );
-  }
+  });
 }
 
 function rawInput(sharp: Sharp, image: RgbImage) {
