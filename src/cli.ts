@@ -2,6 +2,7 @@ import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { CALIBRATE_USAGE, runCalibrate } from "./calibrate/run.js";
+import { runDoctor } from "./cli/doctor.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "./errors.js";
 import { createUrlPolicy } from "./images/url-policy.js";
@@ -33,6 +34,7 @@ export const CLI_USAGE = `Usage:
                                    [--metadata JSON] [--no-save] [--faces] [--json] [--sandbox]
   didit-passive-liveness-mcp precheck <image> [--rotate] [--json]
   didit-passive-liveness-mcp explain <TAG> [--json]
+  didit-passive-liveness-mcp doctor [--allow-dir DIR]... [--sandbox]
 ${CALIBRATE_USAGE}
 
 check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Liveness API (one credit).
@@ -53,6 +55,7 @@ explain  Explains a warning tag offline (case-insensitive).
 calibrate  Error rates (BPCER, APCER per attack type) at every threshold on your labelled images and a
          recommended threshold; --engine didit (default) costs one credit per new image and asks first
          (--yes when not on a terminal); --engine local is free and offline. See docs/calibrate.md.
+doctor   Checks the set-up (key set, API reachable, dirs, pre-check engine) without spending a credit.
 
 Exit codes: check: 0 Approved, 1 Declined; precheck: 0 ready, 1 not ready (retake); calibrate: 0 done;
             2 usage or input error (calibrate: also a missing --yes off a terminal); 3 configuration or API
@@ -66,12 +69,16 @@ export interface CliIO {
   signal?: AbortSignal;
 }
 
-/** Runs `check`, `precheck`, `explain` or `calibrate`; returns the exit code. Results go to out, errors to err. */
-export async function runCli(
-  command: "check" | "precheck" | "explain" | "calibrate",
-  argv: readonly string[],
-  io: CliIO,
-): Promise<number> {
+export const CLI_COMMANDS = ["check", "precheck", "explain", "doctor", "calibrate"] as const;
+export type CliCommand = (typeof CLI_COMMANDS)[number];
+
+export function isCliCommand(word: string | undefined): word is CliCommand {
+  return (CLI_COMMANDS as readonly (string | undefined)[]).includes(word);
+}
+
+/** Runs one scripted command; returns the exit code. Results go to out, errors to err. */
+export async function runCli(command: CliCommand, argv: readonly string[], io: CliIO): Promise<number> {
+  if (command === "doctor") return runDoctor(argv, io);
   const redact = createRedactor([io.env.DIDIT_API_KEY]);
   try {
     if (command === "check") return await runCheck(argv, io);

@@ -39,6 +39,16 @@ export interface ServerDeps {
   version: string;
   /** The bound on image tools in flight; tests pass their own to observe it. Default: the Didit pool size. */
   inFlight?: InFlightLimit;
+  /** Takes one check from the budget or throws rate_limited; default: this server's own per-minute budget. */
+  reserveCheck?: (() => void) | undefined;
+  /** Told how each tool call ended ("ok", "approved"/"declined", or the error code), for metrics and logs. */
+  onToolResult?: ((event: ToolResultEvent) => void) | undefined;
+}
+
+export interface ToolResultEvent {
+  tool: string;
+  outcome: string;
+  durationMs: number;
 }
 
 export function createServer(deps: ServerDeps): McpServer {
@@ -64,13 +74,14 @@ export function createServer(deps: ServerDeps): McpServer {
         }
       : checkToolConfig,
     guard(
+      CHECK_TOOL_NAME,
       createCheckHandler({
         allowedDirs: dirs.current,
         allowHardlinks: config.allowHardlinks,
         urlPolicy,
         client: deps.client,
         sandbox: config.sandbox,
-        reserveCheck: createCheckBudget(config.maxChecksPerMinute),
+        reserveCheck: deps.reserveCheck ?? createCheckBudget(config.maxChecksPerMinute),
         confirmUpload: config.confirmUploads ? createUploadConsent(server.server) : undefined,
         inFlight,
       }),
@@ -79,12 +90,13 @@ export function createServer(deps: ServerDeps): McpServer {
   server.registerTool(
     EXPLAIN_TOOL_NAME,
     explainToolConfig,
-    guard(async (input) => handleExplain(input)),
+    guard(EXPLAIN_TOOL_NAME, async (input) => handleExplain(input)),
   );
   server.registerTool(
     PRECHECK_TOOL_NAME,
     precheckToolConfig,
     guard(
+      PRECHECK_TOOL_NAME,
       createPrecheckHandler({
         allowedDirs: dirs.current,
         allowHardlinks: config.allowHardlinks,
@@ -119,19 +131,33 @@ export function serverInstructions(config: Config): string {
  * the check may have been billed.
  */
 function toolGuard(deps: ServerDeps) {
-  return <A, E>(handler: (args: A, extra: E, upload: UploadState) => Promise<CallToolResult>) =>
+  return <A, E>(tool: string, handler: (args: A, extra: E, upload: UploadState) => Promise<CallToolResult>) =>
     async (args: A, extra: E): Promise<CallToolResult> => {
+      const started = performance.now();
       const upload = createUploadState();
+      let outcome = "internal_error";
       try {
-        return redactResult(await handler(args, extra, upload), deps.redact);
+        const result = await handler(args, extra, upload);
+        outcome = resultOutcome(result);
+        return redactResult(result, deps.redact);
       } catch (error) {
         const failure = asToolFailure(error, upload);
         if (failure.code === "internal_error") {
           deps.logger.log("error", error instanceof Error ? (error.stack ?? error.message) : String(error));
         }
+        outcome = failure.code;
         return redactResult(toolErrorResult(failure), deps.redact);
+      } finally {
+        deps.onToolResult?.({ tool, outcome, durationMs: performance.now() - started });
       }
     };
+}
+
+/** A bounded label: the verdict for checks, "ok" for the rest; never anything from the input. */
+function resultOutcome(result: CallToolResult): string {
+  if (result.isError) return "error";
+  const status = (result.structuredContent as { status?: unknown } | undefined)?.status;
+  return status === "Approved" || status === "Declined" ? status.toLowerCase() : "ok";
 }
 
 function redactResult(result: CallToolResult, redact: Redact): CallToolResult {

@@ -24,7 +24,7 @@ export const imageInputFields = {
     .max(4096)
     .optional()
     .describe(
-      "Path of a JPEG, PNG, WebP or TIFF face photo (at most 5 MB) inside one of the server's allowed directories. Relative paths resolve against the first allowed directory; ~ expands. Give exactly one of image_path, image_base64 or image_url.",
+      "Path of a JPEG, PNG, WebP or TIFF face photo (at most 5 MB; HEIC is refused: export it as JPEG first) inside one of the server's allowed directories. Relative paths resolve against the first allowed directory; ~ expands. Give exactly one of image_path, image_base64 or image_url.",
     ),
   image_base64: z
     .string()
