@@ -89,7 +89,8 @@ describe("the pre-check refuses hostile canvases before decoding them", () => {
       (error: unknown) => error,
     );
     expect(expectRefused(failure, "too_large").message).toContain("1 s");
-    expect(performance.now() - started).toBeLessThan(8_000);
+    // Without the limit the blur runs for minutes; a loaded 2-core machine needs slack to notice the 1 s limit.
+    expect(performance.now() - started).toBeLessThan(30_000);
     expect(DECODE_TIMEOUT_SECONDS).toBeGreaterThanOrEqual(10);
   });
 });
