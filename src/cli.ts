@@ -1,6 +1,7 @@
 import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { CALIBRATE_USAGE, runCalibrate } from "./calibrate/run.js";
 import { BATCH_OPTIONS, type BatchIO, runBatch, wantsBatch } from "./cli/batch.js";
 import { runDoctor } from "./cli/doctor.js";
 import { ConfigError, loadConfig } from "./config.js";
@@ -39,6 +40,7 @@ export const CLI_USAGE = `Usage:
   didit-passive-liveness-mcp precheck <image> [--rotate] [--json]
   didit-passive-liveness-mcp explain <TAG> [--json]
   didit-passive-liveness-mcp doctor [--allow-dir DIR]... [--sandbox]
+${CALIBRATE_USAGE}
 
 check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Liveness API (one credit).
          An http(s) URL is downloaded first, under the server's image_url rules (DIDIT_ALLOWED_URL_HOSTS).
@@ -69,10 +71,14 @@ precheck Checks the photo on this machine (free, nothing is uploaded) with the o
          --rotate          also try the photo turned 90, 180 and 270 degrees
          --json            print exactly the MCP tool's structured result
 explain  Explains a warning tag offline (case-insensitive).
+calibrate  Error rates (BPCER, APCER per attack type) at every threshold on your labelled images and a
+         recommended threshold; --engine didit (default) costs one credit per new image and asks first
+         (--yes when not on a terminal); --engine local is free and offline. See docs/calibrate.md.
 doctor   Checks the set-up (key set, API reachable, dirs, pre-check engine) without spending a credit.
 
-Exit codes: check: 0 Approved, 1 Declined; precheck: 0 ready, 1 not ready (retake);
-            2 usage or input error; 3 configuration or API error, or the pre-check engine is not installed.
+Exit codes: check: 0 Approved, 1 Declined; precheck: 0 ready, 1 not ready (retake); calibrate: 0 done;
+            2 usage or input error (calibrate: also a missing --yes off a terminal); 3 configuration or API
+            error, or the pre-check engine is not installed.
 Batch exit codes: 0 every input got a verdict, 2 an input was refused locally (or skipped by --precheck),
 3 a check failed on the API side (takes precedence over 2), 130 interrupted.
 `;
@@ -84,7 +90,7 @@ export interface CliIO extends BatchIO {
   signal?: AbortSignal;
 }
 
-export const CLI_COMMANDS = ["check", "precheck", "explain", "doctor"] as const;
+export const CLI_COMMANDS = ["check", "precheck", "explain", "doctor", "calibrate"] as const;
 export type CliCommand = (typeof CLI_COMMANDS)[number];
 
 export function isCliCommand(word: string | undefined): word is CliCommand {
@@ -98,6 +104,7 @@ export async function runCli(command: CliCommand, argv: readonly string[], io: C
   try {
     if (command === "check") return await runCheck(argv, io);
     if (command === "precheck") return await runPrecheck(argv, io);
+    if (command === "calibrate") return await runCalibrate(argv, io);
     return runExplain(argv, io);
   } catch (error) {
     const failure =

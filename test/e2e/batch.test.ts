@@ -17,26 +17,16 @@ import { baseEnv, SERVER_ENTRY } from "../support/spawn.js";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../fixtures/live_silentface_T1.jpg");
 
-/** Per image (by sha256), the answer the double gives; anything unscripted is Approved. */
-const script = new Map<string, Outcome>();
-let latencyMs = 0;
 let double: DiditDouble;
 let work: string;
 let fixture: Buffer;
 
 beforeAll(async () => {
   fixture = await readFile(FIXTURE);
-  double = await startDiditDouble({
-    outcomeFor: (r) => {
-      const outcome = (r.file && script.get(r.file.sha256)) ?? { kind: "approved" };
-      return latencyMs > 0 ? delayed(latencyMs, outcome) : outcome;
-    },
-  });
+  double = await startDiditDouble();
 });
 afterEach(async () => {
   double.reset();
-  script.clear();
-  latencyMs = 0;
   if (work) await rm(work, { recursive: true, force: true });
 });
 afterAll(() => double.close());
@@ -52,7 +42,7 @@ async function makeImages(count: number, score: (i: number) => Outcome | undefin
     const file = path.join(dir, `img${String(i).padStart(4, "0")}.jpg`);
     await writeFile(file, bytes);
     const outcome = score(i);
-    if (outcome) script.set(createHash("sha256").update(bytes).digest("hex"), outcome);
+    if (outcome) double.setOutcomeForImage(createHash("sha256").update(bytes).digest("hex"), outcome);
     files.push(file);
   }
   return { dir, files };
@@ -135,7 +125,7 @@ describe("check on many images", () => {
     const rows = new Map(jsonl(failed.stdout).map((row) => [row.input, row]));
     expect(files.map((f) => rows.get(f)?.ok)).toEqual([true, false, true]);
     expect(rows.get(files[1])).toMatchObject({ uploaded: true, error: { code: "upstream_error" } });
-    script.clear();
+    double.reset(); // no more scripted failure
     const fine = await cli(files);
     expect(fine.code).toBe(0);
   });
@@ -143,7 +133,7 @@ describe("check on many images", () => {
   it("after Ctrl-C and --resume, lists each input exactly once and uploads no image twice", async () => {
     const { dir } = await makeImages(60);
     const out = path.join(work, "rows.jsonl");
-    latencyMs = 100;
+    double.setDefault(delayed(100));
     const first = start([dir, "--concurrency", "4", "--out", out, "--yes"]);
     await double.waitForRequests(12);
     first.child.kill("SIGINT");
@@ -156,7 +146,7 @@ describe("check on many images", () => {
     // Every upload that had started when Ctrl-C came was finished and written.
     expect(partial).toHaveLength(double.requests.length);
 
-    latencyMs = 0;
+    double.setDefault({ kind: "approved" });
     const resumed = await cli([dir, "--concurrency", "4", "--out", out, "--resume", "--yes"]);
     expect(resumed.code).toBe(0);
     expect(resumed.stderr).toContain(`${partial.length} inputs already done are skipped`);
@@ -175,7 +165,6 @@ describe("check on many images", () => {
     const out = path.join(work, "rows.jsonl");
     expect((await cli([...files, "--out", out])).code).toBe(3);
     await writeFile(out, `${await readFile(out, "utf8")}{"input":"cut`);
-    script.clear();
     double.reset();
     expect((await cli([...files, "--out", out, "--resume"])).code).toBe(0);
     const rows = jsonl(await readFile(out, "utf8"));

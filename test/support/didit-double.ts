@@ -54,6 +54,8 @@ export interface DiditDouble {
   connections: number;
   setDefault(outcome: Outcome): void;
   enqueue(...outcomes: Outcome[]): void;
+  /** The outcome for one image (by its sha256), whatever order requests arrive in; queued outcomes still go first. */
+  setOutcomeForImage(sha256: string, outcome: Outcome): void;
   reset(): void;
   close(): Promise<void>;
   /** Resolves once at least `count` requests have been recorded (default 1). Rejects on close(). */
@@ -534,8 +536,6 @@ export async function startDiditDouble(options?: {
   apiKey?: string;
   /** Serve the endpoint under this path (e.g. "/didit"), as behind a reverse proxy; `url` then includes it. */
   pathPrefix?: string;
-  /** Scripts the answer per request (e.g. by `file.sha256`) ahead of the queue; undefined falls through. */
-  outcomeFor?: (request: RecordedRequest) => Outcome | undefined;
 }): Promise<DiditDouble> {
   const apiKey = options?.apiKey ?? TEST_API_KEY;
   const pathPrefix = options?.pathPrefix ?? "";
@@ -543,6 +543,7 @@ export async function startDiditDouble(options?: {
   const timers = new Set<NodeJS.Timeout>();
   const waiters: { count: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   let queue: Outcome[] = [];
+  const byImage = new Map<string, Outcome>();
   let defaultOutcome: Outcome = approved();
   let closed = false;
   let closing: Promise<void> | undefined;
@@ -665,7 +666,7 @@ export async function startDiditDouble(options?: {
       json(res, 400, result.errors);
       return;
     }
-    const outcome = options?.outcomeFor?.(recorded) ?? queue.shift() ?? defaultOutcome;
+    const outcome = queue.shift() ?? byImage.get(result.ok.sha256) ?? defaultOutcome;
     respond(res, outcome, result.ok);
   };
 
@@ -751,9 +752,13 @@ export async function startDiditDouble(options?: {
     enqueue(...outcomes) {
       queue.push(...outcomes);
     },
+    setOutcomeForImage(sha256, outcome) {
+      byImage.set(sha256, outcome);
+    },
     reset() {
       state.requests.length = 0;
       queue = [];
+      byImage.clear();
       defaultOutcome = approved();
     },
     waitForRequests(count = 1) {
