@@ -2,7 +2,8 @@ import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { CALIBRATE_USAGE, runCalibrate } from "./calibrate/run.js";
-import { BATCH_OPTIONS, type BatchIO, runBatch, wantsBatch } from "./cli/batch.js";
+import type { BatchIO } from "./cli/batch.js";
+import { BATCH_OPTIONS, wantsBatch } from "./cli/batch-options.js";
 import { runDoctor } from "./cli/doctor.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "./errors.js";
@@ -173,6 +174,7 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
       metadata,
       include_face_attributes: values.faces === true,
     };
+    const { runBatch } = await import("./cli/batch.js");
     return runBatch(config, fields, positionals, values, io);
   }
   const imageInput: TypedImage = /^https?:\/\//i.test(image)

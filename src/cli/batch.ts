@@ -15,6 +15,7 @@ import type { PrecheckAnalyzer } from "../precheck/index.js";
 import { createCheckBudget } from "../rate-guard.js";
 import { createRedactor } from "../redact.js";
 import { expandInputs } from "./batch-inputs.js";
+import type { BatchValues } from "./batch-options.js";
 import {
   addToSummary,
   type BatchRow,
@@ -43,21 +44,6 @@ const LOCAL_ERRORS: ReadonlySet<ErrorCode> = new Set([
   "too_large",
 ]);
 
-/** The options only batch mode has; `check` parses them with its own. */
-export const BATCH_OPTIONS = {
-  concurrency: { type: "string" },
-  out: { type: "string" },
-  format: { type: "string" },
-  resume: { type: "boolean" },
-  "dry-run": { type: "boolean" },
-  yes: { type: "boolean" },
-  precheck: { type: "boolean" },
-  "max-credits": { type: "string" },
-  recursive: { type: "boolean" },
-} as const;
-
-type BatchValues = { [K in keyof typeof BATCH_OPTIONS]?: string | boolean | undefined };
-
 export interface BatchIO {
   out: (text: string) => void;
   err: (text: string) => void;
@@ -68,17 +54,6 @@ export interface BatchIO {
   forceSignal?: AbortSignal | undefined;
   stdin?: (NodeJS.ReadableStream & { isTTY?: boolean }) | undefined;
   stderrIsTTY?: boolean | undefined;
-}
-
-/** Several inputs, a directory, a glob, `-`, or any batch-only option: batch mode. One plain file keeps today's output. */
-export async function wantsBatch(positionals: readonly string[], values: BatchValues): Promise<boolean> {
-  if (positionals.length !== 1) return positionals.length > 1;
-  if (Object.keys(BATCH_OPTIONS).some((k) => values[k as keyof BatchValues] !== undefined)) return true;
-  const [only = ""] = positionals;
-  if (only === "-") return true;
-  if (/^https?:\/\//i.test(only)) return false; // a URL's query may hold a `?`: it is one image, not a glob
-  const s = await stat(only).catch(() => undefined);
-  return s ? s.isDirectory() : /[*?]/.test(only);
 }
 
 function usage(message: string): ToolFailure {
