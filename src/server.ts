@@ -4,20 +4,24 @@ import type { Config } from "./config.js";
 import { createUploadConsent } from "./consent.js";
 import type { DiditClient } from "./didit/client.js";
 import { asToolFailure, ToolFailure, toolErrorResult } from "./errors.js";
+import { createImagePrecheck } from "./face-match/precheck.js";
 import { createAllowedDirsSource } from "./images/client-roots.js";
 import { describeAllowedDirs } from "./images/path-policy.js";
 import type { Logger } from "./log.js";
+import { registerIdentityPrompt } from "./prompts/identity-check.js";
 import { registerLivenessPrompt } from "./prompts/liveness-check.js";
 import { createCheckBudget } from "./rate-guard.js";
 import type { Redact } from "./redact.js";
 import { registerWarningResources } from "./resources/warnings.js";
 import { CHECK_TOOL_NAME, checkToolConfig, createCheckHandler } from "./tools/check-passive-liveness.js";
 import { EXPLAIN_TOOL_NAME, explainToolConfig, handleExplain } from "./tools/explain-warning.js";
+import { createMatchHandler, MATCH_TOOL_NAME, matchToolConfig } from "./tools/match-faces.js";
 import {
   createPrecheckHandler,
   PRECHECK_TOOL_NAME,
   precheckToolConfig,
 } from "./tools/precheck-face-image.js";
+import { createVerifyHandler, VERIFY_TOOL_NAME, verifyToolConfig } from "./tools/verify-selfie.js";
 
 export const SERVER_NAME = "didit-passive-liveness-mcp";
 
@@ -40,24 +44,26 @@ export function createServer(deps: ServerDeps): McpServer {
 
   const guard = toolGuard(deps);
   const dirs = createAllowedDirsSource(server.server, config.allowedDirs, deps.logger);
-  server.registerTool(
-    CHECK_TOOL_NAME,
+  // One budget and one consent for every tool that calls Didit: the cost guard counts checks, not tools.
+  const budget = createCheckBudget(config.maxChecksPerMinute);
+  const consent = config.confirmUploads ? createUploadConsent(server.server) : undefined;
+  const sandboxed = <T extends { description: string }>(tool: T): T =>
     config.sandbox
       ? {
-          ...checkToolConfig,
-          description: `SANDBOX MODE: this server answers with mocked offline results; nothing is uploaded and no credit is used. ${checkToolConfig.description}`,
+          ...tool,
+          description: `SANDBOX MODE: this server answers with mocked offline results; nothing is uploaded and no credit is used. ${tool.description}`,
         }
-      : checkToolConfig,
-    guard(
-      createCheckHandler({
-        allowedDirs: dirs.current,
-        allowHardlinks: config.allowHardlinks,
-        client: deps.client,
-        sandbox: config.sandbox,
-        reserveCheck: createCheckBudget(config.maxChecksPerMinute),
-        confirmUpload: config.confirmUploads ? createUploadConsent(server.server) : undefined,
-      }),
-    ),
+      : tool;
+  const didit = {
+    allowedDirs: dirs.current,
+    allowHardlinks: config.allowHardlinks,
+    client: deps.client,
+    sandbox: config.sandbox,
+  };
+  server.registerTool(
+    CHECK_TOOL_NAME,
+    sandboxed(checkToolConfig),
+    guard(createCheckHandler({ ...didit, reserveCheck: budget, confirmUpload: consent })),
   );
   server.registerTool(
     EXPLAIN_TOOL_NAME,
@@ -75,8 +81,36 @@ export function createServer(deps: ServerDeps): McpServer {
       }),
     ),
   );
+  server.registerTool(
+    MATCH_TOOL_NAME,
+    sandboxed(matchToolConfig),
+    guard(
+      createMatchHandler({
+        ...didit,
+        reserveCheck: budget,
+        releaseCheck: budget.release,
+        confirmUpload: consent,
+      }),
+    ),
+  );
+  server.registerTool(
+    VERIFY_TOOL_NAME,
+    sandboxed(verifyToolConfig),
+    guard(
+      createVerifyHandler({
+        ...didit,
+        reserveCheck: budget,
+        releaseCheck: budget.release,
+        confirmUpload: consent,
+        precheck: createImagePrecheck(
+          config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
+        ),
+      }),
+    ),
+  );
   registerWarningResources(server);
   registerLivenessPrompt(server);
+  registerIdentityPrompt(server);
   return server;
 }
 
@@ -87,6 +121,7 @@ export function serverInstructions(config: Config): string {
       : "") +
     "Checks whether a face photo shows a live person (not a photo of a photo, a screen or a mask) with Didit's Passive Liveness API. " +
     "check_passive_liveness uploads the image to Didit and costs one credit per answered check; act on its next_action (proceed, retake, review, reject). " +
+    "To verify a selfie against an ID photo use verify_selfie: liveness first, then, only if it passes, a face match (uploads both images; two credits, one when the match is skipped); match_faces runs the face match alone (one credit). " +
     "explain_warning explains a warning tag offline; precheck_face_image checks a photo on this machine for free (faces, light, sharpness) before you spend a credit, when its optional engine is installed. " +
     (config.allowedDirs.length > 0
       ? `Images given by path must be inside the allowed directories (${describeAllowedDirs(config.allowedDirs)}); otherwise pass image_base64.`
@@ -139,7 +174,7 @@ function replaceSdkToolErrors(server: McpServer, redact: Redact): void {
         : new ToolFailure(
             "invalid_input",
             message.replace(/^MCP error -?\d+: /, ""),
-            `This server's tools are ${CHECK_TOOL_NAME}, ${PRECHECK_TOOL_NAME} and ${EXPLAIN_TOOL_NAME}.`,
+            `This server's tools are ${CHECK_TOOL_NAME}, ${VERIFY_TOOL_NAME}, ${MATCH_TOOL_NAME}, ${PRECHECK_TOOL_NAME} and ${EXPLAIN_TOOL_NAME}.`,
           );
     return redactResult(toolErrorResult(failure), redact);
   };

@@ -39,13 +39,7 @@ export async function runLivenessCheck(
   request: LivenessCheckRequest,
   call: CheckCall = {},
 ): Promise<LivenessAssessment> {
-  if (!deps.client) {
-    throw new ToolFailure(
-      "not_configured",
-      "No Didit API key is configured, so no check can be made.",
-      "Set DIDIT_API_KEY in the server's environment (get a key from the Didit Business Console, API & Webhooks) and restart the server; or start it with --sandbox (DIDIT_SANDBOX=1) for mocked, offline results.",
-    );
-  }
+  if (!deps.client) throw noClientFailure();
   call.onProgress?.("Validating the image");
   const image = await loadImage(request, {
     allowedDirs: await deps.allowedDirs(),
@@ -71,7 +65,10 @@ export async function runLivenessCheck(
   return assessment;
 }
 
-function validMetadata(metadata: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+/** Shared with the face-match flows: the same 64 KB bound on every call that sends metadata. */
+export function validMetadata(
+  metadata: Record<string, unknown> | undefined,
+): Record<string, unknown> | undefined {
   if (metadata === undefined) return undefined;
   const size = JSON.stringify(metadata).length;
   if (size > MAX_METADATA_JSON_CHARS) {
@@ -82,4 +79,13 @@ function validMetadata(metadata: Record<string, unknown> | undefined): Record<st
     );
   }
   return metadata;
+}
+
+/** No key and no sandbox: every flow that calls Didit refuses the same way. */
+export function noClientFailure(): ToolFailure {
+  return new ToolFailure(
+    "not_configured",
+    "No Didit API key is configured, so no check can be made.",
+    "Set DIDIT_API_KEY in the server's environment (get a key from the Didit Business Console, API & Webhooks) and restart the server; or start it with --sandbox (DIDIT_SANDBOX=1) for mocked, offline results.",
+  );
 }

@@ -99,6 +99,12 @@ describe("sandbox mode", () => {
     duplicate: "review",
     rate_limited: "Error [rate_limited]",
     upstream_error: "Error [upstream_error]",
+    // Face-match outcomes shape only the face-match call; the liveness check approves.
+    match: "proceed",
+    no_match: "proceed",
+    no_face_ref: "proceed",
+    match_review: "proceed",
+    match_upstream_error: "proceed",
   };
 
   it.each(SANDBOX_OUTCOMES)(
