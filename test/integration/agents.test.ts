@@ -86,7 +86,9 @@ describe("resources and prompt, fed by the catalog", () => {
     expect(text).toContain("`id.jpg`");
     expect(text).toContain("verify_selfie");
     expect(text).toContain("match_faces");
-    expect(text).toMatch(/Face-match tags: NO_FACE_DETECTED, LOW_FACE_MATCH_SIMILARITY, NO_REFERENCE_IMAGE\./);
+    expect(text).toMatch(
+      /Face-match tags: NO_FACE_DETECTED, LOW_FACE_MATCH_SIMILARITY, NO_REFERENCE_IMAGE\./,
+    );
     for (const action of ["proceed", "retake", "review", "reject"]) expect(text).toContain(`\`${action}\``);
   });
 
