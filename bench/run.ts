@@ -332,6 +332,92 @@ async function memory(rows: Row[], dir: string, double: DiditDouble): Promise<vo
   }
 }
 
+/**
+ * A burst against a hanging Didit: 200 concurrent 5 MB base64 checks, all cancelled once they are in, then RSS
+ * after the server has been idle for 10 s against RSS before. Before the in-flight bound and the collection after
+ * a burst, the peak was 2.4 GB and RSS stayed hundreds of MB to 1.5 GB above idle.
+ */
+async function burst(rows: Row[], double: DiditDouble): Promise<void> {
+  const total = QUICK ? 50 : 200;
+  const fixture = await readFile(FIXTURE);
+  const server = await connect(
+    SERVER,
+    [],
+    env({
+      DIDIT_API_KEY: TEST_API_KEY,
+      DIDIT_BASE_URL: double.url,
+      DIDIT_TIMEOUT_MS: "120000",
+      DIDIT_MAX_CHECKS_PER_MINUTE: "10000",
+    }),
+  );
+  const pid = server.transport.pid;
+  if (pid === null || !process.platform.startsWith("linux")) {
+    await server.close();
+    log("burst: skipped (needs /proc)");
+    return;
+  }
+  const median = (values: number[]) => stats(values).median;
+  const readings = async (count: number, everyMs: number) => {
+    const values: number[] = [];
+    for (let i = 0; i < count; i++) {
+      values.push(rssBytes(pid));
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+    return values;
+  };
+  try {
+    double.reset();
+    await server.call({ image_base64: fixture.toString("base64") }); // load the lazy modules first
+    const idle = median(await readings(5, 100));
+    double.setDefault({ kind: "hang" });
+    let peak = idle;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rssBytes(pid));
+    }, 20);
+    // Written as fast as the pipe takes them: queueing 1.3 GB at once fails the client's own write (ENOBUFS).
+    const stdin = (server.transport as unknown as { _process?: { stdin?: NodeJS.WritableStream } })._process
+      ?.stdin as (NodeJS.WritableStream & { writableNeedDrain?: boolean }) | undefined;
+    const controllers: AbortController[] = [];
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < total; i++) {
+      const image = Buffer.alloc(5 * MB, i & 0xff);
+      fixture.copy(image);
+      const controller = new AbortController();
+      controllers.push(controller);
+      calls.push(
+        server.client
+          .callTool(
+            { name: "check_passive_liveness", arguments: { image_base64: image.toString("base64") } },
+            undefined,
+            { timeout: 600_000, signal: controller.signal },
+          )
+          .catch(() => undefined),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      if (stdin?.writableNeedDrain) await new Promise((resolve) => stdin.once("drain", resolve));
+    }
+    await double.waitForRequests(Math.min(total, 16) + 1);
+    await readings(8, 250); // the server reads the last messages off the pipe
+    for (const controller of controllers) controller.abort();
+    await Promise.all(calls);
+    clearInterval(sampler);
+    const after = median((await readings(40, 250)).slice(-10));
+    const growth = (after - idle) / MB;
+    rows.push({
+      figure: `RSS after a burst of ${total} concurrent 5 MB base64 checks against a hanging Didit (idle 10 s after) - before`,
+      unit: "MB",
+      value: single(growth),
+      target: "<= 150 MB",
+      met: growth <= 150,
+      note: `before ${(idle / MB).toFixed(0)} MB, peak ${(peak / MB).toFixed(0)} MB, after ${(after / MB).toFixed(0)} MB; ${double.requests.length - 1} uploads reached Didit`,
+    });
+  } finally {
+    double.setDefault({ kind: "approved" });
+    double.reset();
+    await server.close();
+  }
+}
+
 async function contextCost(rows: Row[], double: DiditDouble): Promise<void> {
   const server = await connect(
     SERVER,
@@ -393,6 +479,8 @@ async function main(): Promise<void> {
     await concurrency(rows);
     log("memory...");
     await memory(rows, dir, double);
+    log("burst...");
+    await burst(rows, double);
     log("context cost...");
     await contextCost(rows, double);
     rows.push(...(await benchPrecheck(QUICK)));

@@ -48,15 +48,51 @@ export function toolErrorResult(failure: ToolFailure): CallToolResult {
   return { isError: true, content: [{ type: "text", text: formatFailure(failure) }] };
 }
 
-/** Turns anything thrown into a ToolFailure; unknown exceptions are bugs and say so without leaking details. */
-export function asToolFailure(error: unknown): ToolFailure {
-  if (error instanceof ToolFailure) return error;
-  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+/**
+ * One call's point of no return, made explicit: `started` is set just before the image goes to Didit. From then on
+ * the check may have been processed and billed, so a failure of ours must not invite a blind retry.
+ */
+export interface UploadState {
+  started: boolean;
+}
+
+export function createUploadState(): UploadState {
+  return { started: false };
+}
+
+/** The hint of any failure of ours once the upload has started (Didit's own answers are mapped by the client). */
+export const BILLED_INTERNAL_ERROR_HINT =
+  "This is a bug in didit-passive-liveness-mcp, not in your input, and it happened after the image was sent: the check may have been billed. Do not resend it automatically; report it with the server's stderr log.";
+
+/**
+ * Turns anything thrown into a ToolFailure; unknown exceptions are bugs and say so without leaking details. Once
+ * `upload` has started, a bug's hint says the check may have been billed instead of inviting another try. Failures
+ * the Didit client raised keep their own hint: it knows whether Didit processed the request.
+ */
+export function asToolFailure(error: unknown, upload?: UploadState): ToolFailure {
+  if (error instanceof ToolFailure && error.code !== "internal_error") return error;
+  const afterUpload = upload?.started === true;
+  if (error instanceof ToolFailure && (!afterUpload || error.hint === BILLED_INTERNAL_ERROR_HINT))
+    return error;
+  const detail =
+    error instanceof ToolFailure
+      ? error.message
+      : `The server hit an unexpected error (${truncate(describeThrown(error), 200)}).`;
   return new ToolFailure(
     "internal_error",
-    `The server hit an unexpected error (${truncate(detail, 200)}).`,
-    "This is a bug in didit-passive-liveness-mcp, not in your input. Try again once; if it repeats, report it with the server's stderr log.",
+    detail,
+    afterUpload
+      ? BILLED_INTERNAL_ERROR_HINT
+      : "This is a bug in didit-passive-liveness-mcp, not in your input. Try again once; if it repeats, report it with the server's stderr log.",
   );
+}
+
+function describeThrown(error: unknown): string {
+  try {
+    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  } catch {
+    return "an exception that cannot be described";
+  }
 }
 
 export function truncate(text: string, max: number): string {

@@ -3,14 +3,22 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { Config } from "./config.js";
 import { createUploadConsent } from "./consent.js";
 import type { DiditClient } from "./didit/client.js";
-import { asToolFailure, ToolFailure, toolErrorResult } from "./errors.js";
+import {
+  asToolFailure,
+  createUploadState,
+  ToolFailure,
+  toolErrorResult,
+  type UploadState,
+} from "./errors.js";
 import { createImagePrecheck } from "./face-match/precheck.js";
 import { createAllowedDirsSource } from "./images/client-roots.js";
 import { describeAllowedDirs } from "./images/path-policy.js";
+import { createInFlightLimit, type InFlightLimit } from "./in-flight.js";
 import type { Logger } from "./log.js";
 import { registerIdentityPrompt } from "./prompts/identity-check.js";
 import { registerLivenessPrompt } from "./prompts/liveness-check.js";
 import { createCheckBudget } from "./rate-guard.js";
+import { collectGarbageSoon } from "./reclaim-memory.js";
 import type { Redact } from "./redact.js";
 import { registerWarningResources } from "./resources/warnings.js";
 import { CHECK_TOOL_NAME, checkToolConfig, createCheckHandler } from "./tools/check-passive-liveness.js";
@@ -32,6 +40,8 @@ export interface ServerDeps {
   logger: Logger;
   redact: Redact;
   version: string;
+  /** The bound on image tools in flight; tests pass their own to observe it. Default: the Didit pool size. */
+  inFlight?: InFlightLimit;
 }
 
 export function createServer(deps: ServerDeps): McpServer {
@@ -44,6 +54,9 @@ export function createServer(deps: ServerDeps): McpServer {
 
   const guard = toolGuard(deps);
   const dirs = createAllowedDirsSource(server.server, config.allowedDirs, deps.logger);
+  // One bound for every tool that loads an image, so a burst of either cannot hold more images than this.
+  const inFlight =
+    deps.inFlight ?? createInFlightLimit(undefined, { onBurstOver: () => collectGarbageSoon() });
   // One budget and one consent for every tool that calls Didit: the cost guard counts checks, not tools.
   const budget = createCheckBudget(config.maxChecksPerMinute);
   const consent = config.confirmUploads ? createUploadConsent(server.server) : undefined;
@@ -59,6 +72,7 @@ export function createServer(deps: ServerDeps): McpServer {
     allowHardlinks: config.allowHardlinks,
     client: deps.client,
     sandbox: config.sandbox,
+    inFlight,
   };
   server.registerTool(
     CHECK_TOOL_NAME,
@@ -78,30 +92,18 @@ export function createServer(deps: ServerDeps): McpServer {
         allowedDirs: dirs.current,
         allowHardlinks: config.allowHardlinks,
         engine: config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
+        inFlight,
       }),
     ),
   );
-  server.registerTool(
-    MATCH_TOOL_NAME,
-    sandboxed(matchToolConfig),
-    guard(
-      createMatchHandler({
-        ...didit,
-        reserveCheck: budget,
-        releaseCheck: budget.release,
-        confirmUpload: consent,
-      }),
-    ),
-  );
+  const faceFlow = { ...didit, reserveCheck: budget, releaseCheck: budget.release, confirmUpload: consent };
+  server.registerTool(MATCH_TOOL_NAME, sandboxed(matchToolConfig), guard(createMatchHandler(faceFlow)));
   server.registerTool(
     VERIFY_TOOL_NAME,
     sandboxed(verifyToolConfig),
     guard(
       createVerifyHandler({
-        ...didit,
-        reserveCheck: budget,
-        releaseCheck: budget.release,
-        confirmUpload: consent,
+        ...faceFlow,
         precheck: createImagePrecheck(
           config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
         ),
@@ -129,21 +131,24 @@ export function serverInstructions(config: Config): string {
   );
 }
 
-/** Every handler's failure becomes that call's tool error, and no text leaves with a secret in it. */
+/**
+ * Every handler's failure becomes that call's tool error, and no text leaves with a secret in it. The result is
+ * serialised and redacted inside the try, with the call's upload state, so a failure there after a paid upload says
+ * the check may have been billed.
+ */
 function toolGuard(deps: ServerDeps) {
-  return <A, E>(handler: (args: A, extra: E) => Promise<CallToolResult>) =>
+  return <A, E>(handler: (args: A, extra: E, upload: UploadState) => Promise<CallToolResult>) =>
     async (args: A, extra: E): Promise<CallToolResult> => {
-      let result: CallToolResult;
+      const upload = createUploadState();
       try {
-        result = await handler(args, extra);
+        return redactResult(await handler(args, extra, upload), deps.redact);
       } catch (error) {
-        const failure = asToolFailure(error);
+        const failure = asToolFailure(error, upload);
         if (failure.code === "internal_error") {
           deps.logger.log("error", error instanceof Error ? (error.stack ?? error.message) : String(error));
         }
-        result = toolErrorResult(failure);
+        return redactResult(toolErrorResult(failure), deps.redact);
       }
-      return redactResult(result, deps.redact);
     };
 }
 

@@ -1,6 +1,10 @@
 import type { CallOptions, DiditClient, FaceMatchParams } from "../didit/client.js";
+import { asToolFailure, createUploadState, ToolFailure, type UploadState } from "../errors.js";
 import type { LoadedImage } from "../images/load-image.js";
-import { noClientFailure, validMetadata } from "../liveness/check.js";
+import type { InFlightLimit } from "../in-flight.js";
+import { noClientFailure } from "../liveness/check.js";
+import { validMetadata } from "../liveness/metadata.js";
+import { thresholdProblem } from "../liveness/threshold.js";
 import { assessFaceMatch, type FaceMatchAssessment } from "./assess.js";
 import { type ImagePairInput, loadImagePair } from "./images.js";
 
@@ -20,9 +24,19 @@ export interface FaceFlowDeps {
   confirmUpload?:
     | ((images: readonly LoadedImage[], signal: AbortSignal, purpose: string) => Promise<void>)
     | undefined;
+  /** The bound on image work shared with the other image tools; one slot covers both images. */
+  inFlight?: InFlightLimit | undefined;
 }
 
-export interface FaceMatchRequest extends ImagePairInput, FaceMatchParams {}
+export interface FaceFlowCall extends CallOptions {
+  /** Set when the first upload starts, so a later failure of ours says it may have been billed. */
+  upload?: UploadState | undefined;
+}
+
+export interface FaceMatchRequest extends ImagePairInput, Omit<FaceMatchParams, "metadata"> {
+  /** Checked against the metadata bounds, whatever its declared type. */
+  metadata?: unknown;
+}
 
 /** Labels a sandboxed result so nobody mistakes it for a verdict. */
 export const SANDBOX_LABEL = "[Sandbox: mocked result, not a real verdict]";
@@ -34,28 +48,59 @@ export const SANDBOX_LABEL = "[Sandbox: mocked result, not a real verdict]";
 export async function runFaceMatch(
   deps: FaceFlowDeps,
   request: FaceMatchRequest,
-  call: CallOptions = {},
+  call: FaceFlowCall = {},
 ): Promise<FaceMatchAssessment> {
-  if (!deps.client) throw noClientFailure();
-  call.onProgress?.("Validating both images");
-  const images = await loadImagePair(request, {
-    allowedDirs: await deps.allowedDirs(),
-    allowHardlinks: deps.allowHardlinks,
-  });
+  const client = deps.client;
+  if (!client) throw noClientFailure();
+  // Every field is checked before a slot is taken or an image is read: a bad field costs nothing.
   const params = faceMatchParams(request);
-  await deps.confirmUpload?.(
-    [images.user, images.ref],
-    call.signal ?? new AbortController().signal,
-    "for a face match? It costs one credit",
-  );
-  deps.reserveCheck?.(1);
-  const response = await deps.client.matchFaces(images.user, images.ref, params, call);
-  return markSandbox(assessFaceMatch(response), deps.sandbox);
+  return withImageSlot(deps, call, async (upload) => {
+    call.onProgress?.("Validating both images");
+    const images = await loadImagePair(request, {
+      allowedDirs: await deps.allowedDirs(),
+      allowHardlinks: deps.allowHardlinks,
+    });
+    await deps.confirmUpload?.(
+      [images.user, images.ref],
+      call.signal ?? new AbortController().signal,
+      "for a face match? It costs one credit",
+    );
+    deps.reserveCheck?.(1);
+    upload.started = true;
+    const response = await client.matchFaces(images.user, images.ref, params, call);
+    return markSandbox(assessFaceMatch(response), deps.sandbox);
+  });
 }
 
-export function faceMatchParams(request: FaceMatchParams): FaceMatchParams {
+/** Holds one in-flight slot for the whole flow, and turns a failure of ours after an upload into a billed hint. */
+export async function withImageSlot<T>(
+  deps: FaceFlowDeps,
+  call: FaceFlowCall,
+  run: (upload: UploadState) => Promise<T>,
+): Promise<T> {
+  const release = deps.inFlight ? await deps.inFlight.acquire(call.signal) : undefined;
+  const upload = call.upload ?? createUploadState();
+  try {
+    return await run(upload);
+  } catch (error) {
+    throw asToolFailure(error, upload);
+  } finally {
+    release?.();
+  }
+}
+
+export function faceMatchParams(request: FaceMatchRequest): FaceMatchParams {
+  const threshold = request.face_match_score_decline_threshold;
+  const problem = threshold === undefined ? undefined : thresholdProblem(threshold);
+  if (problem !== undefined) {
+    throw new ToolFailure(
+      "invalid_input",
+      `face_match_score_decline_threshold ${problem}`,
+      "Pass a score from 0 to 100 such as 30 or 42.5. Nothing was sent.",
+    );
+  }
   return {
-    face_match_score_decline_threshold: request.face_match_score_decline_threshold,
+    face_match_score_decline_threshold: threshold,
     rotate_image: request.rotate_image,
     save_api_request: request.save_api_request,
     vendor_data: request.vendor_data,

@@ -1,19 +1,22 @@
-import type { CallOptions, LivenessParams } from "../didit/client.js";
-import { ToolFailure } from "../errors.js";
+import type { DiditClient, FaceMatchParams, LivenessParams } from "../didit/client.js";
+import { ToolFailure, type UploadState } from "../errors.js";
 import type { LoadedImage } from "../images/load-image.js";
 import { assessLiveness, type LivenessAssessment } from "../liveness/assess.js";
 import { noClientFailure } from "../liveness/check.js";
+import { validThreshold } from "../liveness/threshold.js";
 import type { LocalAnalysis } from "../precheck/types.js";
 import type { NextAction } from "../warnings/types.js";
 import type { FaceMatchAssessment } from "./assess.js";
 import { assessFaceMatch } from "./assess.js";
-import { loadImagePair } from "./images.js";
+import { type ImagePair, loadImagePair } from "./images.js";
 import {
+  type FaceFlowCall,
   type FaceFlowDeps,
   type FaceMatchRequest,
   faceMatchParams,
   markSandbox,
   SANDBOX_LABEL,
+  withImageSlot,
 } from "./match.js";
 
 /** Analyses one image on this machine; throws not_configured when the optional engine is not installed. */
@@ -68,24 +71,39 @@ export function stricterAction(a: NextAction, b: NextAction): NextAction {
 export async function runSelfieVerification(
   deps: VerifyDeps,
   request: SelfieVerificationRequest,
-  call: CallOptions = {},
+  call: FaceFlowCall = {},
 ): Promise<SelfieVerification> {
   const client = deps.client;
   if (!client) throw noClientFailure();
-  call.onProgress?.("Validating both images");
-  const images = await loadImagePair(request, {
-    allowedDirs: await deps.allowedDirs(),
-    allowHardlinks: deps.allowHardlinks,
-  });
+  // Every field is checked before a slot is taken or an image is read: a bad field costs nothing.
   const matchParams = faceMatchParams(request);
   const livenessParams: LivenessParams = {
-    face_liveness_score_decline_threshold: request.face_liveness_score_decline_threshold,
+    face_liveness_score_decline_threshold: validThreshold(request.face_liveness_score_decline_threshold),
     rotate_image: matchParams.rotate_image,
     save_api_request: matchParams.save_api_request,
     vendor_data: matchParams.vendor_data,
     metadata: matchParams.metadata,
   };
+  return withImageSlot(deps, call, async (upload) => {
+    call.onProgress?.("Validating both images");
+    const images = await loadImagePair(request, {
+      allowedDirs: await deps.allowedDirs(),
+      allowHardlinks: deps.allowHardlinks,
+    });
+    return verifyLoaded(deps, client, images, livenessParams, matchParams, request, call, upload);
+  });
+}
 
+async function verifyLoaded(
+  deps: VerifyDeps,
+  client: DiditClient,
+  images: ImagePair,
+  livenessParams: LivenessParams,
+  matchParams: FaceMatchParams,
+  request: SelfieVerificationRequest,
+  call: FaceFlowCall,
+  upload: UploadState,
+): Promise<SelfieVerification> {
   if (request.precheck === true) {
     const stopped = await runPrecheck(deps, images.user, images.ref, call);
     if (stopped) return stopped;
@@ -99,6 +117,7 @@ export async function runSelfieVerification(
   // Both checks are reserved together: a budget with room for only one must not buy a liveness with no match.
   deps.reserveCheck?.(2);
   const credit = deps.sandbox ? 0 : 1;
+  upload.started = true;
 
   let liveness: LivenessAssessment;
   try {
@@ -180,7 +199,7 @@ async function runPrecheck(
   deps: VerifyDeps,
   user: LoadedImage,
   ref: LoadedImage,
-  call: CallOptions,
+  call: FaceFlowCall,
 ): Promise<SelfieVerification | undefined> {
   if (!deps.precheck) {
     throw new ToolFailure(

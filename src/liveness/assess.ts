@@ -3,6 +3,7 @@ import type { DiditLivenessResponse } from "../didit/response-schema.js";
 import { ToolFailure } from "../errors.js";
 import { findWarning } from "../warnings/catalog.js";
 import type { NextAction } from "../warnings/types.js";
+import { metadataProblem } from "./metadata.js";
 
 export interface LivenessWarning {
   risk: string;
@@ -119,7 +120,15 @@ export function assessLiveness(
     vendor_data: response.vendor_data ?? null,
     created_at: response.created_at ?? null,
   };
-  if (response.metadata !== undefined && response.metadata !== null) result.metadata = response.metadata;
+  // The echo comes from the network: one outside the bounds of what we send is dropped, not allowed to break a
+  // paid result when it is serialised (10,000 levels overflowed the stack).
+  if (
+    response.metadata !== undefined &&
+    response.metadata !== null &&
+    metadataProblem(response.metadata) === undefined
+  ) {
+    result.metadata = response.metadata;
+  }
   return result;
 }
 

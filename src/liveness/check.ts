@@ -1,12 +1,14 @@
 import type { DiditClient, LivenessParams } from "../didit/client.js";
-import { ToolFailure } from "../errors.js";
-import { formatBytes } from "../images/base64.js";
+import { asToolFailure, createUploadState, ToolFailure, type UploadState } from "../errors.js";
 import { type ImageInput, type LoadedImage, loadImage } from "../images/load-image.js";
+import type { InFlightLimit } from "../in-flight.js";
 import { assessLiveness, type LivenessAssessment } from "./assess.js";
+import { validMetadata } from "./metadata.js";
+import { validThreshold } from "./threshold.js";
 
-const MAX_METADATA_JSON_CHARS = 64 * 1024;
-
-export interface LivenessCheckRequest extends ImageInput, LivenessParams {
+export interface LivenessCheckRequest extends ImageInput, Omit<LivenessParams, "metadata"> {
+  /** Checked here against the metadata bounds, whatever its declared type (the tool's schema accepts any value). */
+  metadata?: unknown;
   include_face_attributes?: boolean | undefined;
 }
 
@@ -23,11 +25,15 @@ export interface LivenessCheckDeps {
   reserveCheck?: () => void;
   /** Asks the user before an upload when consent is required; throws consent_declined otherwise. */
   confirmUpload?: ((image: LoadedImage, signal: AbortSignal) => Promise<void>) | undefined;
+  /** Bounds the checks holding an image at once; a slot is taken before the image is loaded. */
+  inFlight?: InFlightLimit | undefined;
 }
 
 export interface CheckCall {
   signal?: AbortSignal | undefined;
   onProgress?: ((message: string) => void) | undefined;
+  /** Set when the upload starts, so the caller can tell a possibly billed failure from an unbilled one. */
+  upload?: UploadState | undefined;
 }
 
 /**
@@ -40,45 +46,40 @@ export async function runLivenessCheck(
   call: CheckCall = {},
 ): Promise<LivenessAssessment> {
   if (!deps.client) throw noClientFailure();
-  call.onProgress?.("Validating the image");
-  const image = await loadImage(request, {
-    allowedDirs: await deps.allowedDirs(),
-    allowHardlinks: deps.allowHardlinks,
-  });
+  // Every field is checked before a slot is taken or the image is read: a bad field costs nothing.
   const params: LivenessParams = {
-    face_liveness_score_decline_threshold: request.face_liveness_score_decline_threshold,
+    face_liveness_score_decline_threshold: validThreshold(request.face_liveness_score_decline_threshold),
     rotate_image: request.rotate_image,
     save_api_request: request.save_api_request,
     vendor_data: request.vendor_data,
     metadata: validMetadata(request.metadata),
   };
-  if (deps.confirmUpload) await deps.confirmUpload(image, call.signal ?? new AbortController().signal);
-  deps.reserveCheck?.();
-  const response = await deps.client.checkPassiveLiveness(image, params, call);
-  const assessment = assessLiveness(response, {
-    includeFaceAttributes: request.include_face_attributes ?? false,
-  });
-  if (deps.sandbox) {
-    assessment.sandbox = true;
-    assessment.summary = `[Sandbox: mocked result, not a real verdict] ${assessment.summary}`;
+  const release = deps.inFlight ? await deps.inFlight.acquire(call.signal) : undefined;
+  const upload = call.upload ?? createUploadState();
+  try {
+    call.onProgress?.("Validating the image");
+    const image = await loadImage(request, {
+      allowedDirs: await deps.allowedDirs(),
+      allowHardlinks: deps.allowHardlinks,
+    });
+    if (deps.confirmUpload) await deps.confirmUpload(image, call.signal ?? new AbortController().signal);
+    deps.reserveCheck?.();
+    // Conservative on purpose: from here a failure may have been billed, even one raised before the first byte left.
+    upload.started = true;
+    const response = await deps.client.checkPassiveLiveness(image, params, call);
+    const assessment = assessLiveness(response, {
+      includeFaceAttributes: request.include_face_attributes ?? false,
+    });
+    if (deps.sandbox) {
+      assessment.sandbox = true;
+      assessment.summary = `[Sandbox: mocked result, not a real verdict] ${assessment.summary}`;
+    }
+    return assessment;
+  } catch (error) {
+    throw asToolFailure(error, upload);
+  } finally {
+    release?.();
   }
-  return assessment;
-}
-
-/** Shared with the face-match flows: the same 64 KB bound on every call that sends metadata. */
-export function validMetadata(
-  metadata: Record<string, unknown> | undefined,
-): Record<string, unknown> | undefined {
-  if (metadata === undefined) return undefined;
-  const size = JSON.stringify(metadata).length;
-  if (size > MAX_METADATA_JSON_CHARS) {
-    throw new ToolFailure(
-      "invalid_input",
-      `metadata is ${formatBytes(size)} as JSON, over the 64 KB this server sends.`,
-      "Keep metadata to a few identifying fields; store bulky data on your side keyed by request_id.",
-    );
-  }
-  return metadata;
 }
 
 /** No key and no sandbox: every flow that calls Didit refuses the same way. */

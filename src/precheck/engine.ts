@@ -1,4 +1,3 @@
-import { findWarning } from "../warnings/catalog.js";
 import { createFaceDetector, type DetectedFace, type FaceDetector } from "./detector.js";
 import {
   type Box,
@@ -32,8 +31,6 @@ const DETECT_SIDE = 640;
 const ANGLES: readonly BestAngle[] = [0, 90, 180, 270];
 /** Another orientation must beat upright by this much detector confidence to be chosen. */
 const ANGLE_MARGIN = 0.05;
-
-export const READY_MESSAGE = "Your photo looks clear. We will now check it.";
 
 export interface PrecheckEngine {
   analyze(bytes: Uint8Array, options: { rotate: boolean }): Promise<LocalAnalysis>;
@@ -116,9 +113,6 @@ class Engine implements PrecheckEngine {
       luminance: measures?.luminance ?? null,
       quality: measures?.quality ?? null,
     });
-    const first = verdict.warnings[0];
-    const userMessage =
-      verdict.ready || !first ? READY_MESSAGE : (findWarning(first.risk)?.user_message ?? READY_MESSAGE);
     const quarterTurn = bestAngle === 90 || bestAngle === 270;
 
     return {
@@ -137,7 +131,7 @@ class Engine implements PrecheckEngine {
       best_angle: bestAngle,
       rotate_image_advised: !options.rotate && largest?.verified === true && largest.upright === false,
       warnings: verdict.warnings,
-      user_message: userMessage,
+      user_message: verdict.userMessage,
       spoof_estimate: measures?.spoof ?? null,
       spoof_model: this.spoofModelName,
       image_size: quarterTurn ? { width: original.height, height: original.width } : { ...original },

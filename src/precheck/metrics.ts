@@ -13,15 +13,20 @@
  *                    so one bad factor (a blurred face) drags the whole score down, as it drags the check.
  *                    Weights: sharpness 0.4, size 0.2, exposure 0.2, confidence 0.2.
  *
- * Thresholds, calibrated on the fixtures in test/fixtures (values measured with this engine):
- *   LOW_FACE_LUMINANCE   luminance < 25      syn_dark 7.4; normal captures 42-64 (T1 49.6, F2 64.2,
- *                                            astronaut 62.7, camera_gray 42.7). 25 is half of Didit's normal.
- *   HIGH_FACE_LUMINANCE  luminance > 85      syn_bright 90.8 (washed out: 1.25x + 70); syn_overexposed has no
- *                                            detectable face at all. Fair skin in good light stays under ~75.
- *   LOW_FACE_QUALITY     quality < 50        syn_blur 11.1, syn_dark 7.4, syn_camera_gray 38.3, syn_bright 48.9;
- *                                            usable faces 65.9-97.8 (T1 96.2, F2 97.8, astronaut 73.7).
- *   FACE_TOO_SMALL       shorter side < 80 px (original pixels): syn_small_face 70, syn_sim_screen_recapture 65,
- *                                            syn_sim_print 73, syn_camera_gray 56; astronaut 93, T1 179.
+ * Decisions, calibrated on real photos (scripts/calibrate-precheck.mjs; its table is docs/precheck-calibration.md):
+ * each metric has two levels. Past the RETAKE cut-off the warning blocks `ready` (next_action retake): only what
+ * Didit would almost surely decline or could not score. Between the RETAKE and the SUGGEST cut-offs the warning
+ * is a suggestion: `ready` stays true and user_message offers a tip. On 208 real photos and their degraded copies:
+ *   LOW_FACE_LUMINANCE   retake < 12, suggest < 20. Real originals: min 21.9, so neither flags any; 12 catches
+ *                        every face darkened to x0.18 or darker (syn_dark, x0.12, is 7.4) and none at x0.45, the
+ *                        dim-room level (face ~23) that the held-out selfies were wrongly sent back for.
+ *   HIGH_FACE_LUMINANCE  retake > 92, suggest > 85. Real originals max 74; 92 catches 71% of faces pushed to 130
+ *                        before clipping (91% at 170) and none at 100; syn_bright (90.8) becomes a suggestion.
+ *   LOW_FACE_QUALITY     retake < 20, suggest < 40. Below 20 means the sharpness factor is at 0, heavy blur: every
+ *                        face blurred by sigma >= 2% of its side, no original (min 48.3).
+ *   FACE_TOO_SMALL       retake < 40 px, suggest < 80 px (shorter side, original pixels). Real originals min 76;
+ *                        40 catches every face shrunk to 32 px and none at 48. A small face the mesh could not
+ *                        confirm always blocks (below).
  *   MULTIPLE_FACES_DETECTED  more than one face; not ready when the second face's area is at least half the
  *                        largest's (Didit scores the largest face: two similar faces make that a coin toss).
  *   Anchors: LAPLACIAN 20/400 (blur ~0, dark ~5, astronaut ~270, T1 ~460 on the 128 px patch); SIZE 40/200 px;
@@ -33,12 +38,18 @@
  * 256 px < GLOBAL_BLUR_LAPLACIAN = 60: syn_blur 12; sharp photos 215-5200) -> LOW_FACE_QUALITY, or the face is
  * under FACE_MIN_SIDE_PX -> FACE_TOO_SMALL.
  */
+import { PRECHECK_READY_MESSAGE, PRECHECK_USER_MESSAGES } from "../warnings/catalog.js";
 import type { Box, RgbImage } from "./image.js";
 import type { PrecheckTag, PrecheckWarning, QualityFactors } from "./types.js";
 
-export const LUMINANCE_LOW = 25;
-export const LUMINANCE_HIGH = 85;
-export const QUALITY_LOW = 50;
+export const LUMINANCE_RETAKE_LOW = 12;
+export const LUMINANCE_SUGGEST_LOW = 20;
+export const LUMINANCE_SUGGEST_HIGH = 85;
+export const LUMINANCE_RETAKE_HIGH = 92;
+export const QUALITY_RETAKE = 20;
+export const QUALITY_SUGGEST = 40;
+export const FACE_RETAKE_SIDE_PX = 40;
+/** Below this a face is small: a suggestion, and the engine's bar for trusting a face the mesh did not confirm. */
 export const FACE_MIN_SIDE_PX = 80;
 export const SECOND_FACE_AREA_RATIO = 0.5;
 
@@ -154,11 +165,11 @@ export interface FaceFindings {
 
 const SHORT_DESCRIPTIONS: Record<PrecheckTag, string> = {
   NO_FACE_DETECTED: "No face was found in the image.",
-  FACE_TOO_SMALL: "The face is too small in the frame to be analysed reliably (local-only check).",
+  FACE_TOO_SMALL: "The face is small in the frame (local-only check).",
   MULTIPLE_FACES_DETECTED: "More than one face is in the image; Didit scores only the largest.",
-  LOW_FACE_LUMINANCE: "The face is too dark.",
+  LOW_FACE_LUMINANCE: "The face is dark.",
   HIGH_FACE_LUMINANCE: "The face is overexposed.",
-  LOW_FACE_QUALITY: "The face is not sharp or clear enough.",
+  LOW_FACE_QUALITY: "The face is not sharp or clear.",
 };
 
 /** Tags in the order their fix matters most: the first one's user message is shown. */
@@ -174,31 +185,51 @@ const PRIORITY: readonly PrecheckTag[] = [
 export interface Verdict {
   ready: boolean;
   warnings: PrecheckWarning[];
+  /** For the person: the first blocking warning's retake message, else the first suggestion, else all clear. */
+  userMessage: string;
+}
+
+/** Retake past `retake`, suggest past `suggest`; `below` says which side is bad. Null when fine or unmeasured. */
+function level(value: number | null, retake: number, suggest: number, below: boolean): boolean | null {
+  if (value === null) return null;
+  const past = (cut: number) => (below ? value < cut : value > cut);
+  return past(retake) ? true : past(suggest) ? false : null;
 }
 
 export function decideWarnings(findings: FaceFindings): Verdict {
-  const tags = new Set<PrecheckTag>();
-  let blocked = false;
+  // Tag -> whether it blocks `ready`.
+  const found = new Map<PrecheckTag, boolean>();
+  const note = (tag: PrecheckTag, blocking: boolean | null) => {
+    if (blocking !== null) found.set(tag, blocking || found.get(tag) === true);
+  };
   if (findings.facesDetected === 0) {
-    tags.add("NO_FACE_DETECTED");
-    blocked = true;
+    note("NO_FACE_DETECTED", true);
   } else {
-    if (findings.faceSidePx !== null && findings.faceSidePx < FACE_MIN_SIDE_PX) tags.add("FACE_TOO_SMALL");
-    if (findings.luminance !== null && findings.luminance < LUMINANCE_LOW) tags.add("LOW_FACE_LUMINANCE");
-    if (findings.luminance !== null && findings.luminance > LUMINANCE_HIGH) tags.add("HIGH_FACE_LUMINANCE");
-    if (findings.quality !== null && findings.quality < QUALITY_LOW) tags.add("LOW_FACE_QUALITY");
+    note("FACE_TOO_SMALL", level(findings.faceSidePx, FACE_RETAKE_SIDE_PX, FACE_MIN_SIDE_PX, true));
+    note("LOW_FACE_LUMINANCE", level(findings.luminance, LUMINANCE_RETAKE_LOW, LUMINANCE_SUGGEST_LOW, true));
+    note(
+      "HIGH_FACE_LUMINANCE",
+      level(findings.luminance, LUMINANCE_RETAKE_HIGH, LUMINANCE_SUGGEST_HIGH, false),
+    );
+    note("LOW_FACE_QUALITY", level(findings.quality, QUALITY_RETAKE, QUALITY_SUGGEST, true));
     // A face only the detector saw is never worth a credit: too blurred or too small to confirm.
-    if (!findings.faceConfirmed && tags.size === 0) tags.add("LOW_FACE_QUALITY");
-    blocked = tags.size > 0;
+    if (!findings.faceConfirmed) {
+      if (found.size === 0) found.set("LOW_FACE_QUALITY", true);
+      for (const tag of found.keys()) found.set(tag, true);
+    }
     if (findings.facesDetected > 1) {
-      tags.add("MULTIPLE_FACES_DETECTED");
       const [largest = 0, second = 0] = findings.faceAreas;
-      if (largest > 0 && second / largest >= SECOND_FACE_AREA_RATIO) blocked = true;
+      note("MULTIPLE_FACES_DETECTED", largest > 0 && second / largest >= SECOND_FACE_AREA_RATIO);
     }
   }
-  const warnings = PRIORITY.filter((tag) => tags.has(tag)).map((risk) => ({
+  const warnings = PRIORITY.filter((tag) => found.has(tag)).map((risk) => ({
     risk,
     short_description: SHORT_DESCRIPTIONS[risk],
+    blocking: found.get(risk) === true,
   }));
-  return { ready: !blocked, warnings };
+  const ready = !warnings.some((w) => w.blocking);
+  const first = warnings.find((w) => w.blocking) ?? warnings[0];
+  const messages = first ? PRECHECK_USER_MESSAGES[first.risk] : undefined;
+  const userMessage = messages ? (ready ? messages.suggestion : messages.retake) : PRECHECK_READY_MESSAGE;
+  return { ready, warnings, userMessage };
 }

@@ -15,6 +15,8 @@ export type PrecheckTag =
 export interface PrecheckWarning {
   risk: PrecheckTag;
   short_description: string;
+  /** True: this warning makes `ready` false (retake). False: a suggestion; the photo can be submitted as it is. */
+  blocking: boolean;
 }
 
 /** The four 0-100 factors face_quality is made of (see metrics.ts for the formulas). */
@@ -37,9 +39,9 @@ export interface LocalAnalysis {
   face_size_px: { width: number; height: number } | null;
   /** Detector confidence of the largest face, 0-1. */
   face_confidence: number | null;
-  /** Mean luma of the face box, 0-100 (about 50 is normal). */
+  /** Local estimate on Didit's scale: mean luma of the face box, 0-100 (about 50 is normal). */
   face_luminance: number | null;
-  /** 0-100, weighted geometric mean of quality_factors. */
+  /** Local estimate on Didit's scale, 0-100: weighted geometric mean of quality_factors. */
   face_quality: number | null;
   quality_factors: QualityFactors | null;
   best_angle: BestAngle;

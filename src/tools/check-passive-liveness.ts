@@ -1,7 +1,10 @@
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { CallToolResult, ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import type { UploadState } from "../errors.js";
 import { type LivenessCheckDeps, runLivenessCheck } from "../liveness/check.js";
+import { METADATA_LIMITS } from "../liveness/metadata.js";
+import { MAX_THRESHOLD_DECIMALS, thresholdProblem } from "../liveness/threshold.js";
 import { NEXT_ACTIONS } from "../warnings/types.js";
 import { imageInputFields } from "./image-input.js";
 
@@ -13,9 +16,12 @@ export const checkInputSchema = z.strictObject({
     .number()
     .min(0)
     .max(100)
+    .refine((value) => thresholdProblem(value) === undefined, {
+      message: `Must have at most ${MAX_THRESHOLD_DECIMALS} decimal places (it is sent as a plain decimal)`,
+    })
     .optional()
     .describe(
-      "Liveness score (0-100) at or below which Didit declines with LOW_LIVENESS_SCORE. Default on Didit's side: 30.",
+      `Liveness score (0-100, at most ${MAX_THRESHOLD_DECIMALS} decimal places) at or below which Didit declines with LOW_LIVENESS_SCORE. Default on Didit's side: 30.`,
     ),
   rotate_image: z
     .boolean()
@@ -36,11 +42,14 @@ export const checkInputSchema = z.strictObject({
     .describe(
       "Your identifier for the person (a UUID or email); echoed back, and faces with the same vendor_data are excluded from duplicate and blocklist matches. Default: none.",
     ),
+  // Declared an object for clients, parsed as unknown: z.record walks and copies every key (12 s for 1.5M keys)
+  // before any bound could refuse it, so the bounded walk in runLivenessCheck is the one check.
   metadata: z
-    .record(z.string(), z.unknown())
+    .unknown()
+    .meta({ type: "object" })
     .optional()
     .describe(
-      "A JSON object (at most 64 KB serialized) stored with the check and echoed back. Default: none.",
+      `A JSON object stored with the check and echoed back: at most ${METADATA_LIMITS.maxDepth} levels deep, ${METADATA_LIMITS.maxEntries.toLocaleString("en-US")} keys and array elements in all, and 64 KB serialized. Default: none.`,
     ),
   include_face_attributes: z
     .boolean()
@@ -127,11 +136,14 @@ export const checkToolConfig = {
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 export function createCheckHandler(deps: LivenessCheckDeps) {
-  return async (input: CheckInput, extra: ToolExtra): Promise<CallToolResult> => {
+  return async (input: CheckInput, extra: ToolExtra, upload?: UploadState): Promise<CallToolResult> => {
     const assessment = await runLivenessCheck(deps, input, {
       signal: extra.signal,
       onProgress: progressReporter(extra),
+      upload,
     });
+    // Validated here, where the guard still knows the upload started, rather than first by the SDK after it.
+    checkOutputSchema.parse(assessment);
     return {
       content: [{ type: "text", text: JSON.stringify(assessment) }],
       structuredContent: assessment as unknown as Record<string, unknown>,

@@ -1,5 +1,6 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import type { UploadState } from "../errors.js";
 import { FACE_MATCH_STATUSES } from "../face-match/assess.js";
 import { type FaceFlowDeps, runFaceMatch } from "../face-match/match.js";
 import { progressReporter, type ToolExtra } from "./check-passive-liveness.js";
@@ -125,11 +126,14 @@ export const matchToolConfig = {
 };
 
 export function createMatchHandler(deps: FaceFlowDeps) {
-  return async (input: MatchInput, extra: ToolExtra): Promise<CallToolResult> => {
+  return async (input: MatchInput, extra: ToolExtra, upload?: UploadState): Promise<CallToolResult> => {
     const result = await runFaceMatch(deps, input, {
       signal: extra.signal,
       onProgress: progressReporter(extra),
+      upload,
     });
+    // Validated here, where the guard still knows the upload started, rather than first by the SDK after it.
+    matchOutputSchema.parse(result);
     return {
       content: [{ type: "text", text: JSON.stringify(result) }],
       structuredContent: result as unknown as Record<string, unknown>,

@@ -1,6 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { loadImage } from "../images/load-image.js";
+import type { InFlightLimit } from "../in-flight.js";
 import type { EngineLocations, LocalAnalysis } from "../precheck/index.js";
 import type { ToolExtra } from "./check-passive-liveness.js";
 import { imageInputFields } from "./image-input.js";
@@ -44,12 +45,14 @@ export const precheckOutputSchema = z.object({
   face_luminance: z
     .number()
     .nullable()
-    .describe("Mean luma of the face box, 0-100 (about 50 is normal; below 25 or above 85 gets a warning)."),
+    .describe(
+      "Local estimate on Didit's face_luminance scale (it may differ from Didit's own value): mean luma of the face box, 0-100, about 50 is normal. Below 20 or above 85 gets a suggestion; below 12 or above 92 a retake.",
+    ),
   face_quality: z
     .number()
     .nullable()
     .describe(
-      "0-100, weighted geometric mean of quality_factors (sharpness 0.4, size, exposure, confidence 0.2 each); below 50 gets LOW_FACE_QUALITY.",
+      "Local estimate on Didit's face_quality scale (it may differ from Didit's own value), 0-100: weighted geometric mean of quality_factors (sharpness 0.4, size, exposure, confidence 0.2 each). Below 40 gets a LOW_FACE_QUALITY suggestion; below 20 (heavy blur) a retake.",
     ),
   quality_factors: z
     .object({ sharpness: z.number(), size: z.number(), exposure: z.number(), confidence: z.number() })
@@ -68,9 +71,18 @@ export const precheckOutputSchema = z.object({
         .string()
         .describe("Didit's tag where one fits; FACE_TOO_SMALL is local-only. explain_warning explains each."),
       short_description: z.string(),
+      blocking: z
+        .boolean()
+        .describe(
+          "true: this warning makes ready false (retake); false: a suggestion, the photo can be submitted as it is.",
+        ),
     }),
   ),
-  user_message: z.string().describe("What to tell the person, in plain words."),
+  user_message: z
+    .string()
+    .describe(
+      "What to tell the person, in plain words: what to do when ready is false, a tip when a warning is only a suggestion.",
+    ),
   spoof_estimate: z
     .number()
     .nullable()
@@ -91,6 +103,7 @@ export const precheckToolConfig = {
     "Reports the faces found, the largest face's box and size, face_luminance and face_quality (0-100), best_angle (with rotate_image), " +
     "warnings in Didit's vocabulary (NO_FACE_DETECTED, MULTIPLE_FACES_DETECTED, LOW_FACE_QUALITY, LOW_FACE_LUMINANCE, HIGH_FACE_LUMINANCE) plus the local-only FACE_TOO_SMALL, " +
     "and next_action: proceed (submit with check_passive_liveness) or retake (relay user_message, ask for a new photo). " +
+    "A warning with blocking: false is only a suggestion (ready stays true; user_message carries the tip). " +
     "spoof_estimate is an advisory on-device anti-spoofing hint, never a verdict: only Didit's check decides liveness. " +
     "Needs the optional on-device engine; without it the tool answers not_configured with the install command.",
   inputSchema: precheckInputSchema,
@@ -111,6 +124,8 @@ export interface PrecheckDeps {
   allowHardlinks?: boolean | undefined;
   /** Where the engine's packages and models are; default: installed next to the server. Tests override it. */
   engine?: EngineLocations | undefined;
+  /** Shared with check_passive_liveness: a slot is taken before the image is loaded and held until the analysis ends. */
+  inFlight?: InFlightLimit | undefined;
 }
 
 /**
@@ -122,13 +137,19 @@ export function createPrecheckHandler(deps: PrecheckDeps) {
     const precheck = await import("../precheck/index.js");
     // Refuse before reading the image when the engine is missing: the fix is an install, not another photo.
     await precheck.assertPrecheckEngineInstalled(deps.engine);
-    const image = await loadImage(input, {
-      allowedDirs: await deps.allowedDirs(),
-      allowHardlinks: deps.allowHardlinks,
-    });
-    const analysis = await precheck
-      .createPrecheckAnalyzer(deps.engine)
-      .analyze(image.bytes, { rotate: input.rotate_image === true, signal: extra.signal });
+    const release = deps.inFlight ? await deps.inFlight.acquire(extra.signal) : undefined;
+    let analysis: LocalAnalysis;
+    try {
+      const image = await loadImage(input, {
+        allowedDirs: await deps.allowedDirs(),
+        allowHardlinks: deps.allowHardlinks,
+      });
+      analysis = await precheck
+        .createPrecheckAnalyzer(deps.engine)
+        .analyze(image.bytes, { rotate: input.rotate_image === true, signal: extra.signal });
+    } finally {
+      release?.();
+    }
     const result: PrecheckOutput = { summary: summarize(analysis, input.rotate_image === true), ...analysis };
     return {
       content: [{ type: "text", text: JSON.stringify(result) }],
@@ -146,11 +167,13 @@ export function summarize(analysis: LocalAnalysis, rotated: boolean): string {
       : rotated && analysis.best_angle !== 0
         ? "with rotate_image: true"
         : "as it is";
-    return `Local pre-check passed (${face}): worth submitting to check_passive_liveness ${how}; ${ADVISORY_CLAUSE}.`;
+    const tips = tags.length > 0 ? ` (suggestions only: ${tags.join(", ")}; user_message has a tip)` : "";
+    return `Local pre-check passed (${face})${tips}: worth submitting to check_passive_liveness ${how}; ${ADVISORY_CLAUSE}.`;
   }
   const sideways =
     !rotated && tags.includes("NO_FACE_DETECTED")
       ? " (if the photo is sideways or upside down, first pre-check it again with rotate_image: true)"
       : "";
-  return `Local pre-check found ${tags.join(", ")}: do not spend a credit on this photo, relay user_message and ask for a new one${sideways}; ${ADVISORY_CLAUSE}.`;
+  const blocking = analysis.warnings.filter((w) => w.blocking).map((w) => w.risk);
+  return `Local pre-check found ${(blocking.length > 0 ? blocking : tags).join(", ")}: do not spend a credit on this photo, relay user_message and ask for a new one${sideways}; ${ADVISORY_CLAUSE}.`;
 }

@@ -1,5 +1,6 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import type { UploadState } from "../errors.js";
 import { runSelfieVerification, type VerifyDeps } from "../face-match/verify.js";
 import { NEXT_ACTIONS } from "../warnings/types.js";
 import { checkOutputSchema, progressReporter, type ToolExtra } from "./check-passive-liveness.js";
@@ -98,11 +99,14 @@ export const verifyToolConfig = {
 };
 
 export function createVerifyHandler(deps: VerifyDeps) {
-  return async (input: VerifyInput, extra: ToolExtra): Promise<CallToolResult> => {
+  return async (input: VerifyInput, extra: ToolExtra, upload?: UploadState): Promise<CallToolResult> => {
     const result = await runSelfieVerification(deps, input, {
       signal: extra.signal,
       onProgress: progressReporter(extra),
+      upload,
     });
+    // Validated here, where the guard still knows the upload started, rather than first by the SDK after it.
+    verifyOutputSchema.parse(result);
     return {
       content: [{ type: "text", text: JSON.stringify(result) }],
       structuredContent: result as unknown as Record<string, unknown>,

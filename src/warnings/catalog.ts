@@ -350,8 +350,9 @@ export const WARNING_CATALOG: readonly WarningEntry[] = Object.freeze([
     title: "Face Too Small (local pre-check)",
     explanation:
       "Local-only tag: raised by precheck_face_image on this machine, never returned by Didit's API. The " +
-      "largest face is under 80 pixels on its shorter side (or the detector saw a face too small to confirm), " +
-      "so the photo is not worth a credit yet: Didit may not find the face, or judge it on too little detail.",
+      "largest face is small on its shorter side: under 40 pixels it blocks (ready: false: Didit may not find " +
+      "the face, or judge it on too little detail, so the photo is not worth a credit); from 40 to 79 pixels it is " +
+      "only a suggestion (ready: true). It also blocks when the detector saw a face too small to confirm.",
     likely_causes: [
       "The camera was held too far away, so the face fills only a small part of the frame.",
       "A wide shot, group photo or full-body picture instead of a selfie.",
@@ -359,14 +360,76 @@ export const WARNING_CATALOG: readonly WarningEntry[] = Object.freeze([
     ],
     next_action: "retake",
     agent_guidance:
-      "Do not submit this photo to check_passive_liveness. Ask the user for a new selfie with the face filling a " +
-      "good part of the frame (camera at arm's length), then pre-check it again. " +
-      RETAKE_LIMIT,
+      "When it blocks (ready: false: the face is too small to score), do not submit this photo to " +
+      "check_passive_liveness: ask the user for a new selfie with the face filling a good part of the frame " +
+      "(camera at arm's length), then pre-check it again; after two retakes, let a human decide. When the " +
+      "pre-check still says ready: true, the face is small but usable: submit it and pass on the suggestion.",
     user_message:
       "Your face is too small in the photo. Hold the camera closer, at arm's length, so your face fills a good " +
       "part of the frame, and take the photo again.",
   }),
 ]);
+
+/** What precheck_face_image tells the person for one tag, depending on whether the tag blocks `ready`. */
+export interface PrecheckUserMessages {
+  /** ready: false. Says what to do now; the photo is not worth a credit. */
+  retake: string;
+  /** ready: true. The photo will be checked as it is; a tip for a better one, never an order. */
+  suggestion: string;
+}
+
+/**
+ * The pre-check's own user messages: it runs before any check, so none of them may lean on a check's outcome, a
+ * request_id or "if you are asked"; the catalog's user_message, written for Didit's answers, is not reused.
+ */
+export const PRECHECK_USER_MESSAGES: Readonly<Record<string, PrecheckUserMessages>> = Object.freeze({
+  NO_FACE_DETECTED: {
+    retake:
+      "We could not find your face in the photo. Hold the camera at arm's length, keep your whole face in the " +
+      "frame with nothing covering it, and take the photo again.",
+    suggestion:
+      "We could not find your face in the photo; a photo with your whole face in the frame works best.",
+  },
+  FACE_TOO_SMALL: {
+    retake:
+      "Your face is too small in the photo. Hold the camera closer, at arm's length, so your face fills a good " +
+      "part of the frame, and take the photo again.",
+    suggestion:
+      "We will check this photo. Your face is a little small in it: if you take another, hold the camera a bit " +
+      "closer so your face fills more of the frame.",
+  },
+  LOW_FACE_LUMINANCE: {
+    retake: "Your face is too dark in the photo. Face a window or a lamp and take the photo again.",
+    suggestion:
+      "We will check this photo. Your face looks a little dark: if you take another, facing a window or a lamp " +
+      "helps.",
+  },
+  HIGH_FACE_LUMINANCE: {
+    retake:
+      "Your face is too bright in the photo. Move out of direct sunlight or turn off the flash, and take the " +
+      "photo again.",
+    suggestion:
+      "We will check this photo. Your face looks a little bright: if you take another, softer light without " +
+      "flash or direct sun helps.",
+  },
+  LOW_FACE_QUALITY: {
+    retake:
+      "Your photo is not clear enough. Wipe your camera lens, hold the phone steady with your face filling the " +
+      "frame, and take the photo again.",
+    suggestion:
+      "We will check this photo. It looks a little soft: if you take another, wipe the lens and hold the phone " +
+      "steady.",
+  },
+  MULTIPLE_FACES_DETECTED: {
+    retake: "We can see more than one face in the photo. Take the photo again with only you in the picture.",
+    suggestion:
+      "We will check this photo. We noticed another face in it: if you take another, make sure only you are in " +
+      "the picture.",
+  },
+});
+
+/** What the pre-check says when nothing stands in the way. */
+export const PRECHECK_READY_MESSAGE = "Your photo looks clear. We will now check it.";
 
 /** Raised only by the on-device pre-check (precheck_face_image); Didit's API never returns them. */
 export const LOCAL_ONLY_TAGS: readonly string[] = Object.freeze(["FACE_TOO_SMALL"]);

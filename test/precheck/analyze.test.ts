@@ -109,6 +109,34 @@ describe("acceptance fixtures through analyzeFaceImage", () => {
     expect(r.user_message).toMatch(/too dark/);
   });
 
+  it("a dim but usable live face is ready with a suggestion, not sent back; a very dark one is", async () => {
+    const sharp = (await import("sharp")).default;
+    const t1 = await fixture("live_silentface_T1.jpg");
+    // T1's face is ~50; x0.38 puts it near 19, a dim room: the case the held-out selfies were wrongly sent back for.
+    const dim = await analyzeFaceImage(await sharp(t1).linear(0.38, 0).jpeg({ quality: 92 }).toBuffer());
+    expect(dim.face_luminance).toBeGreaterThanOrEqual(12);
+    expect(dim.face_luminance).toBeLessThan(20);
+    expect(dim).toMatchObject({ ready: true, next_action: "proceed" });
+    expect(dim.warnings).toEqual([expect.objectContaining({ risk: "LOW_FACE_LUMINANCE", blocking: false })]);
+    expect(dim.user_message).toMatch(/^We will check this photo/);
+    const dark = await analyzeFaceImage(await sharp(t1).linear(0.15, 0).jpeg({ quality: 92 }).toBuffer());
+    expect(dark).toMatchObject({ ready: false, next_action: "retake" });
+    expect(dark.warnings[0]).toMatchObject({ risk: "LOW_FACE_LUMINANCE", blocking: true });
+    expect(dark.user_message).toMatch(/take the photo again/);
+  });
+
+  it("a small face: a suggestion when the mesh confirms it, a retake when it cannot", async () => {
+    const confirmed = await analyzeFaceImage(await fixture("syn_sim_print.jpg"));
+    expect(confirmed.face_size_px?.width).toBeLessThan(80);
+    expect(confirmed).toMatchObject({ ready: true, next_action: "proceed", faces_detected: 1 });
+    expect(confirmed.warnings).toEqual([
+      expect.objectContaining({ risk: "FACE_TOO_SMALL", blocking: false }),
+    ]);
+    const unconfirmed = await analyzeFaceImage(await fixture("syn_small_face.jpg"));
+    expect(unconfirmed).toMatchObject({ ready: false, next_action: "retake" });
+    expect(unconfirmed.warnings[0]).toMatchObject({ risk: "FACE_TOO_SMALL", blocking: true });
+  });
+
   it("syn_blur.jpg: LOW_FACE_QUALITY", async () => {
     const r = await analyzeFaceImage(await fixture("syn_blur.jpg"));
     expect(r.faces_detected).toBe(1);

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { ToolFailure } from "../../src/errors.js";
 import { withConsoleOnStderr } from "../../src/precheck/console-guard.js";
@@ -13,6 +14,7 @@ import {
 import { createSerialQueue } from "../../src/precheck/queue.js";
 import { softmax, spoofCropBounds, spoofInput } from "../../src/precheck/spoof.js";
 import { explainWarning } from "../../src/tools/explain-warning.js";
+import { PRECHECK_READY_MESSAGE, PRECHECK_USER_MESSAGES } from "../../src/warnings/catalog.js";
 
 const face: FaceFindings = {
   facesDetected: 1,
@@ -110,11 +112,17 @@ describe("quality", () => {
 });
 
 describe("decideWarnings", () => {
+  const verdict = (f: Partial<FaceFindings>) => decideWarnings({ ...face, ...f });
+  const blocking = (f: Partial<FaceFindings>) =>
+    verdict(f)
+      .warnings.filter((w) => w.blocking)
+      .map((w) => w.risk);
+
   it("a single clear, well-lit, large face is ready with no warning", () => {
-    expect(decideWarnings(face)).toEqual({ ready: true, warnings: [] });
+    expect(decideWarnings(face)).toEqual({ ready: true, warnings: [], userMessage: PRECHECK_READY_MESSAGE });
   });
 
-  it("no face: NO_FACE_DETECTED only", () => {
+  it("no face: NO_FACE_DETECTED only, blocking", () => {
     expect(
       decideWarnings({
         ...face,
@@ -126,19 +134,63 @@ describe("decideWarnings", () => {
       }),
     ).toMatchObject({
       ready: false,
-      warnings: [{ risk: "NO_FACE_DETECTED" }],
+      warnings: [{ risk: "NO_FACE_DETECTED", blocking: true }],
     });
   });
 
-  it("applies the documented thresholds", () => {
-    expect(risks({ luminance: 24.9 })).toEqual(["LOW_FACE_LUMINANCE"]);
-    expect(risks({ luminance: 25 })).toEqual([]);
+  it("applies the documented cut-offs: a retake level and a suggestion level per metric", () => {
+    // Retake: blocks ready.
+    expect(blocking({ luminance: 11.9 })).toEqual(["LOW_FACE_LUMINANCE"]);
+    expect(blocking({ luminance: 92.1 })).toEqual(["HIGH_FACE_LUMINANCE"]);
+    expect(blocking({ quality: 19.9 })).toEqual(["LOW_FACE_QUALITY"]);
+    expect(blocking({ faceSidePx: 39 })).toEqual(["FACE_TOO_SMALL"]);
+    // Suggestion: warns, ready stays true.
+    for (const f of [{ luminance: 12 }, { luminance: 19.9 }, { luminance: 85.1 }, { luminance: 92 }]) {
+      expect(verdict(f).ready, JSON.stringify(f)).toBe(true);
+      expect(verdict(f).warnings, JSON.stringify(f)).toHaveLength(1);
+    }
+    expect(verdict({ quality: 20 })).toMatchObject({ ready: true, warnings: [{ risk: "LOW_FACE_QUALITY" }] });
+    expect(verdict({ quality: 39.9 })).toMatchObject({
+      ready: true,
+      warnings: [{ risk: "LOW_FACE_QUALITY" }],
+    });
+    expect(verdict({ faceSidePx: 40 })).toMatchObject({
+      ready: true,
+      warnings: [{ risk: "FACE_TOO_SMALL" }],
+    });
+    expect(verdict({ faceSidePx: 79 })).toMatchObject({
+      ready: true,
+      warnings: [{ risk: "FACE_TOO_SMALL" }],
+    });
+    // Clear of both.
+    expect(risks({ luminance: 20 })).toEqual([]);
     expect(risks({ luminance: 85 })).toEqual([]);
-    expect(risks({ luminance: 85.1 })).toEqual(["HIGH_FACE_LUMINANCE"]);
-    expect(risks({ quality: 49.9 })).toEqual(["LOW_FACE_QUALITY"]);
-    expect(risks({ quality: 50 })).toEqual([]);
-    expect(risks({ faceSidePx: 79 })).toEqual(["FACE_TOO_SMALL"]);
+    expect(risks({ quality: 40 })).toEqual([]);
     expect(risks({ faceSidePx: 80 })).toEqual([]);
+  });
+
+  it("a dim but usable face (luminance 20-25, the held-out selfies' most common false retake) is ready", () => {
+    for (const luminance of [20, 22.5, 24.9]) expect(verdict({ luminance }).ready).toBe(true);
+  });
+
+  it("property: ready is false exactly when some warning blocks, and only then next_action would be retake", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          luminance: fc.double({ min: 0, max: 100, noNaN: true }),
+          quality: fc.double({ min: 0, max: 100, noNaN: true }),
+          faceSidePx: fc.integer({ min: 1, max: 2000 }),
+          faceConfirmed: fc.boolean(),
+        }),
+        (f) => {
+          const v = verdict(f);
+          expect(v.ready).toBe(!v.warnings.some((w) => w.blocking));
+          const hard =
+            f.luminance < 12 || f.luminance > 92 || f.quality < 20 || f.faceSidePx < 40 || !f.faceConfirmed;
+          expect(v.ready).toBe(!hard);
+        },
+      ),
+    );
   });
 
   it("orders warnings by what to fix first", () => {
@@ -147,19 +199,59 @@ describe("decideWarnings", () => {
     ).toEqual(["FACE_TOO_SMALL", "LOW_FACE_LUMINANCE", "LOW_FACE_QUALITY", "MULTIPLE_FACES_DETECTED"]);
   });
 
+  it("user message: the first BLOCKING warning's retake message, else the first suggestion's tip", () => {
+    // A small face (suggestion) ranks before darkness, but the darkness blocks: its retake message is shown.
+    const dark = verdict({ faceSidePx: 60, luminance: 8 });
+    expect(dark.ready).toBe(false);
+    expect(dark.userMessage).toBe(PRECHECK_USER_MESSAGES.LOW_FACE_LUMINANCE?.retake);
+    const dim = verdict({ luminance: 18 });
+    expect(dim.ready).toBe(true);
+    expect(dim.userMessage).toBe(PRECHECK_USER_MESSAGES.LOW_FACE_LUMINANCE?.suggestion);
+  });
+
   it("several faces: warns; blocks only when the second is at least half the largest", () => {
     expect(decideWarnings({ ...face, facesDetected: 2, faceAreas: [1000, 200] })).toMatchObject({
       ready: true,
-      warnings: [{ risk: "MULTIPLE_FACES_DETECTED" }],
+      warnings: [{ risk: "MULTIPLE_FACES_DETECTED", blocking: false }],
     });
-    expect(decideWarnings({ ...face, facesDetected: 2, faceAreas: [1000, 500] }).ready).toBe(false);
+    const two = decideWarnings({ ...face, facesDetected: 2, faceAreas: [1000, 500] });
+    expect(two.ready).toBe(false);
+    expect(two.userMessage).not.toMatch(/if you are asked/i);
   });
 
   it("a face the mesh could not confirm is never ready", () => {
     expect(decideWarnings({ ...face, faceConfirmed: false })).toMatchObject({
       ready: false,
-      warnings: [{ risk: "LOW_FACE_QUALITY" }],
+      warnings: [{ risk: "LOW_FACE_QUALITY", blocking: true }],
     });
+    // Small and unconfirmed: the size warning blocks, though a confirmed face that size would only get a tip.
+    expect(decideWarnings({ ...face, faceConfirmed: false, faceSidePx: 60 })).toMatchObject({
+      ready: false,
+      warnings: [{ risk: "FACE_TOO_SMALL", blocking: true }],
+    });
+  });
+});
+
+describe("the pre-check's user messages", () => {
+  const tags = [
+    "NO_FACE_DETECTED",
+    "FACE_TOO_SMALL",
+    "MULTIPLE_FACES_DETECTED",
+    "LOW_FACE_LUMINANCE",
+    "HIGH_FACE_LUMINANCE",
+    "LOW_FACE_QUALITY",
+  ];
+
+  it.each(tags)("%s: a retake message that says what to do, and a suggestion that does not order", (tag) => {
+    const m = PRECHECK_USER_MESSAGES[tag];
+    expect(m).toBeDefined();
+    for (const text of [m?.retake ?? "", m?.suggestion ?? "", PRECHECK_READY_MESSAGE]) {
+      // The pre-check runs before any check: it has no request_id, no verdict and no reviewer to point to.
+      expect(text).not.toMatch(/request[ _]?id|reviewer|if you are asked|declined|credit/i);
+    }
+    expect(m?.retake).toMatch(/take the photo again/i);
+    expect(m?.suggestion).not.toMatch(/take the photo again/i);
+    expect(m?.suggestion).toMatch(/^We will check this photo|if you take another|works best/i);
   });
 });
 
