@@ -1,6 +1,7 @@
 import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { runFaceCommand } from "./cli/face-commands.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "./errors.js";
 import type { LivenessAssessment } from "./liveness/assess.js";
@@ -24,6 +25,10 @@ const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
 export const CLI_USAGE = `Usage:
   didit-passive-liveness-mcp check <image> [--threshold N] [--rotate] [--vendor-data S]
                                    [--metadata JSON] [--no-save] [--faces] [--json] [--sandbox]
+  didit-passive-liveness-mcp match <user_image> <ref_image> [--threshold N] [--rotate] [--no-save]
+                                   [--vendor-data S] [--json] [--sandbox]
+  didit-passive-liveness-mcp verify <selfie> <reference> [--liveness-threshold N] [--match-threshold N]
+                                    [--rotate] [--no-save] [--vendor-data S] [--precheck] [--json] [--sandbox]
   didit-passive-liveness-mcp explain <TAG> [--json]
 
 check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Liveness API (one credit).
@@ -35,9 +40,13 @@ check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Live
          --faces           include estimated age and gender per face
          --json            print exactly the MCP tool's structured result
          --sandbox         mocked offline result (also DIDIT_SANDBOX=1); nothing is uploaded
+match    Uploads both images to Didit's Face Match API (one credit); approved only strictly above --threshold.
+verify   Liveness on the selfie, then only if it passes a face match against the reference (two credits,
+         one when the match is skipped); --precheck checks both photos on this machine first.
 explain  Explains a warning tag offline (case-insensitive).
 
-Exit codes: 0 Approved, 1 Declined, 2 usage or input error, 3 configuration or API error.
+Exit codes: 0 Approved (verify: identity verified), 1 Declined (not verified), 2 usage or input error,
+3 configuration or API error.
 `;
 
 export interface CliIO {
@@ -49,12 +58,13 @@ export interface CliIO {
 
 /** Runs `check` or `explain`; returns the exit code. Results go to out, errors to err. */
 export async function runCli(
-  command: "check" | "explain",
+  command: "check" | "explain" | "match" | "verify",
   argv: readonly string[],
   io: CliIO,
 ): Promise<number> {
   const redact = createRedactor([io.env.DIDIT_API_KEY]);
   try {
+    if (command === "match" || command === "verify") return await runFaceCommand(command, argv, io);
     return command === "check" ? await runCheck(argv, io) : runExplain(argv, io);
   } catch (error) {
     const failure =
@@ -70,13 +80,13 @@ export async function runCli(
   }
 }
 
-function usageError(message: string): ToolFailure {
+export function usageError(message: string): ToolFailure {
   return new ToolFailure("invalid_input", message, "Run `didit-passive-liveness-mcp --help` for usage.");
 }
 
 type CliOptions = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>["options"]>;
 
-function parse(argv: readonly string[], options: CliOptions) {
+export function parse(argv: readonly string[], options: CliOptions) {
   try {
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
   } catch (error) {
@@ -143,7 +153,7 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
   }
 }
 
-function parseMetadata(text: string): Record<string, unknown> {
+export function parseMetadata(text: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -39,7 +39,7 @@ ${CLI_USAGE}`;
 
 async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
-  if (command === "check" || command === "explain") {
+  if (command === "check" || command === "explain" || command === "match" || command === "verify") {
     const controller = new AbortController();
     process.once("SIGINT", () => controller.abort());
     return runCli(command, rest, {

@@ -104,3 +104,42 @@ describe("verify_selfie over stdio", () => {
     expect(double.requests.map((r) => r.path)).toEqual([LIVENESS_PATH]);
   });
 });
+
+describe("CLI match and verify (sandbox, built binary)", () => {
+  const run = async (...args: string[]) => {
+    const { spawnSync } = await import("node:child_process");
+    const { SERVER_ENTRY } = await import("../support/spawn.js");
+    return spawnSync(process.execPath, [SERVER_ENTRY, ...args], { env: baseEnv(), encoding: "utf8" });
+  };
+  const SELFIE = path.resolve(import.meta.dirname, "../../samples/selfie.jpg");
+
+  // verify's liveness step in sandbox mode may load the on-device engine (seconds); match and input errors do not.
+  it("exit codes: 0 approved, 1 declined, 2 input (including an unknown sandbox outcome)", async () => {
+    const approved = await run("match", SELFIE, PAIR.ref_image_path, "--sandbox");
+    expect(approved.status, approved.stderr).toBe(0);
+    expect(approved.stdout).toMatch(/Face match: Approved \(same person\)/);
+    const noMatch = await run(
+      "match",
+      SELFIE,
+      PAIR.ref_image_path,
+      "--sandbox",
+      "--vendor-data",
+      "sandbox:no-match",
+      "--json",
+    );
+    expect(noMatch.status).toBe(1);
+    expect(JSON.parse(noMatch.stdout)).toMatchObject({ status: "Declined", sandbox: true });
+    expect((await run("match", SELFIE, "--sandbox")).status).toBe(2);
+    expect((await run("match", SELFIE, SELFIE, "--sandbox", "--precheck")).status).toBe(2);
+    const typo = await run(
+      "verify",
+      SELFIE,
+      PAIR.ref_image_path,
+      "--sandbox",
+      "--vendor-data",
+      "sandbox:nope",
+    );
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toMatch(/Unknown sandbox outcome/);
+  });
+});
