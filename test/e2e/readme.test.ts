@@ -204,6 +204,7 @@ describe("README", () => {
       "## Scripted use",
       "## Sandbox mode",
       "## On-device pre-check",
+      "## Selfie vs ID",
       "## Tools and resources reference",
       "## Security and privacy",
       "## Troubleshooting",
