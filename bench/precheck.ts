@@ -71,8 +71,16 @@ async function perCall(rows: Row[], precheck: typeof Precheck, quick: boolean): 
     ["single face (syn_astronaut.jpg, 512x512)", "syn_astronaut.jpg", false, 350],
     ["faceless (syn_no_face_cat.jpg, 451x300)", "syn_no_face_cat.jpg", false, 150],
     ["faceless (syn_no_face_noise.png, 640x480)", "syn_no_face_noise.png", false, 150],
-    ["single face with rotate_image (syn_rot90.jpg)", "syn_rot90.jpg", true, 350],
+    [
+      "single face with rotate_image (syn_rot90.jpg: syn_astronaut.jpg turned 90)",
+      "syn_rot90.jpg",
+      true,
+      350,
+    ],
+    ["single face with rotate_image, already upright (syn_astronaut.jpg)", "syn_astronaut.jpg", true, 350],
+    ["faceless with rotate_image (syn_no_face_cat.jpg)", "syn_no_face_cat.jpg", true, 350],
   ] as const;
+  const medians = new Map<string, number>();
   for (const [label, file, rotate, target] of cases) {
     const bytes = await readFile(path.join(FIXTURES, file));
     for (let i = 0; i < 3; i++) await precheck.analyzeFaceImage(bytes, { rotate });
@@ -85,6 +93,7 @@ async function perCall(rows: Row[], precheck: typeof Precheck, quick: boolean): 
       engine.push(r.elapsed_ms);
     }
     const value = stats(wall);
+    medians.set(`${file}:${rotate}`, value.median);
     rows.push({
       figure: `pre-check per call: ${label}`,
       unit: "ms",
@@ -94,6 +103,17 @@ async function perCall(rows: Row[], precheck: typeof Precheck, quick: boolean): 
       note: `engine-reported elapsed_ms median ${stats(engine).median.toFixed(0)}`,
     });
   }
+  // The same face sideways with rotate_image against upright without: the orientation search's whole cost.
+  const rotated = medians.get("syn_rot90.jpg:true") ?? 0;
+  const upright = medians.get("syn_astronaut.jpg:false") ?? 1;
+  rows.push({
+    figure: "pre-check rotated / upright: syn_rot90.jpg with rotate_image over syn_astronaut.jpg without",
+    unit: "ratio",
+    value: single(rotated / upright),
+    target: "<= 2",
+    met: rotated / upright <= 2,
+    note: `medians ${rotated.toFixed(0)} / ${upright.toFixed(0)} ms`,
+  });
 }
 
 async function memory(rows: Row[], precheck: typeof Precheck, quick: boolean): Promise<void> {

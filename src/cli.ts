@@ -8,10 +8,12 @@ import type { LivenessAssessment } from "./liveness/assess.js";
 import { runLivenessCheck } from "./liveness/check.js";
 import { selectLivenessClient } from "./liveness/select-client.js";
 import { createRedactor } from "./redact.js";
+import type { ToolExtra } from "./tools/check-passive-liveness.js";
 import { explainWarning } from "./tools/explain-warning.js";
+import { createPrecheckHandler, type PrecheckOutput } from "./tools/precheck-face-image.js";
 import { findWarning } from "./warnings/catalog.js";
 
-/** Exit codes scripts can branch on. */
+/** Exit codes scripts can branch on (precheck: 0 ready, 1 not ready, 3 also when the engine is not installed). */
 export const EXIT = { approved: 0, declined: 1, usage: 2, failure: 3 } as const;
 
 const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
@@ -25,6 +27,7 @@ const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
 export const CLI_USAGE = `Usage:
   didit-passive-liveness-mcp check <image> [--threshold N] [--rotate] [--vendor-data S]
                                    [--metadata JSON] [--no-save] [--faces] [--json] [--sandbox]
+  didit-passive-liveness-mcp precheck <image> [--rotate] [--json]
   didit-passive-liveness-mcp match <user_image> <ref_image> [--threshold N] [--rotate] [--no-save]
                                    [--vendor-data S] [--json] [--sandbox]
   didit-passive-liveness-mcp verify <selfie> <reference> [--liveness-threshold N] [--match-threshold N]
@@ -40,13 +43,18 @@ check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Live
          --faces           include estimated age and gender per face
          --json            print exactly the MCP tool's structured result
          --sandbox         mocked offline result (also DIDIT_SANDBOX=1); nothing is uploaded
+precheck Checks the photo on this machine (free, nothing is uploaded) with the optional on-device engine:
+         faces, light, sharpness, rotation and an advisory spoof estimate; says whether it is worth a credit.
+         --rotate          also try the photo turned 90, 180 and 270 degrees
+         --json            print exactly the MCP tool's structured result
 match    Uploads both images to Didit's Face Match API (one credit); approved only strictly above --threshold.
 verify   Liveness on the selfie, then only if it passes a face match against the reference (two credits,
          one when the match is skipped); --precheck checks both photos on this machine first.
 explain  Explains a warning tag offline (case-insensitive).
 
-Exit codes: 0 Approved (verify: identity verified), 1 Declined (not verified), 2 usage or input error,
-3 configuration or API error.
+Exit codes: check, match: 0 Approved, 1 Declined; verify: 0 identity verified, 1 not verified;
+            precheck: 0 ready, 1 not ready (retake);
+            2 usage or input error; 3 configuration or API error, or the pre-check engine is not installed.
 `;
 
 export interface CliIO {
@@ -56,16 +64,18 @@ export interface CliIO {
   signal?: AbortSignal;
 }
 
-/** Runs `check` or `explain`; returns the exit code. Results go to out, errors to err. */
+/** Runs `check`, `precheck` or `explain`; returns the exit code. Results go to out, errors to err. */
 export async function runCli(
-  command: "check" | "explain" | "match" | "verify",
+  command: "check" | "precheck" | "explain" | "match" | "verify",
   argv: readonly string[],
   io: CliIO,
 ): Promise<number> {
   const redact = createRedactor([io.env.DIDIT_API_KEY]);
   try {
+    if (command === "check") return await runCheck(argv, io);
+    if (command === "precheck") return await runPrecheck(argv, io);
     if (command === "match" || command === "verify") return await runFaceCommand(command, argv, io);
-    return command === "check" ? await runCheck(argv, io) : runExplain(argv, io);
+    return runExplain(argv, io);
   } catch (error) {
     const failure =
       error instanceof ConfigError
@@ -117,15 +127,7 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
     { allowDirs: [], sandbox: values.sandbox === true },
     { ...io.env, DIDIT_ALLOWED_DIRS: undefined },
   );
-  // A person typed this path, so its own directory is the allowed one; every other file rule still applies.
-  const absolute = path.resolve(image);
-  const dir = await realpath(path.dirname(absolute)).catch(() => {
-    throw new ToolFailure(
-      "file_not_found",
-      `No such directory: ${path.dirname(absolute)}.`,
-      "Check the image path.",
-    );
-  });
+  const { dir, imagePath } = await typedImagePath(image);
   const client = selectLivenessClient(config);
   try {
     const result = await runLivenessCheck(
@@ -136,7 +138,7 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
         sandbox: config.sandbox,
       },
       {
-        image_path: path.join(dir, path.basename(absolute)),
+        image_path: imagePath,
         face_liveness_score_decline_threshold: threshold,
         rotate_image: values.rotate === true ? true : undefined,
         save_api_request: values["no-save"] === true ? false : undefined,
@@ -151,6 +153,54 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
   } finally {
     await client?.close();
   }
+}
+
+/** A person typed this path, so its own directory is the allowed one; every other file rule still applies. */
+async function typedImagePath(image: string): Promise<{ dir: string; imagePath: string }> {
+  const absolute = path.resolve(image);
+  const dir = await realpath(path.dirname(absolute)).catch(() => {
+    throw new ToolFailure(
+      "file_not_found",
+      `No such directory: ${path.dirname(absolute)}.`,
+      "Check the image path.",
+    );
+  });
+  return { dir, imagePath: path.join(dir, path.basename(absolute)) };
+}
+
+async function runPrecheck(argv: readonly string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parse(argv, { rotate: { type: "boolean" }, json: { type: "boolean" } });
+  if (positionals.length !== 1) throw usageError("precheck needs exactly one image path.");
+  const config = await loadConfig(
+    { allowDirs: [], sandbox: false },
+    { ...io.env, DIDIT_ALLOWED_DIRS: undefined },
+  );
+  const { dir, imagePath } = await typedImagePath(positionals[0] ?? "");
+  // The MCP tool's own handler, so --json is exactly the tool's structured result.
+  const handler = createPrecheckHandler({
+    allowedDirs: async () => [dir],
+    engine: config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
+  });
+  const result = await handler(
+    { image_path: imagePath, rotate_image: values.rotate === true ? true : undefined },
+    cliToolExtra(io.signal),
+  );
+  const output = result.structuredContent as PrecheckOutput;
+  io.out(values.json ? `${JSON.stringify(output, null, 2)}\n` : renderPrecheck(output));
+  return output.ready ? EXIT.approved : EXIT.declined;
+}
+
+/** What a tool handler gets from the MCP SDK, for a call that has no client to notify or ask. */
+function cliToolExtra(signal: AbortSignal | undefined): ToolExtra {
+  const extra = {
+    signal: signal ?? new AbortController().signal,
+    requestId: 0,
+    sendNotification: async () => {},
+    sendRequest: async () => {
+      throw new Error("the CLI has no MCP client to ask");
+    },
+  };
+  return extra as unknown as ToolExtra;
 }
 
 export function parseMetadata(text: string): Record<string, unknown> {
@@ -194,6 +244,24 @@ function runExplain(argv: readonly string[], io: CliIO): number {
     );
   }
   return result.known ? 0 : EXIT.usage;
+}
+
+export function renderPrecheck(r: PrecheckOutput): string {
+  const num = (v: number | null) => (v === null ? "n/a" : `${Number.isInteger(v) ? v : v.toFixed(1)}`);
+  const lines = [
+    `Ready: ${r.ready ? "yes" : "no"} · next action: ${r.next_action} (local pre-check, nothing was uploaded)`,
+    `Faces: ${r.faces_detected} · face quality: ${num(r.face_quality)} · face luminance: ${num(r.face_luminance)} (about 50 is normal)`,
+    `Spoof estimate: ${r.spoof_estimate === null ? `n/a (${r.spoof_model})` : `${num(r.spoof_estimate)}/100`} (advisory; only Didit's check decides liveness)${
+      r.best_angle !== 0 ? ` · turned ${r.best_angle}°` : ""
+    }${r.rotate_image_advised ? " · submit with --rotate" : ""}`,
+    `Summary: ${r.summary}`,
+  ];
+  if (r.warnings.length > 0) {
+    lines.push("Warnings:");
+    for (const w of r.warnings) lines.push(`  - ${w.risk}: ${w.short_description}`);
+  }
+  lines.push(`Tell the person: ${r.user_message}`);
+  return `${lines.join("\n")}\n`;
 }
 
 export function renderAssessment(r: LivenessAssessment): string {

@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { SPOOF_MODEL_FILES } from "./precheck/loader.js";
 
 export const DEFAULT_BASE_URL = "https://verification.didit.me";
 export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
@@ -167,9 +168,7 @@ export async function loadConfig(
     maxChecksPerMinute: e.DIDIT_MAX_CHECKS_PER_MINUTE ?? 30,
     confirmUploads: e.DIDIT_CONFIRM_UPLOADS ?? false,
     sandbox: args.sandbox || (e.DIDIT_SANDBOX ?? false),
-    precheckModelsDir: e.DIDIT_PRECHECK_MODELS_DIR?.trim()
-      ? path.resolve(expandHome(e.DIDIT_PRECHECK_MODELS_DIR.trim()))
-      : undefined,
+    precheckModelsDir: await resolveModelsDir(e.DIDIT_PRECHECK_MODELS_DIR),
     allowHardlinks: (args.allowHardlinks ?? false) || (e.DIDIT_ALLOW_HARDLINKS ?? false),
   });
 }
@@ -208,4 +207,33 @@ async function resolveAllowedDirs(dirs: readonly string[]): Promise<string[]> {
     if (!out.includes(real)) out.push(real);
   }
   return out;
+}
+
+/** A models folder that is set must exist and hold both MiniFASNet files: a typo fails now, not at the first pre-check. */
+async function resolveModelsDir(raw: string | undefined): Promise<string | undefined> {
+  const dir = raw?.trim();
+  if (!dir) return undefined;
+  if (dir.includes("\0")) throw new ConfigError("DIDIT_PRECHECK_MODELS_DIR contains a NUL byte.");
+  const absolute = path.resolve(expandHome(dir));
+  const isDir = await stat(absolute).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isDir) {
+    throw new ConfigError(`DIDIT_PRECHECK_MODELS_DIR ${absolute} does not exist or is not a directory.`);
+  }
+  const absent: string[] = [];
+  for (const file of SPOOF_MODEL_FILES) {
+    const isFile = await stat(path.join(absolute, file)).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+    if (!isFile) absent.push(file);
+  }
+  if (absent.length > 0) {
+    throw new ConfigError(
+      `DIDIT_PRECHECK_MODELS_DIR ${absolute} lacks ${absent.join(" and ")}; point it at a folder holding ${SPOOF_MODEL_FILES.join(" and ")}, or unset it to use the models shipped with the package.`,
+    );
+  }
+  return absolute;
 }

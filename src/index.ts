@@ -3,6 +3,7 @@ import { CLI_USAGE, runCli } from "./cli.js";
 import { ConfigError, loadConfig, parseServerArgs } from "./config.js";
 import { selectLivenessClient } from "./liveness/select-client.js";
 import { createRateLimitedLog, createStderrLogger } from "./log.js";
+import { describePrecheckEngine } from "./precheck/loader.js";
 import { createRedactor } from "./redact.js";
 import { createServer } from "./server.js";
 import { StdioLineTransport } from "./stdio-transport.js";
@@ -33,13 +34,20 @@ Environment:
   DIDIT_SANDBOX               1/true: same as --sandbox
   DIDIT_ALLOW_HARDLINKS       true: same as --allow-hardlinks
   DIDIT_PRECHECK_MODELS_DIR   Folder with the MiniFASNet ONNX files for precheck_face_image's spoof estimate
+                              (default: the copies shipped in the package)
 
 Scripted use:
 ${CLI_USAGE}`;
 
 async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
-  if (command === "check" || command === "explain" || command === "match" || command === "verify") {
+  if (
+    command === "check" ||
+    command === "explain" ||
+    command === "precheck" ||
+    command === "match" ||
+    command === "verify"
+  ) {
     const controller = new AbortController();
     process.once("SIGINT", () => controller.abort());
     return runCli(command, rest, {
@@ -66,6 +74,10 @@ async function main(argv: string[]): Promise<number | undefined> {
   const client = selectLivenessClient(config);
   const server = createServer({ config, client, logger, redact, version: packageVersion() });
   const transport = new StdioLineTransport(process.stdin, process.stdout, STDIO_MAX_MESSAGE_BYTES);
+  // Only resolves paths (no engine import), alongside the connect, so start-up does not wait on it.
+  const precheck = describePrecheckEngine(
+    config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : {},
+  );
 
   let stopping = false;
   const shutdown = (reason: string) => {
@@ -92,7 +104,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     "info",
     `ready (version ${packageVersion()}, ${config.sandbox ? "SANDBOX mode" : `API key ${config.apiKey ? "set" : "NOT set"}`}, allowed dirs: ${
       config.allowedDirs.length > 0 ? config.allowedDirs.join(", ") : "none"
-    })`,
+    }, ${await precheck})`,
   );
   return undefined;
 }

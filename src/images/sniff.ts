@@ -1,4 +1,5 @@
 import { ToolFailure } from "../errors.js";
+import { assertDimensionsAllowed, readImageDimensions } from "./dimensions.js";
 
 export const ACCEPTED_IMAGE_TYPES = {
   "image/jpeg": "jpg",
@@ -15,7 +16,10 @@ export interface SniffedType {
 
 const ACCEPTED_LIST = "JPEG, PNG, WebP or TIFF";
 
-/** Decides the image type by its magic bytes, never by a file name or a data-URL label. */
+/**
+ * Decides the image type by its magic bytes, never by a file name or a data-URL label; then refuses a header whose
+ * canvas no face photo has (too long a side, too thin a shape), so neither the pre-check nor Didit is given it.
+ */
 export async function sniffImageType(bytes: Uint8Array): Promise<SniffedType> {
   // Loaded on first use so that start-up (tools/list) does not pay for it.
   const { fileTypeFromBuffer } = await import("file-type");
@@ -23,6 +27,9 @@ export async function sniffImageType(bytes: Uint8Array): Promise<SniffedType> {
   const mime = detected?.mime as string | undefined;
   if (mime !== undefined && mime in ACCEPTED_IMAGE_TYPES) {
     const accepted = mime as ImageMime;
+    // An unreadable header is left to the decoder (the pre-check checks again through sharp) or to Didit.
+    const dimensions = readImageDimensions(bytes);
+    if (dimensions) assertDimensionsAllowed(dimensions);
     return { mime: accepted, ext: ACCEPTED_IMAGE_TYPES[accepted] };
   }
   const what = detected

@@ -17,12 +17,21 @@ export interface DetectedFace {
   upright: boolean | null;
 }
 
-/** Detector-only pass: cheap, used to score the four orientations. Full pass: detector + mesh. */
+/**
+ * Detector-only pass: used on the four-orientation mosaic (see quarterTurnMosaic), with a lower cut-off and room for
+ * the same faces in four tiles. Full pass: detector + mesh.
+ */
 export type DetectionPass = "detector" | "full";
 
 /** Below this BlazeFace/mesh confidence a candidate is dropped (calibrated on the fixtures, see metrics.ts). */
 export const MIN_FACE_CONFIDENCE = 0.5;
 const MAX_FACES = 5;
+/**
+ * The orientation probe only compares evidence between tiles (the full pass confirms what it picks), so it keeps
+ * weaker candidates: on a 128 px tile a blurred or small face scores 0.3-0.5 where the full pass gives it 0.5+.
+ */
+const PROBE_MIN_CONFIDENCE = 0.3;
+const PROBE_MAX_FACES = 4 * MAX_FACES;
 /** 45 degrees: a quarter turn either way decides which way up a face is. */
 const UPRIGHT_TOLERANCE = Math.PI / 4;
 /** Human enlarges detector boxes by this much; undone to report a tight box from a detector-only pass. */
@@ -145,7 +154,14 @@ function passConfig(pass: DetectionPass): Partial<Config> {
     skipAllowed: false,
     face: {
       enabled: true,
-      detector: { rotation: full, skipFrames: 0, skipTime: 0, return: false },
+      detector: {
+        rotation: full,
+        maxDetected: full ? MAX_FACES : PROBE_MAX_FACES,
+        minConfidence: full ? MIN_FACE_CONFIDENCE : PROBE_MIN_CONFIDENCE,
+        skipFrames: 0,
+        skipTime: 0,
+        return: false,
+      },
       mesh: { enabled: full, keepInvalid: true },
     },
   } as Partial<Config>;

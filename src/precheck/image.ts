@@ -1,8 +1,7 @@
-import type SharpNamespace from "sharp";
-import { ToolFailure } from "../errors.js";
+import { decodeBounded, type Sharp } from "../images/bounded-decode.js";
 import type { BestAngle } from "./types.js";
 
-export type Sharp = typeof SharpNamespace;
+export type { Sharp } from "../images/bounded-decode.js";
 
 /** 8-bit RGB, 3 bytes a pixel, row-major. */
 export interface RgbImage {
@@ -21,8 +20,6 @@ export interface Box {
 
 /** Longest side the analysis works at: plenty for an 80 px anti-spoofing crop and a 128 px sharpness crop. */
 export const WORK_MAX_SIDE = 1280;
-/** A 5 MB file may still decode to a huge canvas (a decompression bomb): refuse beyond 50 megapixels. */
-export const MAX_INPUT_PIXELS = 50_000_000;
 
 export interface DecodedImage {
   /** Upright (EXIF orientation applied), at most WORK_MAX_SIDE on its longest side. */
@@ -31,12 +28,12 @@ export interface DecodedImage {
   original: { width: number; height: number };
 }
 
-/** Decodes JPEG/PNG/WebP/TIFF, applies the EXIF orientation and shrinks to the working size, in one pass. */
-export async function decodeImage(sharp: Sharp, bytes: Uint8Array): Promise<DecodedImage> {
-  try {
-    const input = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: "error" });
-    const meta = await input.metadata();
-    const original = meta.autoOrient ?? { width: meta.width, height: meta.height };
+/**
+ * Decodes JPEG/PNG/WebP/TIFF, applies the EXIF orientation and shrinks to the working size, in one pass, within the
+ * shared decode limits (side, shape, pixels, time) that every decode in this server goes through.
+ */
+export function decodeImage(sharp: Sharp, bytes: Uint8Array): Promise<DecodedImage> {
+  return decodeBounded(sharp, bytes, async (input, original) => {
     const { data, info } = await input
       .rotate()
       .resize({ width: WORK_MAX_SIDE, height: WORK_MAX_SIDE, fit: "inside", withoutEnlargement: true })
@@ -46,13 +43,7 @@ export async function decodeImage(sharp: Sharp, bytes: Uint8Array): Promise<Deco
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
     return { work: { data, width: info.width, height: info.height }, original };
-  } catch (error) {
-    throw new ToolFailure(
-      "not_an_image",
-      `The image could not be decoded (${error instanceof Error ? error.message.slice(0, 120) : "unknown error"}).`,
-      "Send the complete, uncorrupted photo file (JPEG, PNG, WebP or TIFF, at most 50 megapixels).",
-    );
-  }
+  });
 }
 
 function rawInput(sharp: Sharp, image: RgbImage) {
@@ -139,4 +130,81 @@ export async function grayThumbnail(
     .raw()
     .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
+}
+
+/** Clockwise quarter turns, in the order of the tiles of quarterTurnMosaic: top-left, top-right, bottom-left, bottom-right. */
+export const MOSAIC_ANGLES: readonly BestAngle[] = [0, 90, 180, 270];
+
+/**
+ * A square image turned by each of MOSAIC_ANGLES, laid out 2 x 2 (twice its side): one detector call then sees all
+ * four orientations at once, where four calls would cost four model runs. Pure index mapping, no resampling.
+ */
+export function quarterTurnMosaic(square: RgbImage): RgbImage {
+  const s = square.width;
+  if (square.height !== s) throw new Error("quarterTurnMosaic needs a square image");
+  const side = 2 * s;
+  const data = new Uint8Array(side * side * 3);
+  const src = square.data;
+  const last = s - 1;
+  for (let tile = 0; tile < 4; tile++) {
+    const ox = (tile % 2) * s;
+    const oy = Math.floor(tile / 2) * s;
+    for (let y = 0; y < s; y++) {
+      for (let x = 0; x < s; x++) {
+        // The source pixel that a clockwise turn brings to (x, y).
+        let sx = x;
+        let sy = y;
+        if (tile === 1) {
+          sx = y;
+          sy = last - x;
+        } else if (tile === 2) {
+          sx = last - x;
+          sy = last - y;
+        } else if (tile === 3) {
+          sx = last - y;
+          sy = x;
+        }
+        const from = (sy * s + sx) * 3;
+        const to = ((oy + y) * side + ox + x) * 3;
+        data[to] = src[from] ?? 0;
+        data[to + 1] = src[from + 1] ?? 0;
+        data[to + 2] = src[from + 2] ?? 0;
+      }
+    }
+  }
+  return { data, width: side, height: side };
+}
+
+/**
+ * A `side` x `side` RGB view of the square of `extent` times the box's longer side, centred on the box: the part of
+ * the square outside the image is black. Gives the orientation probe a face large enough to tell which way is up.
+ */
+export async function squareAround(
+  sharp: Sharp,
+  image: RgbImage,
+  box: Box,
+  extent: number,
+  side: number,
+): Promise<RgbImage> {
+  const span = Math.max(box.width, box.height) * extent;
+  const sx = box.x + box.width / 2 - span / 2;
+  const sy = box.y + box.height / 2 - span / 2;
+  const clipped = clipBox({ x: sx, y: sy, width: span, height: span }, image.width, image.height);
+  const scale = side / span;
+  const width = Math.min(side, Math.max(1, Math.round(clipped.width * scale)));
+  const height = Math.min(side, Math.max(1, Math.round(clipped.height * scale)));
+  const left = Math.min(side - width, Math.max(0, Math.round((clipped.x - sx) * scale)));
+  const top = Math.min(side - height, Math.max(0, Math.round((clipped.y - sy) * scale)));
+  return toRgb(
+    rawInput(sharp, image)
+      .extract({ left: clipped.x, top: clipped.y, width: clipped.width, height: clipped.height })
+      .resize(width, height, { fit: "fill" })
+      .extend({
+        left,
+        top,
+        right: side - width - left,
+        bottom: side - height - top,
+        background: { r: 0, g: 0, b: 0 },
+      }),
+  );
 }

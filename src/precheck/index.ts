@@ -5,12 +5,12 @@
 import { ToolFailure, truncate } from "../errors.js";
 import { withConsoleOnStderr } from "./console-guard.js";
 import type { PrecheckEngine } from "./engine.js";
-import { type EngineLocations, INSTALL_COMMAND, isPrecheckEngineAvailable, resolveEngine } from "./loader.js";
+import { type EngineLocations, howToInstall, isPrecheckEngineAvailable, resolveEngine } from "./loader.js";
 import { createSerialQueue } from "./queue.js";
 import type { AnalyzeOptions, LocalAnalysis } from "./types.js";
 
 export type { EngineLocations } from "./loader.js";
-export { INSTALL_COMMAND } from "./loader.js";
+export { describePrecheckEngine, installCommand, npxCommand } from "./loader.js";
 export type { AnalyzeOptions, LocalAnalysis, PrecheckWarning, QualityFactors } from "./types.js";
 export { isPrecheckEngineAvailable };
 
@@ -47,7 +47,7 @@ function brokenEngine(error: unknown): ToolFailure {
   return new ToolFailure(
     "not_configured",
     `The on-device pre-check engine failed to start (${truncate(detail, 200)}).`,
-    `Reinstall it next to the server with \`${INSTALL_COMMAND}\` (and reinstall didit-passive-liveness-mcp if a model file is damaged), then call again.`,
+    `Reinstall the engine. ${howToInstall()} Reinstall didit-passive-liveness-mcp too if a model file is damaged.`,
   );
 }
 

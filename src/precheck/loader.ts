@@ -1,10 +1,11 @@
+import { readFileSync } from "node:fs";
 import { access } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ToolFailure, truncate } from "../errors.js";
 
-/** The optional packages the engine needs, pinned: the model conventions below were checked on these versions. */
+/** The optional packages the engine needs; their versions are pinned once, in package.json's peerDependencies. */
 export const ENGINE_PACKAGES = {
   human: "@vladmandic/human",
   tfjsCore: "@tensorflow/tfjs-core",
@@ -15,8 +16,42 @@ export const ENGINE_PACKAGES = {
 } as const;
 export type EnginePackage = keyof typeof ENGINE_PACKAGES;
 
-export const INSTALL_COMMAND =
-  "npm i @vladmandic/human@3.3.6 @tensorflow/tfjs-core@4.22.0 @tensorflow/tfjs-converter@4.22.0 @tensorflow/tfjs-backend-wasm@4.22.0 onnxruntime-web@1.30.0 sharp@0.35.5";
+/** dist/precheck/loader.js and src/precheck/loader.ts both sit two levels below the package root. */
+const PACKAGE_JSON = new URL("../../package.json", import.meta.url);
+
+/**
+ * `name@version` of each engine package, read from the package.json that ships with the code (so a packed or
+ * npx-installed copy always names the versions it was tested with). Throws on a bug: a package without a pin.
+ */
+export function engineSpecs(): string[] {
+  const pkg = JSON.parse(readFileSync(PACKAGE_JSON, "utf8")) as {
+    peerDependencies?: Record<string, string>;
+  };
+  return Object.values(ENGINE_PACKAGES).map((name) => {
+    const version = pkg.peerDependencies?.[name];
+    if (!version) throw new Error(`package.json peerDependencies has no pin for ${name}`);
+    return `${name}@${version}`;
+  });
+}
+
+/** The command that installs the engine next to an installed (local, global or git) copy of the server. */
+export function installCommand(): string {
+  return `npm i ${engineSpecs().join(" ")}`;
+}
+
+/** How to run the server with npx and the engine in one step (npx installs every -p package side by side). */
+export function npxCommand(): string {
+  return `npx -y -p ${PACKAGE_NAME} ${engineSpecs()
+    .map((spec) => `-p ${spec}`)
+    .join(" ")} ${PACKAGE_NAME}`;
+}
+
+const PACKAGE_NAME = "didit-passive-liveness-mcp";
+
+/** npx runs packages from its cache folder (.../_npx/<hash>/node_modules), where `npm i` would not reach. */
+function runningUnderNpx(): boolean {
+  return /[\\/]_npx[\\/]/.test(fileURLToPath(import.meta.url));
+}
 
 export const SPOOF_MODEL_FILES = ["MiniFASNetV2.onnx", "MiniFASNetV1SE.onnx"] as const;
 
@@ -47,7 +82,7 @@ export interface ResolvedEngine {
   spoofUnavailable?: string;
 }
 
-/** dist/precheck/loader.js and src/precheck/loader.ts both sit two levels below the package root. */
+/** The models ship in the npm package (models/minifasnet/ at the package root, like in a git checkout). */
 export const DEFAULT_MODELS_DIR = fileURLToPath(new URL("../../models/minifasnet/", import.meta.url));
 
 const requireHere = createRequire(import.meta.url);
@@ -57,6 +92,13 @@ const requireHere = createRequire(import.meta.url);
  * missing and the exact install command.
  */
 export async function resolveEngine(locations: EngineLocations = {}): Promise<ResolvedEngine> {
+  const found = await findEngine(locations);
+  if (typeof found === "string") throw notInstalled(found);
+  return found;
+}
+
+/** The engine's paths, or why it is not installed. */
+async function findEngine(locations: EngineLocations): Promise<ResolvedEngine | string> {
   const name = (key: EnginePackage) => locations.packages?.[key] ?? ENGINE_PACKAGES[key];
   const missing: string[] = [];
   const find = (specifier: string, from = requireHere, reportAs = specifier): string => {
@@ -80,9 +122,10 @@ export async function resolveEngine(locations: EngineLocations = {}): Promise<Re
   const ortMjs = ortEntry ? find(`${name("ort")}/ort-wasm-simd-threaded.mjs`, requireHere, name("ort")) : "";
   find(name("sharp"), requireHere, name("sharp"));
   if (missing.length > 0) {
-    throw notInstalled(`the package(s) ${[...new Set(missing)].join(", ")} cannot be found`);
+    return `the package(s) ${[...new Set(missing)].join(", ")} cannot be found`;
   }
   const humanDist = path.dirname(humanMain);
+  const modelsDir = locations.modelsDir ?? DEFAULT_MODELS_DIR;
   const resolved: ResolvedEngine = {
     humanEntry: path.join(humanDist, "human.node-wasm.js"),
     humanModelsDir: path.join(humanDist, "..", "models"),
@@ -91,7 +134,7 @@ export async function resolveEngine(locations: EngineLocations = {}): Promise<Re
     sharpPackage: name("sharp"),
     ortWasm,
     ortMjs,
-    spoofModels: SPOOF_MODEL_FILES.map((file) => path.join(locations.modelsDir ?? DEFAULT_MODELS_DIR, file)),
+    spoofModels: SPOOF_MODEL_FILES.map((file) => path.join(modelsDir, file)),
   };
   const packageFiles = [
     resolved.humanEntry,
@@ -101,14 +144,14 @@ export async function resolveEngine(locations: EngineLocations = {}): Promise<Re
   ];
   const absentPackageFiles = await absentFiles(packageFiles);
   if (absentPackageFiles.length > 0) {
-    throw notInstalled(`the installed packages lack ${absentPackageFiles.join(", ")} (other versions?)`);
+    return `the installed packages lack ${absentPackageFiles.join(", ")} (other versions?)`;
   }
-  // The model files are not in the npm package (the default install must not grow); without them the pre-check
-  // still answers everything but the advisory spoof estimate.
+  // The models ship in the package and a configured folder is checked at start-up, so this only happens when they
+  // were removed since; the pre-check then still answers everything but the advisory spoof estimate.
   const absentModels = await absentFiles(resolved.spoofModels ?? []);
   if (absentModels.length > 0) {
     resolved.spoofModels = undefined;
-    resolved.spoofUnavailable = `unavailable: MiniFASNet model files not found (${absentModels.join(", ")}); set DIDIT_PRECHECK_MODELS_DIR`;
+    resolved.spoofUnavailable = `unavailable: MiniFASNet model files not found in ${modelsDir} (${absentModels.join(", ")}); set DIDIT_PRECHECK_MODELS_DIR to a folder holding them`;
   }
   return resolved;
 }
@@ -127,10 +170,26 @@ export async function isPrecheckEngineAvailable(locations: EngineLocations = {})
   );
 }
 
+/** One phrase for the start-up line: whether the engine and its models are there (resolves paths, loads nothing). */
+export async function describePrecheckEngine(locations: EngineLocations = {}): Promise<string> {
+  const found = await findEngine(locations);
+  if (typeof found === "string") return `pre-check engine not installed (${found})`;
+  return found.spoofModels
+    ? "pre-check engine and models available"
+    : `pre-check engine available, spoof models missing in ${locations.modelsDir ?? DEFAULT_MODELS_DIR}`;
+}
+
 export function notInstalled(why: string): ToolFailure {
   return new ToolFailure(
     "not_configured",
     `The on-device pre-check engine is not installed: ${truncate(why, 300)}.`,
-    `It is optional. Install it next to the server with \`${INSTALL_COMMAND}\` and call precheck_face_image again (no restart needed). check_passive_liveness and explain_warning work without it.`,
+    `It is optional. ${howToInstall()} check_passive_liveness and explain_warning work without it.`,
   );
+}
+
+/** The install advice that fits how this server was started. */
+export function howToInstall(): string {
+  return runningUnderNpx()
+    ? `This server runs from npx, which installs only the packages it is given: start it with \`${npxCommand()}\` instead (change the command in the MCP host's configuration and restart it).`
+    : `Install it next to the server with \`${installCommand()}\` and call precheck_face_image again (no restart needed).`;
 }

@@ -161,6 +161,8 @@ export interface FaceFindings {
   faceSidePx: number | null;
   luminance: number | null;
   quality: number | null;
+  /** A face other than the largest, big enough to matter, looks like a screen or a print (see engine.ts). */
+  secondFaceReproduction?: boolean;
 }
 
 const SHORT_DESCRIPTIONS: Record<PrecheckTag, string> = {
@@ -170,6 +172,8 @@ const SHORT_DESCRIPTIONS: Record<PrecheckTag, string> = {
   LOW_FACE_LUMINANCE: "The face is dark.",
   HIGH_FACE_LUMINANCE: "The face is overexposed.",
   LOW_FACE_QUALITY: "The face is not sharp or clear.",
+  SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION:
+    "Another face in the image looks like a photo or a screen, not a live person (local-only check).",
 };
 
 /** Tags in the order their fix matters most: the first one's user message is shown. */
@@ -179,6 +183,7 @@ const PRIORITY: readonly PrecheckTag[] = [
   "LOW_FACE_LUMINANCE",
   "HIGH_FACE_LUMINANCE",
   "LOW_FACE_QUALITY",
+  "SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION",
   "MULTIPLE_FACES_DETECTED",
 ];
 
@@ -221,6 +226,7 @@ export function decideWarnings(findings: FaceFindings): Verdict {
       const [largest = 0, second = 0] = findings.faceAreas;
       note("MULTIPLE_FACES_DETECTED", largest > 0 && second / largest >= SECOND_FACE_AREA_RATIO);
     }
+    if (findings.secondFaceReproduction) note("SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION", true);
   }
   const warnings = PRIORITY.filter((tag) => found.has(tag)).map((risk) => ({
     risk,

@@ -3,10 +3,14 @@
 /** Clockwise rotation, in degrees, applied to the upright (EXIF-oriented) image before analysis. */
 export type BestAngle = 0 | 90 | 180 | 270;
 
-/** Tags the pre-check can raise: the API's own where one fits, plus the local-only FACE_TOO_SMALL. */
+/**
+ * Tags the pre-check can raise: the API's own where one fits, plus the local-only FACE_TOO_SMALL and
+ * SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION.
+ */
 export type PrecheckTag =
   | "NO_FACE_DETECTED"
   | "FACE_TOO_SMALL"
+  | "SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION"
   | "MULTIPLE_FACES_DETECTED"
   | "LOW_FACE_LUMINANCE"
   | "HIGH_FACE_LUMINANCE"
@@ -27,6 +31,18 @@ export interface QualityFactors {
   confidence: number;
 }
 
+/** One detected face (up to 5, largest first). */
+export interface FaceEstimate {
+  /** [x1, y1, x2, y2] in pixels of the analysed frame (upright, rotated by best_angle). */
+  bbox: [number, number, number, number];
+  /** Detector confidence, 0-1. */
+  confidence: number;
+  /** This face's box area over the largest face's, 0-1 (1 for the largest). */
+  relative_area: number;
+  /** Advisory P(live) x 100 for this face; null without the anti-spoofing models. */
+  spoof_estimate: number | null;
+}
+
 /** What the engine found, in the vocabulary of Didit's response where one exists. */
 export interface LocalAnalysis {
   engine: "local";
@@ -45,13 +61,21 @@ export interface LocalAnalysis {
   face_quality: number | null;
   quality_factors: QualityFactors | null;
   best_angle: BestAngle;
-  /** The face lies sideways or upside down and rotate_image was off: check_passive_liveness needs rotate_image. */
+  /**
+   * The face is not upright in the photo as sent (sideways or upside down), whether or not rotate_image was on:
+   * check_passive_liveness needs rotate_image: true.
+   */
   rotate_image_advised: boolean;
   warnings: PrecheckWarning[];
   /** Plain words for the person in the photo. */
   user_message: string;
-  /** Advisory P(live) x 100 from the local anti-spoofing models; never a verdict. Null without a face. */
+  /**
+   * Advisory P(live) x 100 from the local anti-spoofing models; never a verdict. The lowest among the faces at least
+   * a quarter of the largest's area (a screen held up beside a live face counts). Null without a face.
+   */
   spoof_estimate: number | null;
+  /** Every face found, largest first, each with its own spoof estimate. */
+  faces: FaceEstimate[];
   spoof_model: string;
   /** The analysed frame's size in pixels (upright, rotated by best_angle). */
   image_size: { width: number; height: number };

@@ -3,7 +3,6 @@ import type { DiditClient, FaceMatchParams, LivenessParams } from "../didit/clie
 import type { DiditFaceMatchResponse } from "../didit/face-match-schema.js";
 import type { DiditLivenessResponse, DiditWarning } from "../didit/response-schema.js";
 import { ToolFailure } from "../errors.js";
-import type { LocalAnalysis } from "../precheck/types.js";
 import { findWarning } from "../warnings/catalog.js";
 
 /**
@@ -46,29 +45,24 @@ export function sandboxOutcomeFor(vendorData: string | undefined): SandboxOutcom
   );
 }
 
-/** Looks at the photo on this machine; undefined when the optional pre-check engine is not installed. */
-export type LocalLook = (bytes: Uint8Array, rotate: boolean) => Promise<LocalAnalysis | undefined>;
-
 export interface SandboxOptions {
   now?: () => Date;
-  /** With it, faces, luminance, quality and rotation come from the real photo; only the verdict is mocked. */
-  look?: LocalLook | undefined;
 }
 
 /**
  * An offline responder with Didit's contract, as a sandbox application's key would answer: mocked outcomes, no
- * billing. The image has already been validated like a real upload by then; with the on-device engine installed
- * its faces, light, quality and rotation are measured for real, so trying the server shows real numbers.
+ * billing. The image has already been validated like a real upload by then. The answer depends only on the
+ * requested outcome, never on what the photo shows or on what is installed (measuring a photo is
+ * precheck_face_image's job), so it is instant and the same everywhere.
  */
 export function createSandboxClient(options: SandboxOptions = {}): DiditClient {
   const now = options.now ?? (() => new Date());
   return {
-    async checkPassiveLiveness(image, params, call = {}) {
+    async checkPassiveLiveness(_image, params, call = {}) {
       call.onProgress?.("Sandbox: answering offline, nothing is uploaded");
       const outcome = sandboxOutcomeFor(params.vendor_data);
       throwIfFailure(outcome);
-      const local = await options.look?.(image.bytes, params.rotate_image === true).catch(() => undefined);
-      return sandboxResponse(MATCH_OUTCOMES.includes(outcome) ? "approved" : outcome, params, now(), local);
+      return sandboxResponse(MATCH_OUTCOMES.includes(outcome) ? "approved" : outcome, params, now());
     },
     async matchFaces(_userImage, _refImage, params, call = {}) {
       call.onProgress?.("Sandbox: comparing offline, nothing is uploaded");
@@ -130,14 +124,7 @@ function sandboxMatchResponse(
   };
 }
 
-function sandboxResponse(
-  requested: SandboxOutcome,
-  params: LivenessParams,
-  at: Date,
-  local?: LocalAnalysis,
-): DiditLivenessResponse {
-  // A photo with no face really has none: the default outcome follows what was seen; an explicit switch wins.
-  const outcome = requested === "approved" && local?.faces_detected === 0 ? "no_face" : requested;
+function sandboxResponse(outcome: SandboxOutcome, params: LivenessParams, at: Date): DiditLivenessResponse {
   const threshold = params.face_liveness_score_decline_threshold ?? DEFAULT_THRESHOLD;
   const noFace = outcome === "no_face";
   const score = noFace ? null : ({ spoof: 4, low_score: 18 }[outcome as "spoof" | "low_score"] ?? 93);
@@ -148,25 +135,13 @@ function sandboxResponse(
   if (score !== null && score <= threshold) add("LOW_LIVENESS_SCORE");
   if (outcome === "blocklist") add("FACE_IN_BLOCKLIST");
   if (outcome === "possible_blocklist") add("POSSIBLE_FACE_IN_BLOCKLIST");
-  if (outcome === "multiple_faces" || (!noFace && (local?.faces_detected ?? 0) > 1))
-    add("MULTIPLE_FACES_DETECTED");
+  if (outcome === "multiple_faces") add("MULTIPLE_FACES_DETECTED");
   if (outcome === "duplicate") add("DUPLICATED_FACE");
-  if (!noFace && local) {
-    // Photo problems the engine measured; on this endpoint they are configurable, so they warn, not decline.
-    for (const { risk } of local.warnings) {
-      if (["LOW_FACE_QUALITY", "LOW_FACE_LUMINANCE", "HIGH_FACE_LUMINANCE"].includes(risk)) {
-        risks.push([risk, "warning"]);
-      }
-    }
-  }
   const warnings = risks.map(([risk, logType]) => sandboxWarning(risk, logType));
   const mocked = { bbox: [120, 96, 392, 420], confidence: 0.97, age: 31.4, gender: "female", race: null };
-  const seen = local?.bbox
-    ? { ...mocked, bbox: local.bbox, confidence: local.face_confidence ?? mocked.confidence }
-    : mocked;
-  const faceCount = noFace ? 0 : Math.max(outcome === "multiple_faces" ? 2 : 1, local?.faces_detected ?? 1);
+  const faceCount = noFace ? 0 : outcome === "multiple_faces" ? 2 : 1;
   const entities = Array.from({ length: faceCount }, (_, i) =>
-    i === 0 ? seen : { bbox: null, confidence: null, age: null, gender: null, race: null },
+    i === 0 ? mocked : { bbox: null, confidence: null, age: null, gender: null, race: null },
   );
   return {
     request_id: randomUUID(),
@@ -174,10 +149,10 @@ function sandboxResponse(
       status: warnings.some((w) => w.log_type === "error") ? "Declined" : "Approved",
       method: "PASSIVE",
       score,
-      user_image: { entities, best_angle: noFace ? null : (local?.best_angle ?? 0) },
+      user_image: { entities, best_angle: noFace ? null : 0 },
       warnings,
-      face_quality: noFace ? null : (local?.face_quality ?? 82.5),
-      face_luminance: noFace ? null : (local?.face_luminance ?? 51.2),
+      face_quality: noFace ? null : 82.5,
+      face_luminance: noFace ? null : 51.2,
     },
     vendor_data: params.vendor_data ?? null,
     metadata: params.metadata ?? null,

@@ -64,12 +64,16 @@ export const precheckOutputSchema = z.object({
     ),
   rotate_image_advised: z
     .boolean()
-    .describe("The face lies sideways or upside down: submit with rotate_image: true."),
+    .describe(
+      "The face lies sideways or upside down in the photo as sent (whether or not rotate_image was on): submit with rotate_image: true.",
+    ),
   warnings: z.array(
     z.object({
       risk: z
         .string()
-        .describe("Didit's tag where one fits; FACE_TOO_SMALL is local-only. explain_warning explains each."),
+        .describe(
+          "Didit's tag where one fits; FACE_TOO_SMALL and SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION are local-only. explain_warning explains each.",
+        ),
       short_description: z.string(),
       blocking: z
         .boolean()
@@ -87,8 +91,23 @@ export const precheckOutputSchema = z.object({
     .number()
     .nullable()
     .describe(
-      `On-device anti-spoofing hint, 0-100, higher = more likely a live capture; never a verdict and never a reason to reject. ${ADVISORY}`,
+      `On-device anti-spoofing hint, 0-100, higher = more likely a live capture: the lowest of the faces at least a quarter of the largest's area (a screen held up beside a live face pulls it down); never a verdict and never a reason to reject. ${ADVISORY}`,
     ),
+  faces: z
+    .array(
+      z.object({
+        bbox: z
+          .tuple([z.number(), z.number(), z.number(), z.number()])
+          .describe("[x1, y1, x2, y2] in pixels of the upright image turned by best_angle."),
+        confidence: z.number().describe("Face detector confidence 0-1."),
+        relative_area: z.number().describe("This face's area over the largest face's, 0-1."),
+        spoof_estimate: z
+          .number()
+          .nullable()
+          .describe("This face's own on-device anti-spoofing hint, 0-100 (advisory, like spoof_estimate)."),
+      }),
+    )
+    .describe("Every face found (up to 5), largest first; Didit scores only the first."),
   spoof_model: z.string().describe("The model behind spoof_estimate."),
   image_size: z.object({ width: z.number(), height: z.number() }),
   elapsed_ms: z.number().describe("Time spent analysing, in milliseconds."),
@@ -101,10 +120,10 @@ export const precheckToolConfig = {
     "Checks a face photo on this machine before you spend a Didit credit: nothing is uploaded and it is free. " +
     "Give the image as image_path (inside the allowed directories) or image_base64, like check_passive_liveness. " +
     "Reports the faces found, the largest face's box and size, face_luminance and face_quality (0-100), best_angle (with rotate_image), " +
-    "warnings in Didit's vocabulary (NO_FACE_DETECTED, MULTIPLE_FACES_DETECTED, LOW_FACE_QUALITY, LOW_FACE_LUMINANCE, HIGH_FACE_LUMINANCE) plus the local-only FACE_TOO_SMALL, " +
+    "warnings in Didit's vocabulary (NO_FACE_DETECTED, MULTIPLE_FACES_DETECTED, LOW_FACE_QUALITY, LOW_FACE_LUMINANCE, HIGH_FACE_LUMINANCE) plus the local-only FACE_TOO_SMALL and SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION (another face in the frame looks like a screen or a print), " +
     "and next_action: proceed (submit with check_passive_liveness) or retake (relay user_message, ask for a new photo). " +
     "A warning with blocking: false is only a suggestion (ready stays true; user_message carries the tip). " +
-    "spoof_estimate is an advisory on-device anti-spoofing hint, never a verdict: only Didit's check decides liveness. " +
+    "spoof_estimate is an advisory on-device anti-spoofing hint (the lowest of the faces that matter; faces[] has each face's), never a verdict: only Didit's check decides liveness. " +
     "Needs the optional on-device engine; without it the tool answers not_configured with the install command.",
   inputSchema: precheckInputSchema,
   outputSchema: precheckOutputSchema,

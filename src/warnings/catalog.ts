@@ -368,6 +368,33 @@ export const WARNING_CATALOG: readonly WarningEntry[] = Object.freeze([
       "Your face is too small in the photo. Hold the camera closer, at arm's length, so your face fills a good " +
       "part of the frame, and take the photo again.",
   }),
+  entry({
+    tag: "SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION",
+    severity: "warning",
+    declines: false,
+    title: "Second Face Looks Like a Reproduction (local pre-check)",
+    explanation:
+      "Local-only tag: raised by precheck_face_image on this machine, never returned by Didit's API. Besides the " +
+      "largest face, the photo holds another face at least a quarter of its size whose on-device anti-spoofing " +
+      "estimate is very low: it looks like a face on a phone screen or a printed photo held up beside a live " +
+      "person, a classic replay. Didit scores only the largest face, so its check would say nothing about that one.",
+    likely_causes: [
+      "Someone holds up a phone, tablet or printed photo showing a face next to their own.",
+      "A poster, ID card photo or framed picture with a face in the background.",
+      "A second person far from the camera, blurred or in shadow (the estimate is advisory and can be wrong).",
+    ],
+    next_action: "retake",
+    agent_guidance:
+      "Do not submit this photo to check_passive_liveness. Ask the user for a new selfie with only their own face " +
+      "in the frame and no screen, photo or poster showing a face, then pre-check it again. The estimate is " +
+      "advisory: do not accuse the user of anything and do not reject them on this tag alone. " +
+      DO_NOT_DISCLOSE +
+      " " +
+      RETAKE_LIMIT,
+    user_message:
+      "Please take the photo again with only your own face in the frame: no phone screen, photo or other person " +
+      "showing a face.",
+  }),
 ]);
 
 /** What precheck_face_image tells the person for one tag, depending on whether the tag blocks `ready`. */
@@ -426,13 +453,24 @@ export const PRECHECK_USER_MESSAGES: Readonly<Record<string, PrecheckUserMessage
       "We will check this photo. We noticed another face in it: if you take another, make sure only you are in " +
       "the picture.",
   },
+  SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION: {
+    retake:
+      "Please take the photo again with only your own face in the frame: no phone screen, photo or other person " +
+      "showing a face.",
+    suggestion:
+      "We will check this photo. We noticed a screen or photo showing a face in it: if you take another, make " +
+      "sure only your own face is in the frame.",
+  },
 });
 
 /** What the pre-check says when nothing stands in the way. */
 export const PRECHECK_READY_MESSAGE = "Your photo looks clear. We will now check it.";
 
 /** Raised only by the on-device pre-check (precheck_face_image); Didit's API never returns them. */
-export const LOCAL_ONLY_TAGS: readonly string[] = Object.freeze(["FACE_TOO_SMALL"]);
+export const LOCAL_ONLY_TAGS: readonly string[] = Object.freeze([
+  "FACE_TOO_SMALL",
+  "SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION",
+]);
 
 /**
  * The tags Didit documents (11 for passive liveness, then the face-match ones), in contract order: what

@@ -126,6 +126,59 @@ describe("didit-passive-liveness-mcp check", () => {
   });
 });
 
+describe("didit-passive-liveness-mcp precheck", { timeout: 120_000 }, () => {
+  it("prints the local verdict: exit 0 when ready, 1 when the photo should be retaken; nothing is uploaded", async () => {
+    const ready = await cli(["precheck", JPEG], keyed());
+    expect(ready.code).toBe(0);
+    expect(ready.stdout).toMatch(/^Ready: yes · next action: proceed/m);
+    expect(ready.stdout).toMatch(/^Spoof estimate: \d+(\.\d)?\/100/m);
+    expect(ready.stderr).toBe("");
+    const noFace = await cli(["precheck", path.join(FIXTURES, "syn_no_face_gradient.png")]);
+    expect(noFace.code).toBe(1);
+    expect(noFace.stdout).toMatch(/^Ready: no · next action: retake/m);
+    expect(noFace.stdout).toContain("  - NO_FACE_DETECTED: ");
+    expect(noFace.stdout).toMatch(/^Tell the person: .+/m);
+    expect(double.requests).toHaveLength(0);
+  });
+
+  it("--json prints exactly the MCP tool's structured result", async () => {
+    const image = path.join(FIXTURES, "syn_rot90.jpg");
+    const r = await cli(["precheck", image, "--rotate", "--json"]);
+    expect(r.code).toBe(0);
+    const fromCli = JSON.parse(r.stdout) as Record<string, unknown>;
+    const session = await spawnServer({ env: baseEnv(), args: ["--allow-dir", FIXTURES] });
+    try {
+      const result = await session.call("precheck_face_image", {
+        image_path: "syn_rot90.jpg",
+        rotate_image: true,
+      });
+      const fromTool = result.structuredContent as Record<string, unknown>;
+      expect(fromTool.best_angle).not.toBe(0);
+      expect({ ...fromCli, elapsed_ms: null }).toEqual({ ...fromTool, elapsed_ms: null });
+    } finally {
+      await session.close();
+    }
+  });
+
+  it.each([
+    ["no image", [], "needs exactly one image path"],
+    ["an unknown flag", [JPEG, "--threshold", "3"], "invalid_input"],
+    ["a missing file", [path.join(FIXTURES, "missing.jpg")], "file_not_found"],
+    ["a file that is not an image", [path.join(FIXTURES, "SOURCES.md")], "not_an_image"],
+  ])("exits 2 for %s", async (_, args, mention) => {
+    const r = await cli(["precheck", ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(mention);
+  });
+
+  it("exits 3 for a wrong DIDIT_PRECHECK_MODELS_DIR, naming it", async () => {
+    const r = await cli(["precheck", JPEG], { DIDIT_PRECHECK_MODELS_DIR: FIXTURES });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^Error \[not_configured\]: DIDIT_PRECHECK_MODELS_DIR .*fixtures lacks/);
+  });
+});
+
 describe("didit-passive-liveness-mcp explain", () => {
   it("explains a tag in words, or as JSON", async () => {
     const r = await cli(["explain", "low liveness score"]);

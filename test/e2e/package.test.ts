@@ -1,64 +1,34 @@
 import { type SpawnSyncReturns, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  binEnv,
+  ENGINE_SPECS,
+  emptyProject,
+  npm,
+  type Packed,
+  packProject,
+  pkg,
+  ROOT,
+  readyLine,
+  WINDOWS,
+} from "../support/packed.js";
 
 // Packs the project as npm would publish it (dist/ must already be built: `npm test` builds first), installs the
-// tarball into an empty folder and runs the installed command, with no DIDIT_API_KEY anywhere.
+// tarball into an empty folder and runs the installed command, with no DIDIT_API_KEY anywhere. The optional
+// pre-check engine is not installed here (300 MB); `npm run test:install` installs it and runs a real pre-check.
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
-  name: string;
-  version: string;
-};
-const WINDOWS = process.platform === "win32";
-const NPM = WINDOWS ? "npm.cmd" : "npm";
 const INSTALL_TIMEOUT_MS = 120_000;
+const MODEL_FILES = [
+  "models/minifasnet/LICENSE",
+  "models/minifasnet/MiniFASNetV1SE.onnx",
+  "models/minifasnet/MiniFASNetV2.onnx",
+  "models/minifasnet/NOTICE",
+];
 
-/** npm's own settings (cache, registry, user config) but nothing of the project or of a parent npm script. */
-function npmEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith("DIDIT_")) continue;
-    if (/^npm_/i.test(key) && !/^npm_config_(cache|registry|userconfig)$/i.test(key)) continue;
-    env[key] = value;
-  }
-  return env;
-}
-
-/** What the installed command sees: a PATH (for `#!/usr/bin/env node`) and a home, no DIDIT_* at all. */
-function binEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? tmpdir() };
-  for (const key of ["SystemRoot", "USERPROFILE", "APPDATA", "TEMP", "TMP"]) {
-    if (process.env[key] !== undefined) env[key] = process.env[key];
-  }
-  return env;
-}
-
-function npm(args: string[], cwd: string): string {
-  const result = spawnSync(NPM, args, {
-    cwd,
-    env: npmEnv(),
-    encoding: "utf8",
-    shell: WINDOWS,
-    timeout: INSTALL_TIMEOUT_MS,
-  });
-  if (result.status !== 0) {
-    throw new Error(`npm ${args.join(" ")} failed (${result.status ?? result.signal}):\n${result.stderr}`);
-  }
-  return result.stdout;
-}
-
-interface PackedFile {
-  path: string;
-  size: number;
-}
-
-let packDir: string;
+let packed: Packed;
 let installDir: string;
-let files: string[];
-let tarballSize: number;
 let installedRoot: string;
 let bin: string;
 
@@ -76,36 +46,26 @@ beforeAll(() => {
   expect(existsSync(path.join(ROOT, "dist", "index.js")), "dist/ is built (npm test builds first)").toBe(
     true,
   );
-  packDir = mkdtempSync(path.join(tmpdir(), "didit-pack-"));
-  installDir = mkdtempSync(path.join(tmpdir(), "didit-install-"));
-
-  const [packed] = JSON.parse(npm(["pack", "--json", "--pack-destination", packDir], ROOT)) as {
-    filename: string;
-    size: number;
-    files: PackedFile[];
-  }[];
-  if (!packed) throw new Error("npm pack --json printed no package");
-  files = packed.files.map((f) => f.path.replace(/\\/g, "/")).sort();
-  tarballSize = packed.size;
-
-  writeFileSync(
-    path.join(installDir, "package.json"),
-    `${JSON.stringify({ name: "didit-pack-check", version: "0.0.0", private: true }, null, 2)}\n`,
-  );
+  packed = packProject(INSTALL_TIMEOUT_MS);
+  installDir = emptyProject("didit-install-");
   npm(
-    ["install", "--no-audit", "--no-fund", "--prefer-offline", path.join(packDir, packed.filename)],
+    ["install", "--no-audit", "--no-fund", "--prefer-offline", packed.tarball],
     installDir,
+    INSTALL_TIMEOUT_MS,
   );
   installedRoot = path.join(installDir, "node_modules", pkg.name);
   bin = path.join(installDir, "node_modules", ".bin", pkg.name);
 }, INSTALL_TIMEOUT_MS);
 
 afterAll(() => {
-  for (const dir of [packDir, installDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  for (const dir of [packed && path.dirname(packed.tarball), installDir]) {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe("the published package", { timeout: INSTALL_TIMEOUT_MS }, () => {
-  it("holds only what runs: compiled JavaScript, the sample, the docs and the metadata", () => {
+  it("holds only what runs: compiled JavaScript, the sample, the spoof models, the docs and the metadata", () => {
+    const { files } = packed;
     for (const file of [
       "package.json",
       "README.md",
@@ -117,6 +77,7 @@ describe("the published package", { timeout: INSTALL_TIMEOUT_MS }, () => {
       "dist/cli.js",
       "samples/selfie.jpg",
       "samples/NOTICE.md",
+      ...MODEL_FILES,
     ]) {
       expect(files).toContain(file);
     }
@@ -125,14 +86,16 @@ describe("the published package", { timeout: INSTALL_TIMEOUT_MS }, () => {
       const allowed =
         topLevel.has(file) ||
         (file.startsWith("dist/") && file.endsWith(".js")) ||
-        file.startsWith("samples/");
+        file.startsWith("samples/") ||
+        MODEL_FILES.includes(file);
       expect(allowed, `unexpected file in the tarball: ${file}`).toBe(true);
       expect(file).not.toMatch(/^(src|test|scripts|bench|coverage|node_modules)\//);
       expect(file).not.toMatch(/\.(ts|mts|cts|map|tgz)$/);
       expect(file).not.toMatch(/(^|\/)tsconfig[^/]*\.json$/);
     }
-    // A selfie, a few dozen small modules and the docs; anything much bigger means something leaked in.
-    expect(tarballSize).toBeLessThan(1_000_000);
+    // The two models (3.4 MB, barely compressible), a selfie, a few dozen small modules and the docs (0.14 MB
+    // without the models); anything much bigger means something leaked in.
+    expect(packed.size).toBeLessThan(3_700_000);
   });
 
   it("installs into an empty folder with its command on the bin path", () => {
@@ -166,5 +129,41 @@ describe("the published package", { timeout: INSTALL_TIMEOUT_MS }, () => {
     expect(result.status).toBe(3);
     expect(result.stdout).toBe("");
     expect(result.stderr).toContain("not_configured");
+  });
+
+  it("without the engine: the ready line says so, and precheck exits 3 with the pinned install command", async () => {
+    const line = await readyLine(WINDOWS ? `${bin}.cmd` : bin, [], binEnv(), installDir);
+    expect(line).toMatch(
+      /, pre-check engine not installed \(the package\(s\) @vladmandic\/human, .* cannot be found\)\)$/,
+    );
+    const result = run(["precheck", path.join(installedRoot, "samples", "selfie.jpg")]);
+    expect(result.status).toBe(3);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(
+      /^Error \[not_configured\]: The on-device pre-check engine is not installed/,
+    );
+    expect(result.stderr).toContain(`npm i ${ENGINE_SPECS.join(" ")}`);
+  });
+
+  it("run from npx's cache, the hint gives the npx form that brings the engine", () => {
+    // npx installs into <cache>/_npx/<hash>/node_modules: the same files seen through such a path (symlinks kept).
+    const npxRoot = path.join(installDir, "_npx", "0123abcd");
+    mkdirSync(npxRoot, { recursive: true });
+    symlinkSync(path.join(installDir, "node_modules"), path.join(npxRoot, "node_modules"), "junction");
+    const result = spawnSync(
+      process.execPath,
+      [
+        "--preserve-symlinks",
+        "--preserve-symlinks-main",
+        path.join(npxRoot, "node_modules", pkg.name, "dist", "index.js"),
+        "precheck",
+        "selfie.jpg",
+      ],
+      { cwd: path.join(installedRoot, "samples"), env: binEnv(), encoding: "utf8", timeout: 30_000 },
+    );
+    expect(result.status).toBe(3);
+    const npxForm = `npx -y -p ${pkg.name} ${ENGINE_SPECS.map((s) => `-p ${s}`).join(" ")} ${pkg.name}`;
+    expect(result.stderr).toContain(npxForm);
+    expect(result.stderr).not.toContain("npm i ");
   });
 });

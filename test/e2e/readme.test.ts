@@ -136,6 +136,8 @@ function invocations(): {
         const pkgName = argv.slice(i + 1).find((w) => !w.startsWith("-"));
         npxPackages.push(pkgName ?? "(none)");
       }
+      // `npx -p didit-passive-liveness-mcp -p <engine package> ... didit-passive-liveness-mcp`: the first is a package.
+      if (word === PACKAGE_NAME && (argv[i - 1] === "-p" || argv[i - 1] === "--package")) continue;
       if (word === PACKAGE_NAME || (word === "dist/index.js" && argv[i - 1] === "node")) {
         const rest = argv.slice(i + 1);
         const stop = rest.findIndex((w) => ["|", "||", "&&", ";", ">", "<", "2>"].includes(w));

@@ -166,6 +166,19 @@ describe("acceptance fixtures through analyzeFaceImage", () => {
     expect(r.rotate_image_advised).toBe(true);
   });
 
+  it("rotate_image_advised follows the face, whether or not rotate_image was passed", async () => {
+    // With rotate_image the search found 270: the photo as sent is sideways, so the check needs rotate_image too.
+    const r90 = await analyzeFaceImage(await fixture("syn_rot90.jpg"), { rotate: true });
+    expect(r90).toMatchObject({ best_angle: 270, rotate_image_advised: true });
+    const r180 = await analyzeFaceImage(await fixture("syn_rot180.jpg"), { rotate: true });
+    expect(r180).toMatchObject({ best_angle: 180, rotate_image_advised: true });
+    // Upside down without rotate_image: the mesh's roll cannot see it, the orientation probe does.
+    const plain180 = await analyzeFaceImage(await fixture("syn_rot180.jpg"));
+    expect(plain180).toMatchObject({ best_angle: 0, rotate_image_advised: true });
+    const upright = await analyzeFaceImage(await fixture("syn_astronaut.jpg"), { rotate: true });
+    expect(upright).toMatchObject({ best_angle: 0, rotate_image_advised: false });
+  });
+
   it("syn_exif6.jpg: upright from its EXIF orientation, without rotate_image", async () => {
     const r = await analyzeFaceImage(await fixture("syn_exif6.jpg"));
     expect(r).toMatchObject({ best_angle: 0, faces_detected: 1, rotate_image_advised: false });

@@ -4,15 +4,21 @@ import path from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import {
   createPrecheckAnalyzer,
-  INSTALL_COMMAND,
+  installCommand,
   isPrecheckEngineAvailable,
 } from "../../src/precheck/index.js";
-import { ENGINE_PACKAGES, resolveEngine } from "../../src/precheck/loader.js";
+import { ENGINE_PACKAGES, npxCommand, resolveEngine } from "../../src/precheck/loader.js";
 
 vi.setConfig({ testTimeout: 60_000 });
 
-const PINNED =
-  "npm i @vladmandic/human@3.3.6 @tensorflow/tfjs-core@4.22.0 @tensorflow/tfjs-converter@4.22.0 @tensorflow/tfjs-backend-wasm@4.22.0 onnxruntime-web@1.30.0 sharp@0.35.5";
+// The pins live once, in package.json's peerDependencies (the same versions as the dev dependencies tested here).
+const pkg = JSON.parse(await readFile(path.resolve(import.meta.dirname, "../../package.json"), "utf8")) as {
+  peerDependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
+// In the engine's own order (npm may re-sort package.json's keys).
+const SPECS = Object.values(ENGINE_PACKAGES).map((name) => `${name}@${pkg.peerDependencies[name]}`);
+const PINNED = `npm i ${SPECS.join(" ")}`;
 
 describe("engine availability", () => {
   it("is available here (the packages are dev dependencies) and resolves only local files", async () => {
@@ -26,8 +32,28 @@ describe("engine availability", () => {
     ]);
   });
 
-  it("the install hint is the exact pinned command", () => {
-    expect(INSTALL_COMMAND).toBe(PINNED);
+  it("the install commands are made from package.json's peerDependencies, which pin exactly the tested versions", () => {
+    expect(Object.keys(pkg.peerDependencies).sort()).toEqual(Object.values(ENGINE_PACKAGES).sort());
+    for (const [name, version] of Object.entries(pkg.peerDependencies)) {
+      expect(version, name).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(pkg.devDependencies[name], name).toBe(version);
+    }
+    expect(installCommand()).toBe(PINNED);
+    expect(npxCommand()).toBe(
+      `npx -y -p didit-passive-liveness-mcp ${SPECS.map((s) => `-p ${s}`).join(" ")} didit-passive-liveness-mcp`,
+    );
+  });
+
+  it("the README shows exactly these commands, and names no other engine version", async () => {
+    const readme = await readFile(path.resolve(import.meta.dirname, "../../README.md"), "utf8");
+    expect(readme).toContain(installCommand());
+    expect(readme).toContain(npxCommand());
+    for (const [name, version] of Object.entries(pkg.peerDependencies)) {
+      const escaped = name.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+      for (const [, mentioned] of readme.matchAll(new RegExp(`${escaped}@([\\w.-]+)`, "g"))) {
+        expect(mentioned, name).toBe(version);
+      }
+    }
   });
 
   it.each(Object.keys(ENGINE_PACKAGES) as (keyof typeof ENGINE_PACKAGES)[])(
@@ -50,8 +76,8 @@ describe("engine availability", () => {
     try {
       const resolved = await resolveEngine({ modelsDir: empty });
       expect(resolved.spoofModels).toBeUndefined();
-      expect(resolved.spoofUnavailable).toMatch(
-        /MiniFASNetV1SE\.onnx, MiniFASNetV2\.onnx.*DIDIT_PRECHECK_MODELS_DIR/,
+      expect(resolved.spoofUnavailable).toContain(
+        `not found in ${empty} (MiniFASNetV1SE.onnx, MiniFASNetV2.onnx); set DIDIT_PRECHECK_MODELS_DIR`,
       );
       expect(await isPrecheckEngineAvailable({ modelsDir: empty })).toBe(true);
       const fixture = path.resolve(import.meta.dirname, "../fixtures/live_silentface_T1.jpg");

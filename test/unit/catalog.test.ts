@@ -35,14 +35,17 @@ const APPLIES_TO: Record<string, string[]> = {
   FACE_TOO_SMALL: ["liveness", "face_match"],
 };
 /** Raised only by the on-device pre-check (precheck_face_image), after the documented tags. */
-const LOCAL_ONLY: ReadonlyArray<Row> = [["FACE_TOO_SMALL", "warning", false, "retake"]];
+const LOCAL_ONLY: ReadonlyArray<Row> = [
+  ["FACE_TOO_SMALL", "warning", false, "retake"],
+  ["SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION", "warning", false, "retake"],
+];
 const EXPECTED: ReadonlyArray<Row> = [...DOCUMENTED, ...LOCAL_ONLY];
 
 describe("WARNING_CATALOG", () => {
-  it("holds exactly the 13 documented tags, once each, in contract order, then FACE_TOO_SMALL", () => {
+  it("holds exactly the 13 documented tags, once each, in contract order, then the local-only ones", () => {
     const tags = WARNING_CATALOG.map((e) => e.tag);
     expect(tags).toEqual(EXPECTED.map(([tag]) => tag));
-    expect(new Set(tags).size).toBe(14);
+    expect(new Set(tags).size).toBe(15);
   });
 
   it("says which results each tag applies to", () => {
@@ -54,7 +57,7 @@ describe("WARNING_CATALOG", () => {
   it("DOCUMENTED_TAGS lists the 13 documented tags; LOCAL_ONLY_TAGS the pre-check's own", () => {
     expect(DOCUMENTED_TAGS).toEqual(DOCUMENTED.map(([tag]) => tag));
     expect(DOCUMENTED_TAGS).toHaveLength(13);
-    expect(LOCAL_ONLY_TAGS).toEqual(["FACE_TOO_SMALL"]);
+    expect(LOCAL_ONLY_TAGS).toEqual(["FACE_TOO_SMALL", "SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION"]);
     expect(Object.isFrozen(DOCUMENTED_TAGS)).toBe(true);
     expect(Object.isFrozen(LOCAL_ONLY_TAGS)).toBe(true);
   });

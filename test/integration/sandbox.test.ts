@@ -1,0 +1,63 @@
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { selectLivenessClient } from "../../src/liveness/select-client.js";
+import { type InMemorySession, startInMemory, testConfig } from "../support/in-memory.js";
+
+const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
+
+// The on-device engine is installed here (dev dependencies), so these would see real faces if sandbox mode used it.
+describe("sandbox mode is deterministic: the answer depends on vendor_data and a valid image, nothing else", () => {
+  let s: InMemorySession;
+  beforeAll(async () => {
+    const config = testConfig({ allowedDirs: [FIXTURES], sandbox: true });
+    s = await startInMemory(config, selectLivenessClient(config));
+  });
+  afterAll(() => s.close());
+
+  const check = async (args: Record<string, unknown>) => {
+    const result = (await s.call("check_passive_liveness", args)).structuredContent as Record<
+      string,
+      unknown
+    > & { warnings: { risk: string }[]; request_id: string; created_at: string };
+    // Only the request id and the time differ between two answers.
+    const { request_id: _id, created_at: _at, ...rest } = result;
+    return rest;
+  };
+
+  it("every photo gets the same mocked answer, whatever it shows", async () => {
+    const photos = [
+      "live_silentface_T1.jpg",
+      "syn_no_face_gradient.png",
+      "syn_dark.jpg",
+      "syn_two_faces.jpg",
+      "syn_rot180.jpg",
+    ];
+    const [first, ...others] = await Promise.all(photos.map((image_path) => check({ image_path })));
+    expect(first).toMatchObject({
+      sandbox: true,
+      status: "Approved",
+      next_action: "proceed",
+      faces_detected: 1,
+      face_quality: 82.5,
+      face_luminance: 51.2,
+      best_angle: 0,
+      warnings: [],
+    });
+    for (const other of others) expect(other).toEqual(first);
+  });
+
+  it("rotate_image changes nothing; vendor_data picks the outcome", async () => {
+    expect(await check({ image_path: "syn_rot180.jpg", rotate_image: true })).toEqual(
+      await check({ image_path: "live_silentface_T1.jpg" }),
+    );
+    const noFace = await check({ image_path: "live_silentface_T1.jpg", vendor_data: "sandbox:no_face" });
+    expect(noFace).toMatchObject({ status: "Declined", next_action: "retake", faces_detected: 0 });
+    expect(noFace.warnings.map((w) => w.risk)).toEqual(["NO_FACE_DETECTED"]);
+  });
+
+  it("a file that is not an image is still refused, like a real upload", async () => {
+    const result = await s.call("check_passive_liveness", { image_path: "SOURCES.md" });
+    expect(result.isError).toBe(true);
+    expect(JSON.stringify(result.content)).toContain("not_an_image");
+  });
+});
