@@ -29,6 +29,8 @@ const DOCS_CONFIG = Object.freeze({
   confirmUploads: false,
   sandbox: false,
   allowHardlinks: false,
+  allowedUrlHosts: [],
+  urlAllowOnly: false,
 });
 
 /** Lists the live server's tools, resources, resource templates and prompts and renders them as markdown. */

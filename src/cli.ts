@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { runFaceCommand } from "./cli/face-commands.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "./errors.js";
+import { createUrlPolicy } from "./images/url-policy.js";
 import type { LivenessAssessment } from "./liveness/assess.js";
 import { runLivenessCheck } from "./liveness/check.js";
 import { selectLivenessClient } from "./liveness/select-client.js";
@@ -22,10 +23,12 @@ const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
   "file_not_found",
   "not_an_image",
   "too_large",
+  "url_not_allowed",
+  "url_fetch_failed",
 ]);
 
 export const CLI_USAGE = `Usage:
-  didit-passive-liveness-mcp check <image> [--threshold N] [--rotate] [--vendor-data S]
+  didit-passive-liveness-mcp check <image or https URL> [--threshold N] [--rotate] [--vendor-data S]
                                    [--metadata JSON] [--no-save] [--faces] [--json] [--sandbox]
   didit-passive-liveness-mcp precheck <image> [--rotate] [--json]
   didit-passive-liveness-mcp match <user_image> <ref_image> [--threshold N] [--rotate] [--no-save]
@@ -35,6 +38,7 @@ export const CLI_USAGE = `Usage:
   didit-passive-liveness-mcp explain <TAG> [--json]
 
 check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Liveness API (one credit).
+         An http(s) URL is downloaded first, under the server's image_url rules (DIDIT_ALLOWED_URL_HOSTS).
          --threshold N     decline at or below this liveness score (0-100; Didit's default 30)
          --rotate          let Didit try 90-degree rotations
          --vendor-data S   your id for the person (in sandbox mode, sandbox:<outcome> picks the outcome)
@@ -115,7 +119,7 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
     json: { type: "boolean" },
     sandbox: { type: "boolean" },
   });
-  if (positionals.length !== 1) throw usageError("check needs exactly one image path.");
+  if (positionals.length !== 1) throw usageError("check needs exactly one image path or URL.");
   const [image = ""] = positionals;
   const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
   if (threshold !== undefined && !(Number.isFinite(threshold) && threshold >= 0 && threshold <= 100)) {
@@ -127,18 +131,22 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
     { allowDirs: [], sandbox: values.sandbox === true },
     { ...io.env, DIDIT_ALLOWED_DIRS: undefined },
   );
-  const { dir, imagePath } = await typedImagePath(image);
+  const imageInput: TypedImage = /^https?:\/\//i.test(image)
+    ? { image_url: image, dirs: [] }
+    : await typedImagePath(image);
   const client = selectLivenessClient(config);
   try {
     const result = await runLivenessCheck(
       {
-        allowedDirs: async () => [dir],
+        allowedDirs: async () => imageInput.dirs,
         allowHardlinks: config.allowHardlinks,
+        urlPolicy: createUrlPolicy(config.allowedUrlHosts, config.urlAllowOnly),
         client,
         sandbox: config.sandbox,
       },
       {
-        image_path: imagePath,
+        image_path: imageInput.image_path,
+        image_url: imageInput.image_url,
         face_liveness_score_decline_threshold: threshold,
         rotate_image: values.rotate === true ? true : undefined,
         save_api_request: values["no-save"] === true ? false : undefined,
@@ -155,8 +163,17 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
   }
 }
 
+interface TypedImage {
+  image_path?: string;
+  image_url?: string;
+  /** The allowed directories for this image: the typed path's own directory. */
+  dirs: string[];
+}
+
 /** A person typed this path, so its own directory is the allowed one; every other file rule still applies. */
-async function typedImagePath(image: string): Promise<{ dir: string; imagePath: string }> {
+async function typedImagePath(
+  image: string,
+): Promise<{ image_path: string; image_url?: undefined; dirs: string[] }> {
   const absolute = path.resolve(image);
   const dir = await realpath(path.dirname(absolute)).catch(() => {
     throw new ToolFailure(
@@ -165,7 +182,7 @@ async function typedImagePath(image: string): Promise<{ dir: string; imagePath: 
       "Check the image path.",
     );
   });
-  return { dir, imagePath: path.join(dir, path.basename(absolute)) };
+  return { image_path: path.join(dir, path.basename(absolute)), dirs: [dir] };
 }
 
 async function runPrecheck(argv: readonly string[], io: CliIO): Promise<number> {
@@ -175,10 +192,11 @@ async function runPrecheck(argv: readonly string[], io: CliIO): Promise<number> 
     { allowDirs: [], sandbox: false },
     { ...io.env, DIDIT_ALLOWED_DIRS: undefined },
   );
-  const { dir, imagePath } = await typedImagePath(positionals[0] ?? "");
+  const { image_path: imagePath, dirs } = await typedImagePath(positionals[0] ?? "");
   // The MCP tool's own handler, so --json is exactly the tool's structured result.
   const handler = createPrecheckHandler({
-    allowedDirs: async () => [dir],
+    allowedDirs: async () => dirs,
+    allowHardlinks: config.allowHardlinks,
     engine: config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
   });
   const result = await handler(

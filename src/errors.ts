@@ -8,6 +8,8 @@ export const ERROR_CODES = [
   "file_not_found",
   "not_an_image",
   "too_large",
+  "url_not_allowed",
+  "url_fetch_failed",
   "bad_request",
   "unauthorized",
   "forbidden",

@@ -13,13 +13,15 @@ import { packageVersion } from "./version.js";
 const STDIO_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 const SHUTDOWN_GRACE_MS = 500;
 
-const USAGE = `Usage: didit-passive-liveness-mcp [--allow-dir DIR]... [--allow-hardlinks] [--sandbox]
+const USAGE = `Usage: didit-passive-liveness-mcp [--allow-dir DIR]... [--allow-hardlinks] [--allow-url-host H]... [--sandbox]
 
 Runs the Didit Passive Liveness MCP server on stdio (what an MCP host starts).
 
 Options:
   --allow-dir DIR   Directory image_path may read from (repeatable; also DIDIT_ALLOWED_DIRS)
   --allow-hardlinks Read image files that have more than one hard link (also DIDIT_ALLOW_HARDLINKS=true)
+  --allow-url-host H Host name, IP or CIDR image_url may also reach over http: and at private or loopback
+                    addresses (repeatable, comma-separated; also DIDIT_ALLOWED_URL_HOSTS)
   --sandbox         Mocked offline results instead of Didit (also DIDIT_SANDBOX=1)
   -h, --help        Show this help
   -v, --version     Show the version
@@ -35,6 +37,8 @@ Environment:
   DIDIT_ALLOW_HARDLINKS       true: same as --allow-hardlinks
   DIDIT_PRECHECK_MODELS_DIR   Folder with the MiniFASNet ONNX files for precheck_face_image's spoof estimate
                               (default: the copies shipped in the package)
+  DIDIT_ALLOWED_URL_HOSTS     Same as --allow-url-host, comma-separated
+  DIDIT_URL_ALLOW_ONLY        true: image_url may fetch only from the listed hosts
 
 Scripted use:
 ${CLI_USAGE}`;
@@ -116,9 +120,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const message =
       error instanceof ConfigError ? error.message : error instanceof Error ? error.stack : String(error);
-    // Before the logger exists, so redact here too: a stack trace may quote anything it was handed.
-    const redact = createRedactor([process.env.DIDIT_API_KEY?.trim()]);
-    process.stderr.write(`didit-passive-liveness-mcp: ${redact(message ?? "unknown error")}\n`);
+    process.stderr.write(`didit-passive-liveness-mcp: ${message ?? "unknown error"}\n`);
     process.exitCode = error instanceof ConfigError ? 2 : 1;
   },
 );

@@ -13,6 +13,7 @@ import {
 import { createImagePrecheck } from "./face-match/precheck.js";
 import { createAllowedDirsSource } from "./images/client-roots.js";
 import { describeAllowedDirs } from "./images/path-policy.js";
+import { createUrlPolicy } from "./images/url-policy.js";
 import { createInFlightLimit, type InFlightLimit } from "./in-flight.js";
 import type { Logger } from "./log.js";
 import { registerIdentityPrompt } from "./prompts/identity-check.js";
@@ -42,6 +43,16 @@ export interface ServerDeps {
   version: string;
   /** The bound on image tools in flight; tests pass their own to observe it. Default: the Didit pool size. */
   inFlight?: InFlightLimit;
+  /** Takes one check from the budget or throws rate_limited; default: this server's own per-minute budget. */
+  reserveCheck?: (() => void) | undefined;
+  /** Told how each tool call ended ("ok", "approved"/"declined", or the error code), for metrics and logs. */
+  onToolResult?: ((event: ToolResultEvent) => void) | undefined;
+}
+
+export interface ToolResultEvent {
+  tool: string;
+  outcome: string;
+  durationMs: number;
 }
 
 export function createServer(deps: ServerDeps): McpServer {
@@ -57,8 +68,15 @@ export function createServer(deps: ServerDeps): McpServer {
   // One bound for every tool that loads an image, so a burst of either cannot hold more images than this.
   const inFlight =
     deps.inFlight ?? createInFlightLimit(undefined, { onBurstOver: () => collectGarbageSoon() });
+  const urlPolicy = createUrlPolicy(config.allowedUrlHosts, config.urlAllowOnly);
   // One budget and one consent for every tool that calls Didit: the cost guard counts checks, not tools.
-  const budget = createCheckBudget(config.maxChecksPerMinute);
+  const ownBudget = deps.reserveCheck ? undefined : createCheckBudget(config.maxChecksPerMinute);
+  const external = deps.reserveCheck;
+  const reserveChecks =
+    ownBudget ??
+    ((count = 1) => {
+      for (let i = 0; i < count; i++) external?.();
+    });
   const consent = config.confirmUploads ? createUploadConsent(server.server) : undefined;
   const sandboxed = <T extends { description: string }>(tool: T): T =>
     config.sandbox
@@ -70,6 +88,7 @@ export function createServer(deps: ServerDeps): McpServer {
   const didit = {
     allowedDirs: dirs.current,
     allowHardlinks: config.allowHardlinks,
+    urlPolicy,
     client: deps.client,
     sandbox: config.sandbox,
     inFlight,
@@ -77,31 +96,46 @@ export function createServer(deps: ServerDeps): McpServer {
   server.registerTool(
     CHECK_TOOL_NAME,
     sandboxed(checkToolConfig),
-    guard(createCheckHandler({ ...didit, reserveCheck: budget, confirmUpload: consent })),
+    guard(
+      CHECK_TOOL_NAME,
+      createCheckHandler({ ...didit, reserveCheck: () => reserveChecks(1), confirmUpload: consent }),
+    ),
   );
   server.registerTool(
     EXPLAIN_TOOL_NAME,
     explainToolConfig,
-    guard(async (input) => handleExplain(input)),
+    guard(EXPLAIN_TOOL_NAME, async (input) => handleExplain(input)),
   );
   server.registerTool(
     PRECHECK_TOOL_NAME,
     precheckToolConfig,
     guard(
+      PRECHECK_TOOL_NAME,
       createPrecheckHandler({
         allowedDirs: dirs.current,
         allowHardlinks: config.allowHardlinks,
+        urlPolicy,
         engine: config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
         inFlight,
       }),
     ),
   );
-  const faceFlow = { ...didit, reserveCheck: budget, releaseCheck: budget.release, confirmUpload: consent };
-  server.registerTool(MATCH_TOOL_NAME, sandboxed(matchToolConfig), guard(createMatchHandler(faceFlow)));
+  const faceFlow = {
+    ...didit,
+    reserveCheck: reserveChecks,
+    releaseCheck: ownBudget?.release,
+    confirmUpload: consent,
+  };
+  server.registerTool(
+    MATCH_TOOL_NAME,
+    sandboxed(matchToolConfig),
+    guard(MATCH_TOOL_NAME, createMatchHandler(faceFlow)),
+  );
   server.registerTool(
     VERIFY_TOOL_NAME,
     sandboxed(verifyToolConfig),
     guard(
+      VERIFY_TOOL_NAME,
       createVerifyHandler({
         ...faceFlow,
         precheck: createImagePrecheck(
@@ -126,8 +160,8 @@ export function serverInstructions(config: Config): string {
     "To verify a selfie against an ID photo use verify_selfie: liveness first, then, only if it passes, a face match (uploads both images; two credits, one when the match is skipped); match_faces runs the face match alone (one credit). " +
     "explain_warning explains a warning tag offline; precheck_face_image checks a photo on this machine for free (faces, light, sharpness) before you spend a credit, when its optional engine is installed. " +
     (config.allowedDirs.length > 0
-      ? `Images given by path must be inside the allowed directories (${describeAllowedDirs(config.allowedDirs)}); otherwise pass image_base64.`
-      : "No image directories are configured: images given by path must be inside the client's MCP roots, if it shares any; otherwise pass image_base64.")
+      ? `Images given by path must be inside the allowed directories (${describeAllowedDirs(config.allowedDirs)}); otherwise pass image_base64 or image_url (an https link).`
+      : "No image directories are configured: images given by path must be inside the client's MCP roots, if it shares any; otherwise pass image_base64 or image_url (an https link).")
   );
 }
 
@@ -137,19 +171,36 @@ export function serverInstructions(config: Config): string {
  * the check may have been billed.
  */
 function toolGuard(deps: ServerDeps) {
-  return <A, E>(handler: (args: A, extra: E, upload: UploadState) => Promise<CallToolResult>) =>
+  return <A, E>(tool: string, handler: (args: A, extra: E, upload: UploadState) => Promise<CallToolResult>) =>
     async (args: A, extra: E): Promise<CallToolResult> => {
+      const started = performance.now();
       const upload = createUploadState();
+      let outcome = "internal_error";
       try {
-        return redactResult(await handler(args, extra, upload), deps.redact);
+        const result = await handler(args, extra, upload);
+        outcome = resultOutcome(result);
+        return redactResult(result, deps.redact);
       } catch (error) {
         const failure = asToolFailure(error, upload);
         if (failure.code === "internal_error") {
           deps.logger.log("error", error instanceof Error ? (error.stack ?? error.message) : String(error));
         }
+        outcome = failure.code;
         return redactResult(toolErrorResult(failure), deps.redact);
+      } finally {
+        deps.onToolResult?.({ tool, outcome, durationMs: performance.now() - started });
       }
     };
+}
+
+/** A bounded label: the verdict for checks, "ok" for the rest; never anything from the input. */
+function resultOutcome(result: CallToolResult): string {
+  if (result.isError) return "error";
+  const content = result.structuredContent as { status?: unknown; identity_verified?: unknown } | undefined;
+  if (typeof content?.identity_verified === "boolean")
+    return content.identity_verified ? "approved" : "declined";
+  const status = content?.status;
+  return status === "Approved" || status === "Declined" ? status.toLowerCase() : "ok";
 }
 
 function redactResult(result: CallToolResult, redact: Redact): CallToolResult {

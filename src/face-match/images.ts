@@ -1,12 +1,14 @@
 import { ToolFailure } from "../errors.js";
-import { type LoadedImage, loadImage } from "../images/load-image.js";
+import { type LoadedImage, type LoadImageOptions, loadImage } from "../images/load-image.js";
 
-/** The selfie and the reference, each as `<prefix>image_path` | `<prefix>image_base64`. */
+/** The selfie and the reference, each as `<prefix>image_path` | `<prefix>image_base64` | `<prefix>image_url`. */
 export interface ImagePairInput {
   user_image_path?: string | undefined;
   user_image_base64?: string | undefined;
+  user_image_url?: string | undefined;
   ref_image_path?: string | undefined;
   ref_image_base64?: string | undefined;
+  ref_image_url?: string | undefined;
 }
 
 export interface ImagePair {
@@ -15,20 +17,29 @@ export interface ImagePair {
 }
 
 const ROLES = {
-  user: { prefix: "user_", name: "the selfie" },
-  ref: { prefix: "ref_", name: "the reference image" },
+  user: { prefix: "user_", name: "the selfie", noun: "selfie" },
+  ref: { prefix: "ref_", name: "the reference image", noun: "reference image" },
 } as const;
 
 /**
- * Loads both images with the one image loader (allowed dirs, 5 MB bound, magic bytes), so nothing is uploaded
- * unless both are valid; a failure names the argument pair it is about.
+ * Loads both images with the one image loader (allowed dirs, URL policy, 5 MB bound, magic bytes), so nothing is
+ * uploaded unless both are valid; a failure names the argument it is about.
  */
-export async function loadImagePair(
-  input: ImagePairInput,
-  options: { allowedDirs: readonly string[]; allowHardlinks?: boolean | undefined },
-): Promise<ImagePair> {
-  const user = await loadRole("user", input.user_image_path, input.user_image_base64, options);
-  const ref = await loadRole("ref", input.ref_image_path, input.ref_image_base64, options);
+export async function loadImagePair(input: ImagePairInput, options: LoadImageOptions): Promise<ImagePair> {
+  const user = await loadRole(
+    "user",
+    input.user_image_path,
+    input.user_image_base64,
+    input.user_image_url,
+    options,
+  );
+  const ref = await loadRole(
+    "ref",
+    input.ref_image_path,
+    input.ref_image_base64,
+    input.ref_image_url,
+    options,
+  );
   return { user, ref };
 }
 
@@ -36,27 +47,31 @@ async function loadRole(
   role: keyof typeof ROLES,
   imagePath: string | undefined,
   imageBase64: string | undefined,
-  options: { allowedDirs: readonly string[]; allowHardlinks?: boolean | undefined },
+  imageUrl: string | undefined,
+  options: LoadImageOptions,
 ): Promise<LoadedImage> {
-  const { prefix, name } = ROLES[role];
-  const pathField = `${prefix}image_path`;
-  const base64Field = `${prefix}image_base64`;
-  if ((imagePath === undefined) === (imageBase64 === undefined)) {
+  const { prefix, name, noun } = ROLES[role];
+  const fields = [`${prefix}image_path`, `${prefix}image_base64`, `${prefix}image_url`] as const;
+  const given = [imagePath, imageBase64, imageUrl];
+  const count = given.filter((v) => v !== undefined).length;
+  if (count !== 1) {
     throw new ToolFailure(
       "invalid_input",
-      imagePath === undefined
-        ? `No ${role === "user" ? "selfie" : "reference image"} was given.`
-        : `Both ${pathField} and ${base64Field} were given.`,
-      `Pass exactly one of ${pathField} (a file inside an allowed directory) or ${base64Field} (raw base64 or a data:image/...;base64, URL) for ${name}.`,
+      count === 0 ? `No ${noun} was given.` : `More than one of ${fields.join(", ")} was given.`,
+      `Pass exactly one of ${fields[0]} (a file inside an allowed directory), ${fields[1]} (raw base64 or a data:image/...;base64, URL) or ${fields[2]} (an https:// link) for ${name}.`,
     );
   }
+  const field = fields[given.findIndex((v) => v !== undefined)];
   try {
-    return await loadImage({ image_path: imagePath, image_base64: imageBase64 }, options);
+    return await loadImage(
+      { image_path: imagePath, image_base64: imageBase64, image_url: imageUrl },
+      options,
+    );
   } catch (error) {
     if (!(error instanceof ToolFailure)) throw error;
     throw new ToolFailure(
       error.code,
-      `${name.charAt(0).toUpperCase()}${name.slice(1)} (${imagePath === undefined ? base64Field : pathField}): ${error.message}`,
+      `${name.charAt(0).toUpperCase()}${name.slice(1)} (${field}): ${error.message}`,
       error.hint,
       error.retryAfterSeconds,
     );

@@ -1,6 +1,7 @@
 import type { CallOptions, DiditClient, FaceMatchParams } from "../didit/client.js";
 import { asToolFailure, createUploadState, ToolFailure, type UploadState } from "../errors.js";
-import type { LoadedImage } from "../images/load-image.js";
+import type { LoadedImage, LoadImageOptions } from "../images/load-image.js";
+import type { UrlPolicy } from "../images/url-policy.js";
 import type { InFlightLimit } from "../in-flight.js";
 import { noClientFailure } from "../liveness/check.js";
 import { validMetadata } from "../liveness/metadata.js";
@@ -12,6 +13,10 @@ import { type ImagePairInput, loadImagePair } from "./images.js";
 export interface FaceFlowDeps {
   allowedDirs: () => Promise<readonly string[]>;
   allowHardlinks?: boolean | undefined;
+  /** Which image_url hosts may be fetched; default: https to public addresses. */
+  urlPolicy?: UrlPolicy | undefined;
+  /** Test seams for image_url: resolver and deadline. */
+  urlFetch?: LoadImageOptions["urlFetch"];
   /** Undefined when no API key is configured (and no sandbox). */
   client: DiditClient | undefined;
   /** True when `client` is the offline sandbox responder: results say they are not real verdicts. */
@@ -56,10 +61,7 @@ export async function runFaceMatch(
   const params = faceMatchParams(request);
   return withImageSlot(deps, call, async (upload) => {
     call.onProgress?.("Validating both images");
-    const images = await loadImagePair(request, {
-      allowedDirs: await deps.allowedDirs(),
-      allowHardlinks: deps.allowHardlinks,
-    });
+    const images = await loadImagePair(request, await imageOptions(deps, call));
     await deps.confirmUpload?.(
       [images.user, images.ref],
       call.signal ?? new AbortController().signal,
@@ -70,6 +72,17 @@ export async function runFaceMatch(
     const response = await client.matchFaces(images.user, images.ref, params, call);
     return markSandbox(assessFaceMatch(response), deps.sandbox);
   });
+}
+
+/** Where and how both images may be read: the same rules as every other image tool. */
+export async function imageOptions(deps: FaceFlowDeps, call: FaceFlowCall): Promise<LoadImageOptions> {
+  return {
+    allowedDirs: await deps.allowedDirs(),
+    allowHardlinks: deps.allowHardlinks,
+    urlPolicy: deps.urlPolicy,
+    urlFetch: deps.urlFetch,
+    signal: call.signal,
+  };
 }
 
 /** Holds one in-flight slot for the whole flow, and turns a failure of ours after an upload into a billed hint. */

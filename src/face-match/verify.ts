@@ -14,6 +14,7 @@ import {
   type FaceFlowDeps,
   type FaceMatchRequest,
   faceMatchParams,
+  imageOptions,
   markSandbox,
   SANDBOX_LABEL,
   withImageSlot,
@@ -86,10 +87,7 @@ export async function runSelfieVerification(
   };
   return withImageSlot(deps, call, async (upload) => {
     call.onProgress?.("Validating both images");
-    const images = await loadImagePair(request, {
-      allowedDirs: await deps.allowedDirs(),
-      allowHardlinks: deps.allowHardlinks,
-    });
+    const images = await loadImagePair(request, await imageOptions(deps, call));
     return verifyLoaded(deps, client, images, livenessParams, matchParams, request, call, upload);
   });
 }

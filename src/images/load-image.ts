@@ -5,10 +5,13 @@ import { ToolFailure } from "../errors.js";
 import { decodeBase64Image, formatBytes } from "./base64.js";
 import { describeAllowedDirs, isInside, outsideRefusal, resolveAllowedPath } from "./path-policy.js";
 import { type ImageMime, sniffImageType } from "./sniff.js";
+import { fetchImageUrl, type UrlFetchOptions } from "./url-fetch.js";
+import { createUrlPolicy, type UrlPolicy, urlOrigin } from "./url-policy.js";
 
 export interface ImageInput {
   image_path?: string | undefined;
   image_base64?: string | undefined;
+  image_url?: string | undefined;
 }
 
 /** Validated image bytes, ready to upload: the type comes from the magic bytes. */
@@ -26,22 +29,39 @@ export interface LoadImageOptions {
   maxBytes?: number;
   /** Read regular files with more than one hard link (any of which may be outside); off unless configured. */
   allowHardlinks?: boolean | undefined;
+  /** Which image_url hosts may be fetched; default: https to public addresses only. */
+  urlPolicy?: UrlPolicy | undefined;
+  /** The call's cancellation, for image_url. */
+  signal?: AbortSignal | undefined;
+  /** Test seams for image_url: the resolver and the deadline. */
+  urlFetch?: Pick<UrlFetchOptions, "resolve" | "timeoutMs"> | undefined;
 }
+
+/** A URL typed where a path belongs would otherwise be resolved as a relative path and reported missing. */
+const LOOKS_LIKE_URL = /^https?:\/\//i;
 
 export async function loadImage(input: ImageInput, options: LoadImageOptions): Promise<LoadedImage> {
   const maxBytes = options.maxBytes ?? MAX_IMAGE_BYTES;
-  const hasPath = input.image_path !== undefined;
-  const hasBase64 = input.image_base64 !== undefined;
-  if (hasPath === hasBase64) {
+  const given = [input.image_path, input.image_base64, input.image_url].filter((v) => v !== undefined).length;
+  if (given !== 1) {
     throw new ToolFailure(
       "invalid_input",
-      hasPath ? "Both image_path and image_base64 were given." : "No image was given.",
-      "Pass exactly one of image_path (a file inside an allowed directory) or image_base64 (raw base64 or a data:image/...;base64, URL).",
+      given === 0
+        ? "No image was given."
+        : "More than one of image_path, image_base64 and image_url was given.",
+      "Pass exactly one of image_path (a file inside an allowed directory), image_base64 (raw base64 or a data:image/...;base64, URL) or image_url (an https:// link to the image).",
     );
   }
   let bytes: Uint8Array;
   let label: string;
   if (input.image_path !== undefined) {
+    if (LOOKS_LIKE_URL.test(input.image_path)) {
+      throw new ToolFailure(
+        "invalid_input",
+        "image_path takes a file path; use image_url for URLs.",
+        "Pass the link as image_url instead of image_path.",
+      );
+    }
     const real = await resolveAllowedPath(input.image_path, options.allowedDirs);
     bytes = await readBoundedFile(real, maxBytes, options).catch((error: unknown) => {
       if (!(error instanceof ToolFailure)) throw error;
@@ -52,6 +72,15 @@ export async function loadImage(input: ImageInput, options: LoadImageOptions): P
       );
     });
     label = real.split(/[\\/]/).pop() ?? "image";
+  } else if (input.image_url !== undefined) {
+    const fetched = await fetchImageUrl(input.image_url, {
+      ...options.urlFetch,
+      policy: options.urlPolicy ?? createUrlPolicy([]),
+      maxBytes,
+      signal: options.signal,
+    });
+    bytes = fetched.bytes;
+    label = `the image from ${urlOrigin(fetched.url)}`;
   } else {
     bytes = decodeBase64Image(input.image_base64 ?? "", maxBytes);
     label = "base64 input";

@@ -1,6 +1,7 @@
 import type { DiditClient, LivenessParams } from "../didit/client.js";
 import { asToolFailure, createUploadState, ToolFailure, type UploadState } from "../errors.js";
-import { type ImageInput, type LoadedImage, loadImage } from "../images/load-image.js";
+import { type ImageInput, type LoadedImage, type LoadImageOptions, loadImage } from "../images/load-image.js";
+import type { UrlPolicy } from "../images/url-policy.js";
 import type { InFlightLimit } from "../in-flight.js";
 import { assessLiveness, type LivenessAssessment } from "./assess.js";
 import { validMetadata } from "./metadata.js";
@@ -17,6 +18,10 @@ export interface LivenessCheckDeps {
   allowedDirs: () => Promise<readonly string[]>;
   /** Read image files with more than one hard link (--allow-hardlinks). */
   allowHardlinks?: boolean | undefined;
+  /** Which image_url hosts may be fetched (--allow-url-host); default: https to public addresses. */
+  urlPolicy?: UrlPolicy | undefined;
+  /** Test seams for image_url: resolver and deadline. */
+  urlFetch?: LoadImageOptions["urlFetch"];
   /** Undefined when no API key is configured (and no sandbox). */
   client: DiditClient | undefined;
   /** True when `client` is the offline sandbox responder: results say they are not real verdicts. */
@@ -46,7 +51,7 @@ export async function runLivenessCheck(
   call: CheckCall = {},
 ): Promise<LivenessAssessment> {
   if (!deps.client) throw noClientFailure();
-  // Every field is checked before a slot is taken or the image is read: a bad field costs nothing.
+  // Every field is checked before a slot is taken or the image is read (or an image_url fetched): a bad field costs nothing.
   const params: LivenessParams = {
     face_liveness_score_decline_threshold: validThreshold(request.face_liveness_score_decline_threshold),
     rotate_image: request.rotate_image,
@@ -61,6 +66,9 @@ export async function runLivenessCheck(
     const image = await loadImage(request, {
       allowedDirs: await deps.allowedDirs(),
       allowHardlinks: deps.allowHardlinks,
+      urlPolicy: deps.urlPolicy,
+      urlFetch: deps.urlFetch,
+      signal: call.signal,
     });
     if (deps.confirmUpload) await deps.confirmUpload(image, call.signal ?? new AbortController().signal);
     deps.reserveCheck?.();

@@ -119,7 +119,7 @@ export const checkToolConfig = {
   description:
     "Checks whether a single face photo shows a live person (not a printed photo, screen replay or mask) with Didit's Passive Liveness API. " +
     "It uploads the face image to Didit (verification.didit.me), consumes one Didit credit per answered check, and the check is stored in Didit's Business Console unless save_api_request is false. " +
-    "Give the image as image_path (inside the allowed directories) or image_base64. " +
+    "Give the image as image_path (inside the allowed directories), image_base64, or image_url (an https link the server downloads first). " +
     "Act on next_action: proceed, retake (ask for a new photo; the summary says how), review (a human decides) or reject (do not retry). " +
     "Use explain_warning to understand a warning tag.",
   inputSchema: checkInputSchema,

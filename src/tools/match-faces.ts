@@ -45,8 +45,8 @@ export const sharedFaceFields = {
 };
 
 export const imagePairFields = {
-  ...imageInputFieldsFor("user_", "selfie (the person's face photo)"),
-  ...imageInputFieldsFor("ref_", "reference photo (typically the ID document's portrait)"),
+  ...imageInputFieldsFor("user_", "selfie"),
+  ...imageInputFieldsFor("ref_", "reference photo, typically the ID document's portrait,"),
 };
 
 export const matchInputSchema = z.strictObject({
@@ -112,7 +112,7 @@ export const matchToolConfig = {
     "Compares the face in a selfie with the face in a reference photo (typically the portrait on an ID document) with Didit's Face Match API. " +
     "It uploads BOTH images to Didit (verification.didit.me), consumes one Didit credit per answered match, and the match is stored in Didit's Business Console unless save_api_request is false. " +
     "It does not check liveness: for a selfie-vs-ID verification use verify_selfie, which checks liveness first and only then matches. " +
-    "Give each image as a path (user_image_path, ref_image_path; inside the allowed directories) or base64 (user_image_base64, ref_image_base64). " +
+    "Give each image as a path (user_image_path, ref_image_path; inside the allowed directories), base64 (user_image_base64, ref_image_base64) or an https URL (user_image_url, ref_image_url). " +
     "Approved only when the score is strictly above face_match_score_decline_threshold (default 30). Act on next_action: proceed, retake or review.",
   inputSchema: matchInputSchema,
   outputSchema: matchOutputSchema,

@@ -1,6 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { loadImage } from "../images/load-image.js";
+import { type LoadImageOptions, loadImage } from "../images/load-image.js";
+import type { UrlPolicy } from "../images/url-policy.js";
 import type { InFlightLimit } from "../in-flight.js";
 import type { EngineLocations, LocalAnalysis } from "../precheck/index.js";
 import type { ToolExtra } from "./check-passive-liveness.js";
@@ -118,7 +119,7 @@ export const precheckToolConfig = {
   title: "Pre-check a face photo on this machine",
   description:
     "Checks a face photo on this machine before you spend a Didit credit: nothing is uploaded and it is free. " +
-    "Give the image as image_path (inside the allowed directories) or image_base64, like check_passive_liveness. " +
+    "Give the image as image_path (inside the allowed directories), image_base64 or image_url (downloaded by the server), like check_passive_liveness. " +
     "Reports the faces found, the largest face's box and size, face_luminance and face_quality (0-100), best_angle (with rotate_image), " +
     "warnings in Didit's vocabulary (NO_FACE_DETECTED, MULTIPLE_FACES_DETECTED, LOW_FACE_QUALITY, LOW_FACE_LUMINANCE, HIGH_FACE_LUMINANCE) plus the local-only FACE_TOO_SMALL and SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION (another face in the frame looks like a screen or a print), " +
     "and next_action: proceed (submit with check_passive_liveness) or retake (relay user_message, ask for a new photo). " +
@@ -132,7 +133,8 @@ export const precheckToolConfig = {
     readOnlyHint: true,
     destructiveHint: false,
     idempotentHint: true,
-    openWorldHint: false,
+    // image_url has the server download from a host the caller names.
+    openWorldHint: true,
   },
 };
 
@@ -141,6 +143,10 @@ export interface PrecheckDeps {
   allowedDirs: () => Promise<readonly string[]>;
   /** Read image files with more than one hard link (--allow-hardlinks). */
   allowHardlinks?: boolean | undefined;
+  /** Which image_url hosts may be fetched (--allow-url-host); default: https to public addresses. */
+  urlPolicy?: UrlPolicy | undefined;
+  /** Test seams for image_url: resolver and deadline. */
+  urlFetch?: LoadImageOptions["urlFetch"];
   /** Where the engine's packages and models are; default: installed next to the server. Tests override it. */
   engine?: EngineLocations | undefined;
   /** Shared with check_passive_liveness: a slot is taken before the image is loaded and held until the analysis ends. */
@@ -162,6 +168,9 @@ export function createPrecheckHandler(deps: PrecheckDeps) {
       const image = await loadImage(input, {
         allowedDirs: await deps.allowedDirs(),
         allowHardlinks: deps.allowHardlinks,
+        urlPolicy: deps.urlPolicy,
+        urlFetch: deps.urlFetch,
+        signal: extra.signal,
       });
       analysis = await precheck
         .createPrecheckAnalyzer(deps.engine)

@@ -53,6 +53,7 @@ describe("tools/list", () => {
         "face_liveness_score_decline_threshold",
         "image_base64",
         "image_path",
+        "image_url",
         "include_face_attributes",
         "metadata",
         "rotate_image",

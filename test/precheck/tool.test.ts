@@ -6,6 +6,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { asToolFailure, toolErrorResult } from "../../src/errors.js";
+import { createUrlPolicy } from "../../src/images/url-policy.js";
 import type { EngineLocations } from "../../src/precheck/index.js";
 import {
   createPrecheckHandler,
@@ -13,6 +14,7 @@ import {
   type PrecheckOutput,
   precheckToolConfig,
 } from "../../src/tools/precheck-face-image.js";
+import { serveBytes, startImageServer } from "../support/image-server.js";
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
@@ -28,7 +30,11 @@ interface Session {
 /** A real MCP client and server over the SDK's in-memory transport, with the tool registered as the server does. */
 async function startSession(engine?: EngineLocations): Promise<Session> {
   const server = new McpServer({ name: "precheck-test", version: "0.0.0" });
-  const handler = createPrecheckHandler({ allowedDirs: async () => [FIXTURES], engine });
+  const handler = createPrecheckHandler({
+    allowedDirs: async () => [FIXTURES],
+    urlPolicy: createUrlPolicy(["127.0.0.1"]),
+    engine,
+  });
   server.registerTool(PRECHECK_TOOL_NAME, precheckToolConfig, async (input, extra) => {
     try {
       return await handler(input, extra);
@@ -71,7 +77,7 @@ afterAll(async () => {
 });
 
 describe("tools/list", () => {
-  it("declares a read-only, idempotent, closed-world tool with described, strict input", async () => {
+  it("declares a read-only, idempotent tool with described, strict input", async () => {
     const { tools } = await session.client.listTools();
     const tool = tools.find((t) => t.name === PRECHECK_TOOL_NAME);
     expect(tool?.title).toBeTruthy();
@@ -80,14 +86,15 @@ describe("tools/list", () => {
       readOnlyHint: true,
       destructiveHint: false,
       idempotentHint: true,
-      openWorldHint: false,
+      // image_url makes the server download from hosts the caller names.
+      openWorldHint: true,
     });
     expect(tool?.description).toMatch(/nothing is uploaded/);
     expect(tool?.description).toMatch(/only Didit's check decides liveness/);
     expect(tool?.description).toMatch(/FACE_TOO_SMALL/);
     expect(tool?.inputSchema.additionalProperties).toBe(false);
     const props = tool?.inputSchema.properties as Record<string, { description?: string }>;
-    expect(Object.keys(props).sort()).toEqual(["image_base64", "image_path", "rotate_image"]);
+    expect(Object.keys(props).sort()).toEqual(["image_base64", "image_path", "image_url", "rotate_image"]);
     for (const [name, prop] of Object.entries(props)) expect(prop.description, name).toBeTruthy();
     const out = tool?.outputSchema?.properties as Record<string, { description?: string }>;
     for (const field of ["engine", "ready", "next_action", "faces_detected", "bbox", "face_luminance"]) {
@@ -174,6 +181,19 @@ describe("acceptance fixtures through the tool", () => {
     expect(o.rotate_image_advised).toBe(true);
     expect(o.summary).toMatch(/rotate_image: true/);
   });
+
+  it("live_silentface_T1.jpg by image_url from a loopback server: the same analysis as by path", async () => {
+    const images = await startImageServer();
+    try {
+      images.route("/face.jpg", serveBytes(await readFile(path.join(FIXTURES, "live_silentface_T1.jpg"))));
+      const byUrl = output(await session.call({ image_url: `${images.origin}/face.jpg` }));
+      const byPath = output(await session.call({ image_path: "live_silentface_T1.jpg" }));
+      expect(images.requests).toHaveLength(1);
+      expect({ ...byUrl, elapsed_ms: 0 }).toEqual({ ...byPath, elapsed_ms: 0 });
+    } finally {
+      await images.close();
+    }
+  });
 });
 
 describe("input errors use the same rules as check_passive_liveness", () => {
@@ -184,6 +204,8 @@ describe("input errors use the same rules as check_passive_liveness", () => {
     [{ image_path: "nope.jpg" }, "file_not_found"],
     [{ image_path: "SOURCES.md" }, "not_an_image"],
     [{ image_base64: Buffer.from("not an image at all").toString("base64") }, "not_an_image"],
+    [{ image_url: "https://169.254.169.254/latest/meta-data/" }, "url_not_allowed"],
+    [{ image_url: "https://example.com/a.jpg", image_path: "x.jpg" }, "invalid_input"],
   ])("%j -> %s", async (args, code) => {
     const result = await session.call(args);
     expect(result.isError).toBe(true);

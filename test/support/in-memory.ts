@@ -25,6 +25,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     sandbox: false,
     precheckModelsDir: undefined,
     allowHardlinks: false,
+    allowedUrlHosts: [],
+    urlAllowOnly: false,
     ...overrides,
   });
 }

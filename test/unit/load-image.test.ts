@@ -275,7 +275,7 @@ describe("loadImage input selection", () => {
       loadImage({ image_path: "syn_astronaut.jpg", image_base64: b64 }, { allowedDirs: [dir] }),
     );
     expect(f.code).toBe("invalid_input");
-    expect(f.message).toMatch(/Both/);
+    expect(f.message).toMatch(/More than one/);
     expect(f.hint).toContain("exactly one");
   });
 
@@ -287,6 +287,16 @@ describe("loadImage input selection", () => {
     expect(f.code).toBe("invalid_input");
     expect(f.message).toMatch(/No image/);
   });
+
+  it.each(["https://example.com/a.jpg", "http://127.0.0.1:8080/selfie.png", "HTTPS://cdn.example/x"])(
+    "refuses a URL given as image_path (%s), pointing at image_url",
+    async (url) => {
+      const f = await rejectionOf(loadImage({ image_path: url }, { allowedDirs: [dir] }));
+      expect(f.code).toBe("invalid_input");
+      expect(f.message).toBe("image_path takes a file path; use image_url for URLs.");
+      expect(f.message).not.toContain("No file");
+    },
+  );
 });
 
 describe("loadImage from image_base64", () => {
