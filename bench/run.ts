@@ -5,6 +5,7 @@
  *   --out FILE     where to write the JSON results (default bench/results.json)
  *   --readme       also put the table into README.md between the bench markers
  */
+import { spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -14,6 +15,7 @@ import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { FormData, Pool } from "undici";
 import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "../test/support/didit-double.js";
@@ -272,6 +274,7 @@ async function concurrency(rows: Row[]): Promise<void> {
     }
   }
   const wall = stats(walls);
+  stdioConcurrencyMedianMs = wall.median;
   rows.push({
     figure: "64 checks at concurrency 16, Didit answering in 200 ms",
     unit: "ms",
@@ -288,6 +291,77 @@ async function concurrency(rows: Row[]): Promise<void> {
     value: stats(connections),
     target: "<= 16",
     met: maxConnections <= 16,
+  });
+}
+
+let stdioConcurrencyMedianMs = Number.NaN;
+
+/** The same 64 checks at concurrency 16, over Streamable HTTP (--http, stateless: a server per request). */
+async function httpConcurrency(rows: Row[]): Promise<void> {
+  const repeats = QUICK ? 1 : 3;
+  const walls: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const double = await startWorkerDouble(200);
+    const child = spawn(
+      process.execPath,
+      [SERVER, "--http", "--port", "0", "--allow-dir", path.dirname(FIXTURE)],
+      {
+        env: env({
+          DIDIT_API_KEY: TEST_API_KEY,
+          DIDIT_BASE_URL: double.url,
+          DIDIT_MAX_CHECKS_PER_MINUTE: "1000",
+        }),
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let stderr = "";
+        child.stderr.on("data", (chunk: Buffer) => {
+          stderr += chunk.toString("utf8");
+          const match = /"msg":"ready","url":"([^"]+)"/.exec(stderr);
+          if (match?.[1]) resolve(match[1]);
+        });
+        child.once("exit", (code) => reject(new Error(`HTTP server exited ${code}: ${stderr}`)));
+      });
+      const client = new Client({ name: "bench-http", version: "1.0.0" });
+      await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+      const call = async () => {
+        const result = (await client.callTool(
+          { name: "check_passive_liveness", arguments: { image_path: path.basename(FIXTURE) } },
+          undefined,
+          { timeout: 120_000 },
+        )) as CallToolResult;
+        if (result.isError) throw new Error(`check failed: ${JSON.stringify(result.content).slice(0, 300)}`);
+      };
+      await call(); // load the lazy modules outside the timing
+      let next = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < 64) {
+            next++;
+            await call();
+          }
+        }),
+      );
+      walls.push(performance.now() - t0);
+      await client.close();
+    } finally {
+      child.kill("SIGTERM");
+      await double.close();
+    }
+  }
+  const wall = stats(walls);
+  rows.push({
+    figure: "64 checks at concurrency 16 over Streamable HTTP (--http), Didit answering in 200 ms",
+    unit: "ms",
+    value: wall,
+    baseline: single(800),
+    ratio: wall.median / 800,
+    target: "wall <= 1.1 x ideal (880 ms)",
+    met: wall.median <= 880,
+    note: `HTTP / stdio wall: ${(wall.median / stdioConcurrencyMedianMs).toFixed(2)}`,
   });
 }
 
@@ -531,6 +605,8 @@ async function main(): Promise<void> {
     await imageUrlOverhead(rows, dir, double);
     log("concurrency...");
     await concurrency(rows);
+    log("concurrency over HTTP...");
+    await httpConcurrency(rows);
     log("memory...");
     await memory(rows, dir, double);
     log("burst...");

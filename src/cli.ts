@@ -1,6 +1,7 @@
 import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { runDoctor } from "./cli/doctor.js";
 import { runFaceCommand } from "./cli/face-commands.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "./errors.js";
@@ -36,6 +37,7 @@ export const CLI_USAGE = `Usage:
   didit-passive-liveness-mcp verify <selfie> <reference> [--liveness-threshold N] [--match-threshold N]
                                     [--rotate] [--no-save] [--vendor-data S] [--precheck] [--json] [--sandbox]
   didit-passive-liveness-mcp explain <TAG> [--json]
+  didit-passive-liveness-mcp doctor [--allow-dir DIR]... [--sandbox]
 
 check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Liveness API (one credit).
          An http(s) URL is downloaded first, under the server's image_url rules (DIDIT_ALLOWED_URL_HOSTS).
@@ -55,6 +57,7 @@ match    Uploads both images to Didit's Face Match API (one credit); approved on
 verify   Liveness on the selfie, then only if it passes a face match against the reference (two credits,
          one when the match is skipped); --precheck checks both photos on this machine first.
 explain  Explains a warning tag offline (case-insensitive).
+doctor   Checks the set-up (key set, API reachable, dirs, pre-check engine) without spending a credit.
 
 Exit codes: check, match: 0 Approved, 1 Declined; verify: 0 identity verified, 1 not verified;
             precheck: 0 ready, 1 not ready (retake);
@@ -68,12 +71,16 @@ export interface CliIO {
   signal?: AbortSignal;
 }
 
-/** Runs `check`, `precheck` or `explain`; returns the exit code. Results go to out, errors to err. */
-export async function runCli(
-  command: "check" | "precheck" | "explain" | "match" | "verify",
-  argv: readonly string[],
-  io: CliIO,
-): Promise<number> {
+export const CLI_COMMANDS = ["check", "precheck", "explain", "doctor", "match", "verify"] as const;
+export type CliCommand = (typeof CLI_COMMANDS)[number];
+
+export function isCliCommand(word: string | undefined): word is CliCommand {
+  return (CLI_COMMANDS as readonly (string | undefined)[]).includes(word);
+}
+
+/** Runs one scripted command; returns the exit code. Results go to out, errors to err. */
+export async function runCli(command: CliCommand, argv: readonly string[], io: CliIO): Promise<number> {
+  if (command === "doctor") return runDoctor(argv, io);
   const redact = createRedactor([io.env.DIDIT_API_KEY]);
   try {
     if (command === "check") return await runCheck(argv, io);

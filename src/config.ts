@@ -30,7 +30,34 @@ export interface Config {
   readonly allowedUrlHosts: readonly string[];
   /** Only the allowedUrlHosts may be fetched at all. */
   readonly urlAllowOnly: boolean;
+  /** Streamable HTTP settings; undefined when the server runs on stdio. */
+  readonly http?: HttpConfig | undefined;
 }
+
+/** Remote mode (`--http`): where to listen and who may call. */
+export interface HttpConfig {
+  readonly host: string;
+  /** 0 picks a free port (tests); the ready line prints the real one. */
+  readonly port: number;
+  /** Host header names accepted on /mcp, lower case, without port; `*` accepts any (auth still applies). */
+  readonly allowedHosts: readonly string[];
+  /** Browser origins accepted besides those whose host name is an allowed host. */
+  readonly allowedOrigins: readonly string[];
+  /** Static bearer tokens; never logged. */
+  readonly tokens: readonly string[];
+  /** OAuth 2.1 resource-server mode: JWT access tokens from this issuer, for this audience. */
+  readonly oauth: { readonly issuer: string; readonly audience: string } | undefined;
+  readonly shutdownGraceMs: number;
+  /** MCP requests handled at once by this process; more are answered 503 at once. */
+  readonly maxInFlight: number;
+  /** Each caller's share of the per-minute check budget (the process budget, maxChecksPerMinute, still applies). */
+  readonly maxChecksPerMinutePerToken: number;
+}
+
+const DEFAULT_CHECKS_PER_MINUTE = 30;
+export const DEFAULT_HTTP_HOST = "127.0.0.1";
+export const DEFAULT_HTTP_PORT = 8080;
+const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]"];
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -70,6 +97,31 @@ const envSchema = z.object({
   DIDIT_ALLOW_HARDLINKS: booleanFlag.optional(),
   DIDIT_ALLOWED_URL_HOSTS: z.string().optional(),
   DIDIT_URL_ALLOW_ONLY: booleanFlag.optional(),
+  DIDIT_MCP_TOKENS: z.string().optional(),
+  DIDIT_MCP_OAUTH_ISSUER: z
+    .url({ protocol: /^https?$/, error: "DIDIT_MCP_OAUTH_ISSUER must be an https URL" })
+    .optional(),
+  DIDIT_MCP_OAUTH_AUDIENCE: z.string().optional(),
+  DIDIT_ALLOWED_HOSTS: z.string().optional(),
+  DIDIT_ALLOWED_ORIGINS: z.string().optional(),
+  DIDIT_SHUTDOWN_GRACE_MS: z.coerce
+    .number({ error: "DIDIT_SHUTDOWN_GRACE_MS must be a number of milliseconds" })
+    .int("DIDIT_SHUTDOWN_GRACE_MS must be a whole number of milliseconds")
+    .min(0, "DIDIT_SHUTDOWN_GRACE_MS must be at least 0")
+    .max(600_000, "DIDIT_SHUTDOWN_GRACE_MS must be at most 600000 (10 min)")
+    .optional(),
+  DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN: z.coerce
+    .number({ error: "DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN must be a number" })
+    .int("DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN must be a whole number")
+    .min(1, "DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN must be at least 1")
+    .max(10_000, "DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN must be at most 10000")
+    .optional(),
+  DIDIT_HTTP_MAX_IN_FLIGHT: z.coerce
+    .number({ error: "DIDIT_HTTP_MAX_IN_FLIGHT must be a number" })
+    .int("DIDIT_HTTP_MAX_IN_FLIGHT must be a whole number")
+    .min(1, "DIDIT_HTTP_MAX_IN_FLIGHT must be at least 1")
+    .max(10_000, "DIDIT_HTTP_MAX_IN_FLIGHT must be at most 10000")
+    .optional(),
 });
 
 export interface ServerArgs {
@@ -77,6 +129,12 @@ export interface ServerArgs {
   sandbox: boolean;
   allowHardlinks: boolean;
   allowUrlHosts: string[];
+  /** Streamable HTTP instead of stdio. */
+  http: boolean;
+  host: string | undefined;
+  port: string | undefined;
+  allowedHosts: string[];
+  allowedOrigins: string[];
   help: boolean;
   version: boolean;
 }
@@ -91,6 +149,11 @@ export function parseServerArgs(argv: readonly string[]): ServerArgs {
         sandbox: { type: "boolean" },
         "allow-hardlinks": { type: "boolean" },
         "allow-url-host": { type: "string", multiple: true },
+        http: { type: "boolean" },
+        host: { type: "string" },
+        port: { type: "string" },
+        "allowed-host": { type: "string", multiple: true },
+        "allowed-origin": { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -102,6 +165,11 @@ export function parseServerArgs(argv: readonly string[]): ServerArgs {
       sandbox: values.sandbox ?? false,
       allowHardlinks: values["allow-hardlinks"] ?? false,
       allowUrlHosts: values["allow-url-host"] ?? [],
+      http: values.http ?? false,
+      host: values.host,
+      port: values.port,
+      allowedHosts: values["allowed-host"] ?? [],
+      allowedOrigins: values["allowed-origin"] ?? [],
       help: values.help ?? false,
       version: values.version ?? false,
     };
@@ -113,7 +181,12 @@ export function parseServerArgs(argv: readonly string[]): ServerArgs {
 /** Reads env and flags into one frozen Config. The only place in the project that reads the environment. */
 export async function loadConfig(
   args: Pick<ServerArgs, "allowDirs" | "sandbox"> &
-    Partial<Pick<ServerArgs, "allowHardlinks" | "allowUrlHosts">>,
+    Partial<
+      Pick<
+        ServerArgs,
+        "allowHardlinks" | "allowUrlHosts" | "http" | "host" | "port" | "allowedHosts" | "allowedOrigins"
+      >
+    >,
   env: NodeJS.ProcessEnv,
 ): Promise<Config> {
   const parsed = envSchema.safeParse(pickDiditEnv(env));
@@ -134,14 +207,118 @@ export async function loadConfig(
     baseUrl: (e.DIDIT_BASE_URL ?? DEFAULT_BASE_URL).replace(/\/+$/, ""),
     timeoutMs: e.DIDIT_TIMEOUT_MS ?? 30_000,
     allowedDirs: Object.freeze(allowedDirs),
-    maxChecksPerMinute: e.DIDIT_MAX_CHECKS_PER_MINUTE ?? 30,
+    maxChecksPerMinute: e.DIDIT_MAX_CHECKS_PER_MINUTE ?? DEFAULT_CHECKS_PER_MINUTE,
     confirmUploads: e.DIDIT_CONFIRM_UPLOADS ?? false,
     sandbox: args.sandbox || (e.DIDIT_SANDBOX ?? false),
     precheckModelsDir: await resolveModelsDir(e.DIDIT_PRECHECK_MODELS_DIR),
     allowHardlinks: (args.allowHardlinks ?? false) || (e.DIDIT_ALLOW_HARDLINKS ?? false),
     allowedUrlHosts: Object.freeze(allowedUrlHosts),
     urlAllowOnly: e.DIDIT_URL_ALLOW_ONLY ?? false,
+    http: args.http ? httpConfig(args, e) : noHttpFlags(args),
   });
+}
+
+function httpConfig(
+  args: Partial<Pick<ServerArgs, "host" | "port" | "allowedHosts" | "allowedOrigins">>,
+  e: z.output<typeof envSchema>,
+): HttpConfig {
+  if (e.DIDIT_CONFIRM_UPLOADS) {
+    // Stateless HTTP has no session to carry an elicitation answer back: every upload would be refused.
+    throw new ConfigError(
+      "DIDIT_CONFIRM_UPLOADS cannot be used with --http: the stateless HTTP transport cannot ask the user. Unset it, or run on stdio.",
+    );
+  }
+  const host = (args.host ?? DEFAULT_HTTP_HOST).trim();
+  if (host === "") throw new ConfigError("--host must not be empty.");
+  const portText = args.port ?? String(DEFAULT_HTTP_PORT);
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65_535) {
+    throw new ConfigError(`--port must be a whole number from 0 to 65535, not "${portText}".`);
+  }
+  const tokens = splitList(e.DIDIT_MCP_TOKENS ?? "");
+  const shortToken = tokens.find((t) => t.length < 16);
+  if (shortToken !== undefined) {
+    throw new ConfigError("Every token in DIDIT_MCP_TOKENS must be at least 16 characters long.");
+  }
+  const issuer = e.DIDIT_MCP_OAUTH_ISSUER?.replace(/\/+$/, "");
+  const audience = e.DIDIT_MCP_OAUTH_AUDIENCE?.trim() || undefined;
+  if ((issuer === undefined) !== (audience === undefined)) {
+    throw new ConfigError("OAuth mode needs both DIDIT_MCP_OAUTH_ISSUER and DIDIT_MCP_OAUTH_AUDIENCE.");
+  }
+  if (
+    issuer !== undefined &&
+    new URL(issuer).protocol === "http:" &&
+    !isLoopbackHost(new URL(issuer).hostname)
+  ) {
+    throw new ConfigError(
+      "DIDIT_MCP_OAUTH_ISSUER must be https (http is accepted only for a loopback issuer).",
+    );
+  }
+  const loopback = isLoopbackHost(host);
+  if (!loopback && tokens.length === 0 && issuer === undefined) {
+    throw new ConfigError(
+      `Refusing to listen on ${host} without authentication: set DIDIT_MCP_TOKENS or DIDIT_MCP_OAUTH_ISSUER + DIDIT_MCP_OAUTH_AUDIENCE, or bind to 127.0.0.1.`,
+    );
+  }
+  const listed = [...(args.allowedHosts ?? []), ...splitList(e.DIDIT_ALLOWED_HOSTS ?? "")].map((h) =>
+    h.toLowerCase(),
+  );
+  let allowedHosts: string[];
+  if (listed.length > 0) allowedHosts = listed;
+  else if (loopback) allowedHosts = LOOPBACK_NAMES;
+  else if (isWildcardHost(host)) {
+    // Bound to every interface, the names clients will use are unknown here: the operator must say.
+    throw new ConfigError(
+      `Listening on ${host} needs the host names clients use: set DIDIT_ALLOWED_HOSTS (or --allowed-host), e.g. mcp.example.com, or "*" to accept any Host (tokens still apply).`,
+    );
+  } else allowedHosts = [host.toLowerCase()];
+  const allowedOrigins = [...(args.allowedOrigins ?? []), ...splitList(e.DIDIT_ALLOWED_ORIGINS ?? "")].map(
+    (o) => o.replace(/\/+$/, "").toLowerCase(),
+  );
+  return Object.freeze({
+    host,
+    port,
+    allowedHosts: Object.freeze(allowedHosts),
+    allowedOrigins: Object.freeze(allowedOrigins),
+    tokens: Object.freeze(tokens),
+    oauth: issuer !== undefined && audience !== undefined ? Object.freeze({ issuer, audience }) : undefined,
+    shutdownGraceMs: e.DIDIT_SHUTDOWN_GRACE_MS ?? 10_000,
+    maxInFlight: e.DIDIT_HTTP_MAX_IN_FLIGHT ?? 64,
+    maxChecksPerMinutePerToken:
+      e.DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN ?? e.DIDIT_MAX_CHECKS_PER_MINUTE ?? DEFAULT_CHECKS_PER_MINUTE,
+  });
+}
+
+/** Remote-mode flags without --http would silently do nothing: say so instead. */
+function noHttpFlags(
+  args: Partial<Pick<ServerArgs, "host" | "port" | "allowedHosts" | "allowedOrigins">>,
+): undefined {
+  if (
+    args.host !== undefined ||
+    args.port !== undefined ||
+    args.allowedHosts?.length ||
+    args.allowedOrigins?.length
+  ) {
+    throw new ConfigError("--host, --port, --allowed-host and --allowed-origin only apply with --http.");
+  }
+  return undefined;
+}
+
+function splitList(value: string): string[] {
+  return value
+    .split(",")
+    .map((v) => v.trim())
+    .filter((v) => v !== "");
+}
+
+/** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, "");
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+function isWildcardHost(host: string): boolean {
+  return host === "0.0.0.0" || host === "::" || host === "[::]";
 }
 
 function pickDiditEnv(env: NodeJS.ProcessEnv): Record<string, string> {

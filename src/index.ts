@@ -1,21 +1,14 @@
 #!/usr/bin/env node
-import { CLI_USAGE, runCli } from "./cli.js";
+import { CLI_USAGE, isCliCommand, runCli } from "./cli.js";
 import { ConfigError, loadConfig, parseServerArgs } from "./config.js";
-import { selectLivenessClient } from "./liveness/select-client.js";
-import { createRateLimitedLog, createStderrLogger } from "./log.js";
-import { describePrecheckEngine } from "./precheck/loader.js";
-import { createRedactor } from "./redact.js";
-import { createServer } from "./server.js";
-import { StdioLineTransport } from "./stdio-transport.js";
+import { runStdio } from "./transports/stdio.js";
 import { packageVersion } from "./version.js";
 
-/** A 5 MB image is ~7 MB of base64; leave room so an oversized argument gets a tool error, not a closed session. */
-const STDIO_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
-const SHUTDOWN_GRACE_MS = 500;
-
 const USAGE = `Usage: didit-passive-liveness-mcp [--allow-dir DIR]... [--allow-hardlinks] [--allow-url-host H]... [--sandbox]
+       didit-passive-liveness-mcp --http [--host H] [--port P] [--allowed-host NAME]... [options above]
 
-Runs the Didit Passive Liveness MCP server on stdio (what an MCP host starts).
+Runs the Didit Passive Liveness MCP server on stdio (what an MCP host starts), or with --http as a remote
+MCP server (Streamable HTTP at /mcp, stateless) for hosted agents.
 
 Options:
   --allow-dir DIR   Directory image_path may read from (repeatable; also DIDIT_ALLOWED_DIRS)
@@ -23,6 +16,11 @@ Options:
   --allow-url-host H Host name, IP or CIDR image_url may also reach over http: and at private or loopback
                     addresses (repeatable, comma-separated; also DIDIT_ALLOWED_URL_HOSTS)
   --sandbox         Mocked offline results instead of Didit (also DIDIT_SANDBOX=1)
+  --http            Serve MCP over Streamable HTTP at /mcp instead of stdio
+  --host H          Address to listen on with --http (default 127.0.0.1; others need DIDIT_MCP_TOKENS or OAuth)
+  --port P          Port to listen on with --http (default 8080; 0 picks a free one)
+  --allowed-host NAME  Host header accepted on /mcp (repeatable; also DIDIT_ALLOWED_HOSTS)
+  --allowed-origin ORIGIN  Browser Origin accepted on /mcp (repeatable; also DIDIT_ALLOWED_ORIGINS)
   -h, --help        Show this help
   -v, --version     Show the version
 
@@ -40,18 +38,22 @@ Environment:
   DIDIT_ALLOWED_URL_HOSTS     Same as --allow-url-host, comma-separated
   DIDIT_URL_ALLOW_ONLY        true: image_url may fetch only from the listed hosts
 
+Environment, --http only:
+  DIDIT_MCP_TOKENS            Comma-separated static bearer tokens clients must send
+  DIDIT_MCP_OAUTH_ISSUER      OAuth issuer whose JWT access tokens are accepted (with DIDIT_MCP_OAUTH_AUDIENCE)
+  DIDIT_MCP_OAUTH_AUDIENCE    Audience those tokens must carry
+  DIDIT_ALLOWED_HOSTS         Comma-separated Host names accepted ("*": any); default loopback names or --host
+  DIDIT_ALLOWED_ORIGINS       Comma-separated browser origins accepted
+  DIDIT_SHUTDOWN_GRACE_MS     How long SIGTERM waits for in-flight requests (default 10000)
+  DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN  Each token's share of the per-minute budget (default: the same number)
+  DIDIT_HTTP_MAX_IN_FLIGHT    MCP requests handled at once; more get 503 (default 64)
+
 Scripted use:
 ${CLI_USAGE}`;
 
 async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
-  if (
-    command === "check" ||
-    command === "explain" ||
-    command === "precheck" ||
-    command === "match" ||
-    command === "verify"
-  ) {
+  if (isCliCommand(command)) {
     const controller = new AbortController();
     process.once("SIGINT", () => controller.abort());
     return runCli(command, rest, {
@@ -71,45 +73,13 @@ async function main(argv: string[]): Promise<number | undefined> {
     return 0;
   }
   const config = await loadConfig(args, process.env);
-  const redact = createRedactor([config.apiKey]);
-  const logger = createStderrLogger(redact);
-  // A client can send bad lines as fast as it likes; one short line each, at most 10 a second, then a count.
-  const badMessageLog = createRateLimitedLog(logger, { redact });
-  const client = selectLivenessClient(config);
-  const server = createServer({ config, client, logger, redact, version: packageVersion() });
-  const transport = new StdioLineTransport(process.stdin, process.stdout, STDIO_MAX_MESSAGE_BYTES);
-  // Only resolves paths (no engine import), alongside the connect, so start-up does not wait on it.
-  const precheck = describePrecheckEngine(
-    config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : {},
-  );
-
-  let stopping = false;
-  const shutdown = (reason: string) => {
-    if (stopping) return;
-    stopping = true;
-    badMessageLog.flush();
-    logger.log("info", `shutting down (${reason})`);
-    // Closing the server aborts in-flight handlers, whose signals abort their HTTP requests.
-    setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
-    void server
-      .close()
-      .then(() => client?.close())
-      .finally(() => process.exit(0));
-  };
-  process.stdin.on("end", () => shutdown("stdin closed"));
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
-  transport.onerror = (error) => badMessageLog("warning", `transport: ${error.message}`);
-  // A failing stdin or stdout (EPIPE: the client closed our stdout) closes the transport: shut down, no crash.
-  transport.onclose = () => shutdown(transport.closeReason ?? "transport closed");
-
-  await server.connect(transport);
-  logger.log(
-    "info",
-    `ready (version ${packageVersion()}, ${config.sandbox ? "SANDBOX mode" : `API key ${config.apiKey ? "set" : "NOT set"}`}, allowed dirs: ${
-      config.allowedDirs.length > 0 ? config.allowedDirs.join(", ") : "none"
-    }, ${await precheck})`,
-  );
+  if (config.http) {
+    // Loaded only in HTTP mode: node:http, jose and prom-client stay out of the stdio cold start.
+    const { runHttp } = await import("./transports/http.js");
+    await runHttp(config);
+  } else {
+    await runStdio(config);
+  }
   return undefined;
 }
 

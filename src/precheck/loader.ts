@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ToolFailure, truncate } from "../errors.js";
+import { packageRoot } from "../package-root.js";
 
 /** The optional packages the engine needs; their versions are pinned once, in package.json's peerDependencies. */
 export const ENGINE_PACKAGES = {
@@ -82,8 +83,10 @@ export interface ResolvedEngine {
   spoofUnavailable?: string;
 }
 
-/** The models ship in the npm package (models/minifasnet/ at the package root, like in a git checkout). */
-export const DEFAULT_MODELS_DIR = fileURLToPath(new URL("../../models/minifasnet/", import.meta.url));
+/** The models/ folder shipped beside package.json (found from src/, dist/ or the bundle alike). */
+export function defaultModelsDir(): string {
+  return path.join(packageRoot(), "models", "minifasnet");
+}
 
 const requireHere = createRequire(import.meta.url);
 
@@ -125,7 +128,7 @@ async function findEngine(locations: EngineLocations): Promise<ResolvedEngine | 
     return `the package(s) ${[...new Set(missing)].join(", ")} cannot be found`;
   }
   const humanDist = path.dirname(humanMain);
-  const modelsDir = locations.modelsDir ?? DEFAULT_MODELS_DIR;
+  const modelsDir = locations.modelsDir ?? defaultModelsDir();
   const resolved: ResolvedEngine = {
     humanEntry: path.join(humanDist, "human.node-wasm.js"),
     humanModelsDir: path.join(humanDist, "..", "models"),
@@ -134,7 +137,7 @@ async function findEngine(locations: EngineLocations): Promise<ResolvedEngine | 
     sharpPackage: name("sharp"),
     ortWasm,
     ortMjs,
-    spoofModels: SPOOF_MODEL_FILES.map((file) => path.join(modelsDir, file)),
+    spoofModels: SPOOF_MODEL_FILES.map((file) => path.join(locations.modelsDir ?? defaultModelsDir(), file)),
   };
   const packageFiles = [
     resolved.humanEntry,
@@ -176,7 +179,7 @@ export async function describePrecheckEngine(locations: EngineLocations = {}): P
   if (typeof found === "string") return `pre-check engine not installed (${found})`;
   return found.spoofModels
     ? "pre-check engine and models available"
-    : `pre-check engine available, spoof models missing in ${locations.modelsDir ?? DEFAULT_MODELS_DIR}`;
+    : `pre-check engine available, spoof models missing in ${locations.modelsDir ?? defaultModelsDir()}`;
 }
 
 export function notInstalled(why: string): ToolFailure {

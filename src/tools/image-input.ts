@@ -39,7 +39,7 @@ export function imageInputFieldsFor<P extends "" | "user_" | "ref_">(
       .max(4096)
       .optional()
       .describe(
-        `Path of the ${what}, a JPEG, PNG, WebP or TIFF file (at most 5 MB) inside one of the server's allowed directories. Relative paths resolve against the first allowed directory; ~ expands. ${exactlyOne}`,
+        `Path of the ${what}, a JPEG, PNG, WebP or TIFF file (at most 5 MB; HEIC is refused: export it as JPEG first) inside one of the server's allowed directories. Relative paths resolve against the first allowed directory; ~ expands. ${exactlyOne}`,
       ),
     [base64Field]: z
       .string()

@@ -202,6 +202,7 @@ describe("README", () => {
       "## What it is",
       "## Quick start",
       "## Install",
+      "## Remote (HTTP)",
       "## Configuration",
       "## Scripted use",
       "## Sandbox mode",

@@ -49,6 +49,11 @@ describe("parseServerArgs", () => {
       sandbox: false,
       allowHardlinks: false,
       allowUrlHosts: [],
+      http: false,
+      host: undefined,
+      port: undefined,
+      allowedHosts: [],
+      allowedOrigins: [],
       help: false,
       version: false,
     });

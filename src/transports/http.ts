@@ -1,0 +1,350 @@
+import { randomUUID } from "node:crypto";
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { Config, HttpConfig } from "../config.js";
+import { createInFlightLimit } from "../in-flight.js";
+import { selectLivenessClient } from "../liveness/select-client.js";
+import { collectGarbageSoon } from "../reclaim-memory.js";
+import { createRedactor } from "../redact.js";
+import { createServer } from "../server.js";
+import { CHECK_TOOL_NAME } from "../tools/check-passive-liveness.js";
+import { EXPLAIN_TOOL_NAME } from "../tools/explain-warning.js";
+import { PRECHECK_TOOL_NAME } from "../tools/precheck-face-image.js";
+import { packageVersion } from "../version.js";
+import { type Caller, createAuthenticator } from "./http/auth.js";
+import { discardBody, readJsonBody } from "./http/body.js";
+import { createCallerBudgets } from "./http/budgets.js";
+import { isHostAllowed, isOriginAllowed } from "./http/host-origin.js";
+import { createJsonLogger } from "./http/json-log.js";
+import { createHttpMetrics, instrumentClient } from "./http/metrics.js";
+
+export const MCP_PATH = "/mcp";
+/** A 5 MB image is ~7 MB of base64 inside a JSON-RPC message: 8 MB leaves room for the rest of the arguments. */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+const METADATA_PATH = "/.well-known/oauth-protected-resource";
+/** Past the check's own deadline (retries included), time to read the image and write the answer. */
+const DEADLINE_MARGIN_MS = 10_000;
+const TOOL_NAMES = new Set([CHECK_TOOL_NAME, EXPLAIN_TOOL_NAME, PRECHECK_TOOL_NAME]);
+
+interface RequestLog {
+  requestId: string;
+  tokenId?: string;
+  method?: string;
+  tool?: string;
+  outcome?: string;
+}
+
+/**
+ * Remote mode: MCP Streamable HTTP at /mcp, stateless (a new McpServer and transport per request, the SDK's
+ * documented pattern), so any replica can answer any request. Auth, Host/Origin checks, body limit, deadline,
+ * budgets and an in-flight bound sit in front; /healthz, /readyz and /metrics beside it.
+ */
+export async function runHttp(config: Config): Promise<void> {
+  const http = config.http as HttpConfig;
+  const redact = createRedactor([config.apiKey, ...http.tokens]);
+  const logger = createJsonLogger(redact);
+  const metrics = createHttpMetrics();
+  const auth = createAuthenticator(http, logger);
+  const baseClient = selectLivenessClient(config);
+  const client = baseClient ? instrumentClient(baseClient, metrics) : undefined;
+  const budgets = createCallerBudgets(config.maxChecksPerMinute, http.maxChecksPerMinutePerToken, (scope) =>
+    metrics.rateLimited.inc({ scope }),
+  );
+  const deadlineMs = config.timeoutMs + DEADLINE_MARGIN_MS;
+  const version = packageVersion();
+
+  let inFlight = 0;
+  const imageTools = createInFlightLimit(undefined, { onBurstOver: () => collectGarbageSoon() });
+  let stopping = false;
+  let drained: (() => void) | undefined;
+
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    const text = typeof body === "string" ? body : JSON.stringify(body);
+    res.writeHead(status, {
+      "content-type": typeof body === "string" ? "text/plain; charset=utf-8" : "application/json",
+      ...(stopping ? { connection: "close" } : {}),
+      ...headers,
+    });
+    res.end(text);
+  };
+  const rpcError = (code: number, message: string) => ({
+    jsonrpc: "2.0",
+    id: null,
+    error: { code, message },
+  });
+
+  /** The public URL of /mcp as the client sees it (behind a TLS proxy, X-Forwarded-Proto says https). */
+  const resourceUrl = (req: IncomingMessage) => {
+    const proto = req.headers["x-forwarded-proto"] === "https" ? "https" : "http";
+    return `${proto}://${req.headers.host ?? `${http.host}:${http.port}`}${MCP_PATH}`;
+  };
+  const metadataUrl = (req: IncomingMessage) =>
+    resourceUrl(req).replace(new RegExp(`${MCP_PATH}$`), `${METADATA_PATH}${MCP_PATH}`);
+
+  const handleMcp = async (req: IncomingMessage, res: ServerResponse, log: RequestLog) => {
+    if (!isHostAllowed(req.headers.host, http.allowedHosts)) {
+      send(res, 403, rpcError(-32000, "Forbidden: Host header not allowed"));
+      log.outcome = "bad_host";
+      return;
+    }
+    if (!isOriginAllowed(req.headers.origin, http.allowedHosts, http.allowedOrigins)) {
+      send(res, 403, rpcError(-32000, "Forbidden: Origin not allowed"));
+      log.outcome = "bad_origin";
+      return;
+    }
+    const authResult = await auth.authenticate(req.headers.authorization);
+    if (!authResult.ok) {
+      const challenge = http.oauth
+        ? `Bearer resource_metadata="${metadataUrl(req)}"${authResult.error === "invalid_token" ? ', error="invalid_token"' : ""}`
+        : `Bearer realm="mcp"${authResult.error === "invalid_token" ? ', error="invalid_token"' : ""}`;
+      send(
+        res,
+        authResult.status,
+        rpcError(-32001, authResult.status === 401 ? "Unauthorized" : "Authorization server unavailable"),
+        authResult.status === 401 ? { "www-authenticate": challenge } : { "retry-after": "5" },
+      );
+      log.outcome = `${authResult.error}:${authResult.reason}`;
+      return;
+    }
+    log.tokenId = authResult.caller.tokenId;
+    if (req.method !== "POST") {
+      // Stateless: no standalone SSE stream (GET) and no session to delete (DELETE).
+      send(
+        res,
+        405,
+        rpcError(-32000, "Method not allowed: this server is stateless; POST JSON-RPC to /mcp"),
+        {
+          allow: "POST",
+        },
+      );
+      log.outcome = "method_not_allowed";
+      return;
+    }
+    if (stopping) {
+      send(res, 503, rpcError(-32000, "Server is shutting down; retry on another replica"), {
+        "retry-after": "1",
+      });
+      log.outcome = "shutting_down";
+      return;
+    }
+    if (inFlight >= http.maxInFlight) {
+      send(res, 503, rpcError(-32000, `Server busy: ${http.maxInFlight} requests in flight`), {
+        "retry-after": "1",
+      });
+      log.outcome = "busy";
+      return;
+    }
+    inFlight++;
+    metrics.inFlight.inc();
+    try {
+      await serveMcp(req, res, log, authResult.caller);
+    } finally {
+      inFlight--;
+      metrics.inFlight.dec();
+      if (inFlight === 0) drained?.();
+    }
+  };
+
+  const serveMcp = async (req: IncomingMessage, res: ServerResponse, log: RequestLog, caller: Caller) => {
+    const body = await readJsonBody(req, MAX_BODY_BYTES);
+    if (body.kind === "too_large") {
+      const drained = await discardBody(req, 2 * MAX_BODY_BYTES);
+      send(
+        res,
+        413,
+        rpcError(-32600, `Request body larger than ${MAX_BODY_BYTES} bytes`),
+        drained ? {} : { connection: "close" },
+      );
+      if (!drained) res.once("finish", () => req.destroy());
+      log.outcome = "too_large";
+      return;
+    }
+    if (body.kind === "not_json") {
+      send(res, 400, rpcError(-32700, "Parse error: the body is not valid JSON"));
+      log.outcome = "parse_error";
+      return;
+    }
+    describeMessages(body.value, log);
+    const server = createServer({
+      config,
+      client,
+      logger,
+      redact,
+      version,
+      reserveCheck: budgets(caller.tokenId),
+      // One image-tool bound for the process, not one per request's server.
+      inFlight: imageTools,
+      onToolResult: (event) => {
+        metrics.toolCalls.inc({ tool: event.tool, outcome: event.outcome });
+        log.outcome = event.outcome;
+      },
+    });
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      // JSON by default; SSE only when the client asked for progress, so the notifications have a stream.
+      enableJsonResponse: !wantsProgress(body.value),
+    });
+    const finished = new Promise<void>((resolve) => res.once("close", resolve));
+    const deadline = setTimeout(() => {
+      log.outcome = "deadline";
+      send(res, 504, rpcError(-32001, `Request took longer than ${deadlineMs} ms`));
+      void server.close();
+    }, deadlineMs);
+    try {
+      await server.connect(transport);
+      await transport.handleRequest(req, res, body.value);
+      await finished;
+    } finally {
+      clearTimeout(deadline);
+      // Closing the server aborts a handler still running (the client went away), and with it its upload.
+      await transport.close().catch(() => {});
+      await server.close().catch(() => {});
+    }
+  };
+
+  const protectedResourceMetadata = (req: IncomingMessage) => ({
+    resource: resourceUrl(req),
+    authorization_servers: [http.oauth?.issuer],
+    bearer_methods_supported: ["header"],
+    resource_name: "Didit Passive Liveness MCP",
+  });
+
+  const route = async (req: IncomingMessage, res: ServerResponse, log: RequestLog): Promise<string> => {
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (path === MCP_PATH) {
+      await handleMcp(req, res, log);
+      return "mcp";
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      send(res, 405, { error: "method_not_allowed" }, { allow: "GET" });
+      return "other";
+    }
+    if (path === "/healthz") {
+      send(res, 200, { status: "ok" });
+      return "healthz";
+    }
+    if (path === "/readyz") {
+      const reason = stopping
+        ? "shutting down"
+        : config.sandbox || config.apiKey
+          ? undefined
+          : "DIDIT_API_KEY is not set (and not in sandbox mode)";
+      send(res, reason ? 503 : 200, reason ? { status: "not_ready", reason } : { status: "ready" });
+      return "readyz";
+    }
+    if (path === "/metrics") {
+      send(res, 200, await metrics.registry.metrics(), { "content-type": metrics.registry.contentType });
+      return "metrics";
+    }
+    if (http.oauth && (path === METADATA_PATH || path === `${METADATA_PATH}${MCP_PATH}`)) {
+      send(res, 200, protectedResourceMetadata(req), { "cache-control": "max-age=3600" });
+      return "metadata";
+    }
+    send(res, 404, { error: "not_found" });
+    return "other";
+  };
+
+  const server = createHttpServer(
+    { requestTimeout: deadlineMs + 5_000, headersTimeout: 20_000 },
+    (req, res) => {
+      const started = performance.now();
+      const log: RequestLog = { requestId: randomUUID() };
+      res.setHeader("x-request-id", log.requestId);
+      let routeName = "other";
+      route(req, res, log)
+        .then((name) => {
+          routeName = name;
+        })
+        .catch((error: unknown) => {
+          logger.log(
+            "error",
+            `request failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+          );
+          if (!res.headersSent) send(res, 500, rpcError(-32603, "Internal error"));
+          else res.end();
+        })
+        .finally(() => {
+          metrics.httpRequests.inc({ route: routeName, status: String(res.statusCode) });
+          // Probes and scrapes are not worth a line each; everything on /mcp is.
+          if (routeName !== "mcp" && res.statusCode < 400) return;
+          logger.event("info", "request", {
+            request_id: log.requestId,
+            token_id: log.tokenId,
+            http_method: req.method,
+            status: res.statusCode,
+            method: log.method,
+            tool: log.tool,
+            outcome: log.outcome,
+            duration_ms: Math.round(performance.now() - started),
+          });
+        });
+    },
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(http.port, http.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const hostInUrl = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${hostInUrl}:${address.port}${MCP_PATH}`;
+
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.event("info", "shutting down", { signal, in_flight: inFlight, grace_ms: http.shutdownGraceMs });
+    server.close();
+    server.closeIdleConnections();
+    const exit = (how: string) => {
+      logger.event("info", "stopped", { how, in_flight: inFlight });
+      void (client?.close() ?? Promise.resolve()).finally(() => process.exit(0));
+    };
+    const timer = setTimeout(() => exit("grace period over"), http.shutdownGraceMs);
+    drained = () => {
+      clearTimeout(timer);
+      exit("drained");
+    };
+    if (inFlight === 0) drained();
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+
+  logger.event("info", "ready", {
+    url,
+    version,
+    mode: config.sandbox ? "sandbox" : config.apiKey ? "api key set" : "API key NOT set",
+    auth: http.oauth
+      ? "oauth"
+      : http.tokens.length > 0
+        ? `${http.tokens.length} static token(s)`
+        : "none (loopback)",
+    allowed_hosts: http.allowedHosts.join(","),
+    image_path: config.allowedDirs.length > 0 ? config.allowedDirs.join(",") : "disabled",
+  });
+}
+
+/** The JSON-RPC method(s) and tool name for the log line; only names we know, never free text from the body. */
+function describeMessages(body: unknown, log: RequestLog): void {
+  const messages = Array.isArray(body) ? body : [body];
+  const first = messages[0] as { method?: unknown; params?: { name?: unknown } } | undefined;
+  if (typeof first?.method === "string" && /^[a-z/_]{1,40}$/i.test(first.method)) log.method = first.method;
+  const name = first?.params?.name;
+  if (log.method === "tools/call")
+    log.tool = typeof name === "string" && TOOL_NAMES.has(name) ? name : "unknown";
+}
+
+function wantsProgress(body: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.some((m) => {
+    const meta = (m as { params?: { _meta?: { progressToken?: unknown } } } | null)?.params?._meta;
+    return meta?.progressToken !== undefined;
+  });
+}

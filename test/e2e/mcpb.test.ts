@@ -1,0 +1,71 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { baseEnv } from "../support/spawn.js";
+
+// The Claude Desktop bundle, as built by `npm run bundle` (80 s, so not part of `npm test`'s build): this test
+// runs when the .mcpb exists and is skipped otherwise. `npm run test:bundle` builds it and runs this file.
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const BUNDLE = path.join(ROOT, "didit-passive-liveness-mcp.mcpb");
+const FIXTURES = path.join(ROOT, "test", "fixtures");
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!existsSync(BUNDLE))("the MCPB bundle, unpacked", { timeout: 120_000 }, () => {
+  it("starts the way Claude Desktop starts it and answers tools/list; the pre-check engine is inside", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "didit-mcpb-"));
+    dirs.push(dir);
+    execFileSync("unzip", ["-q", BUNDLE, "-d", dir]);
+    const manifest = JSON.parse(readFileSync(path.join(dir, "manifest.json"), "utf8")) as {
+      server: { mcp_config: { args: string[]; env: Record<string, string> } };
+      user_config: Record<string, { type: string; sensitive?: boolean; multiple?: boolean }>;
+    };
+    expect(manifest.user_config.api_key).toMatchObject({ type: "string", sensitive: true });
+    expect(manifest.user_config.allowed_directories).toMatchObject({ type: "directory", multiple: true });
+    expect(manifest.user_config.sandbox).toMatchObject({ type: "boolean" });
+    // What the host does: substitute the user's settings, expanding the directory list inline.
+    const args = manifest.server.mcp_config.args.flatMap((arg) =>
+      arg === `\${user_config.allowed_directories}` ? [FIXTURES] : [arg.replace(`\${__dirname}`, dir)],
+    );
+    const env = { DIDIT_API_KEY: "", DIDIT_SANDBOX: "true" };
+    expect(Object.keys(manifest.server.mcp_config.env).sort()).toEqual(Object.keys(env).sort());
+    const client = new Client({ name: "mcpb-test", version: "1" });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args,
+        env: baseEnv(env),
+        cwd: dir,
+        stderr: "ignore",
+      }),
+    );
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name).sort()).toEqual([
+        "check_passive_liveness",
+        "explain_warning",
+        "precheck_face_image",
+      ]);
+      const check = await client.callTool({
+        name: "check_passive_liveness",
+        arguments: { image_path: "live_silentface_T1.jpg" },
+      });
+      expect(check.isError).toBeFalsy();
+      const pre = await client.callTool(
+        { name: "precheck_face_image", arguments: { image_path: "live_silentface_T1.jpg" } },
+        undefined,
+        { timeout: 110_000 },
+      );
+      expect(pre.isError, JSON.stringify(pre.content)).toBeFalsy();
+      expect(pre.structuredContent).toMatchObject({ engine: "local", faces_detected: 1 });
+    } finally {
+      await client.close();
+    }
+  });
+});
