@@ -1,6 +1,7 @@
 import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { CALIBRATE_USAGE, runCalibrate } from "./calibrate/run.js";
 import { runDoctor } from "./cli/doctor.js";
 import { runFaceCommand } from "./cli/face-commands.js";
 import { ConfigError, loadConfig } from "./config.js";
@@ -26,6 +27,7 @@ const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
   "too_large",
   "url_not_allowed",
   "url_fetch_failed",
+  "consent_declined",
 ]);
 
 export const CLI_USAGE = `Usage:
@@ -38,6 +40,7 @@ export const CLI_USAGE = `Usage:
                                     [--rotate] [--no-save] [--vendor-data S] [--precheck] [--json] [--sandbox]
   didit-passive-liveness-mcp explain <TAG> [--json]
   didit-passive-liveness-mcp doctor [--allow-dir DIR]... [--sandbox]
+${CALIBRATE_USAGE}
 
 check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Liveness API (one credit).
          An http(s) URL is downloaded first, under the server's image_url rules (DIDIT_ALLOWED_URL_HOSTS).
@@ -57,11 +60,15 @@ match    Uploads both images to Didit's Face Match API (one credit); approved on
 verify   Liveness on the selfie, then only if it passes a face match against the reference (two credits,
          one when the match is skipped); --precheck checks both photos on this machine first.
 explain  Explains a warning tag offline (case-insensitive).
+calibrate  Error rates (BPCER, APCER per attack type) at every threshold on your labelled images and a
+         recommended threshold; --engine didit (default) costs one credit per new image and asks first
+         (--yes when not on a terminal); --engine local is free and offline. See docs/calibrate.md.
 doctor   Checks the set-up (key set, API reachable, dirs, pre-check engine) without spending a credit.
 
 Exit codes: check, match: 0 Approved, 1 Declined; verify: 0 identity verified, 1 not verified;
-            precheck: 0 ready, 1 not ready (retake);
-            2 usage or input error; 3 configuration or API error, or the pre-check engine is not installed.
+            precheck: 0 ready, 1 not ready (retake); calibrate: 0 done;
+            2 usage or input error (calibrate: also a missing --yes off a terminal); 3 configuration or API
+            error, or the pre-check engine is not installed.
 `;
 
 export interface CliIO {
@@ -71,7 +78,15 @@ export interface CliIO {
   signal?: AbortSignal;
 }
 
-export const CLI_COMMANDS = ["check", "precheck", "explain", "doctor", "match", "verify"] as const;
+export const CLI_COMMANDS = [
+  "check",
+  "precheck",
+  "explain",
+  "doctor",
+  "calibrate",
+  "match",
+  "verify",
+] as const;
 export type CliCommand = (typeof CLI_COMMANDS)[number];
 
 export function isCliCommand(word: string | undefined): word is CliCommand {
@@ -85,6 +100,7 @@ export async function runCli(command: CliCommand, argv: readonly string[], io: C
   try {
     if (command === "check") return await runCheck(argv, io);
     if (command === "precheck") return await runPrecheck(argv, io);
+    if (command === "calibrate") return await runCalibrate(argv, io);
     if (command === "match" || command === "verify") return await runFaceCommand(command, argv, io);
     return runExplain(argv, io);
   } catch (error) {

@@ -85,6 +85,8 @@ export interface DiditDouble {
   enqueueMatch(...outcomes: MatchOutcome[]): void;
   /** Requests recorded for one endpoint path (without the prefix), e.g. FACE_MATCH_PATH. */
   requestsTo(endpoint: string): RecordedRequest[];
+  /** The outcome for one image (by its sha256), whatever order requests arrive in; queued outcomes still go first. */
+  setOutcomeForImage(sha256: string, outcome: Outcome): void;
   reset(): void;
   close(): Promise<void>;
   /** Resolves once at least `count` requests have been recorded (default 1). Rejects on close(). */
@@ -660,6 +662,7 @@ export async function startDiditDouble(options?: {
   const timers = new Set<NodeJS.Timeout>();
   const waiters: { count: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   let queue: Outcome[] = [];
+  const byImage = new Map<string, Outcome>();
   let defaultOutcome: Outcome = approved();
   let matchQueue: MatchOutcome[] = [];
   let matchDefault: MatchOutcome = { kind: "score", score: 87.5 };
@@ -814,7 +817,7 @@ export async function startDiditDouble(options?: {
       respondMatch(res, matchQueue.shift() ?? matchDefault, result.ok);
       return;
     }
-    const outcome = queue.shift() ?? defaultOutcome;
+    const outcome = queue.shift() ?? byImage.get(result.ok.sha256) ?? defaultOutcome;
     respond(res, outcome, result.ok);
   };
 
@@ -913,9 +916,13 @@ export async function startDiditDouble(options?: {
     requestsTo(endpoint) {
       return state.requests.filter((r) => r.path.split("?")[0] === `${pathPrefix}${endpoint}`);
     },
+    setOutcomeForImage(sha256, outcome) {
+      byImage.set(sha256, outcome);
+    },
     reset() {
       state.requests.length = 0;
       queue = [];
+      byImage.clear();
       defaultOutcome = approved();
       matchQueue = [];
       matchDefault = { kind: "score", score: 87.5 };
