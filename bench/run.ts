@@ -2,7 +2,7 @@
  * npm run bench: measures the server against baselines in one run (see README, Performance).
  * A script, never a test: it reports whether each target was met but does not fail on a timing.
  *   --quick        fewer repetitions (CI uses it to prove the bench works)
- *   --out FILE     where to write the JSON results (default bench/results.json)
+ *   --out FILE     where to write the JSON results (default bench/results.json; with --quick a temp file)
  *   --readme       also put the table into README.md between the bench markers
  */
 import { spawn } from "node:child_process";
@@ -35,7 +35,13 @@ const { values: flags } = parseArgs({
   options: { quick: { type: "boolean" }, out: { type: "string" }, readme: { type: "boolean" } },
 });
 const QUICK = flags.quick === true;
-const OUT = path.resolve(flags.out ?? path.join(ROOT, "bench", "results.json"));
+// A quick run never rewrites the tracked results: it writes to a temp file unless --out says otherwise.
+const OUT = path.resolve(
+  flags.out ??
+    (QUICK
+      ? path.join(os.tmpdir(), `didit-bench-quick-${process.pid}.json`)
+      : path.join(ROOT, "bench", "results.json")),
+);
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...extra };

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // A full agent round trip without a key or network: spawn the built server in sandbox mode over stdio, connect a
-// real MCP client, list the tools, check the bundled sample, explain a warning, and print what the agent saw.
+// real MCP client, list the tools, check the bundled sample, run the selfie-vs-ID flow, explain a warning, and
+// print what the agent saw.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -56,8 +57,36 @@ try {
   });
   show("explain_warning { tag: 'low face luminance' }", explained);
 
+  // Didit's second documented workflow in one call: liveness on the selfie, then (only if it passed) a face match
+  // against the ID portrait. The sample selfie doubles as the reference here; in sandbox mode pixels are not judged.
+  const verified = await client.callTool({
+    name: "verify_selfie",
+    arguments: { user_image_path: "selfie.jpg", ref_image_path: "selfie.jpg" },
+  });
+  show("verify_selfie { user_image_path: 'selfie.jpg', ref_image_path: 'selfie.jpg' }", verified);
+
+  const spoofed = await client.callTool({
+    name: "verify_selfie",
+    arguments: { user_image_path: "selfie.jpg", ref_image_path: "selfie.jpg", vendor_data: "sandbox:spoof" },
+  });
+  show("verify_selfie { ..., vendor_data: 'sandbox:spoof' } (no face match is made)", spoofed);
+
+  const mismatch = await client.callTool({
+    name: "verify_selfie",
+    arguments: {
+      user_image_path: "selfie.jpg",
+      ref_image_path: "selfie.jpg",
+      vendor_data: "sandbox:no-match",
+    },
+  });
+  show("verify_selfie { ..., vendor_data: 'sandbox:no-match' }", mismatch);
+
   const next = approved.structuredContent?.next_action;
   out(`\nThe agent's next step after the first check: next_action = ${next}.`);
+  const v = verified.structuredContent ?? {};
+  out(
+    `Selfie vs ID: identity_verified = ${v.identity_verified}, next_action = ${v.next_action}, credits_used = ${v.credits_used} (sandbox; a real full verify costs 2, a skipped match 1).`,
+  );
 } finally {
   await client.close();
 }

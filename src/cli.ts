@@ -5,6 +5,7 @@ import { CALIBRATE_USAGE, runCalibrate } from "./calibrate/run.js";
 import type { BatchIO } from "./cli/batch.js";
 import { BATCH_OPTIONS, wantsBatch } from "./cli/batch-options.js";
 import { runDoctor } from "./cli/doctor.js";
+import { runFaceCommand } from "./cli/face-commands.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "./errors.js";
 import { createUrlPolicy } from "./images/url-policy.js";
@@ -39,6 +40,10 @@ export const CLI_USAGE = `Usage:
                                    [--format jsonl|csv] [--resume] [--dry-run] [--yes] [--precheck]
                                    [--max-credits N] [per-check options above]
   didit-passive-liveness-mcp precheck <image> [--rotate] [--json]
+  didit-passive-liveness-mcp match <user_image> <ref_image> [--threshold N] [--rotate] [--no-save]
+                                   [--vendor-data S] [--json] [--sandbox]
+  didit-passive-liveness-mcp verify <selfie> <reference> [--liveness-threshold N] [--match-threshold N]
+                                    [--rotate] [--no-save] [--vendor-data S] [--precheck] [--json] [--sandbox]
   didit-passive-liveness-mcp explain <TAG> [--json]
   didit-passive-liveness-mcp doctor [--allow-dir DIR]... [--sandbox]
 ${CALIBRATE_USAGE}
@@ -71,13 +76,17 @@ precheck Checks the photo on this machine (free, nothing is uploaded) with the o
          faces, light, sharpness, rotation and an advisory spoof estimate; says whether it is worth a credit.
          --rotate          also try the photo turned 90, 180 and 270 degrees
          --json            print exactly the MCP tool's structured result
+match    Uploads both images to Didit's Face Match API (one credit); approved only strictly above --threshold.
+verify   Liveness on the selfie, then only if it passes a face match against the reference (two credits,
+         one when the match is skipped); --precheck checks both photos on this machine first.
 explain  Explains a warning tag offline (case-insensitive).
 calibrate  Error rates (BPCER, APCER per attack type) at every threshold on your labelled images and a
          recommended threshold; --engine didit (default) costs one credit per new image and asks first
          (--yes when not on a terminal); --engine local is free and offline. See docs/calibrate.md.
 doctor   Checks the set-up (key set, API reachable, dirs, pre-check engine) without spending a credit.
 
-Exit codes: check: 0 Approved, 1 Declined; precheck: 0 ready, 1 not ready (retake); calibrate: 0 done;
+Exit codes: check, match: 0 Approved, 1 Declined; verify: 0 identity verified, 1 not verified;
+            precheck: 0 ready, 1 not ready (retake); calibrate: 0 done;
             2 usage or input error (calibrate: also a missing --yes off a terminal); 3 configuration or API
             error, or the pre-check engine is not installed.
 Batch exit codes: 0 every input got a verdict, 2 an input was refused locally (or skipped by --precheck),
@@ -91,7 +100,15 @@ export interface CliIO extends BatchIO {
   signal?: AbortSignal;
 }
 
-export const CLI_COMMANDS = ["check", "precheck", "explain", "doctor", "calibrate"] as const;
+export const CLI_COMMANDS = [
+  "check",
+  "precheck",
+  "explain",
+  "doctor",
+  "calibrate",
+  "match",
+  "verify",
+] as const;
 export type CliCommand = (typeof CLI_COMMANDS)[number];
 
 export function isCliCommand(word: string | undefined): word is CliCommand {
@@ -106,6 +123,7 @@ export async function runCli(command: CliCommand, argv: readonly string[], io: C
     if (command === "check") return await runCheck(argv, io);
     if (command === "precheck") return await runPrecheck(argv, io);
     if (command === "calibrate") return await runCalibrate(argv, io);
+    if (command === "match" || command === "verify") return await runFaceCommand(command, argv, io);
     return runExplain(argv, io);
   } catch (error) {
     const failure =
@@ -126,13 +144,13 @@ export async function runCli(command: CliCommand, argv: readonly string[], io: C
   }
 }
 
-function usageError(message: string): ToolFailure {
+export function usageError(message: string): ToolFailure {
   return new ToolFailure("invalid_input", message, "Run `didit-passive-liveness-mcp --help` for usage.");
 }
 
 type CliOptions = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>["options"]>;
 
-function parse(argv: readonly string[], options: CliOptions) {
+export function parse(argv: readonly string[], options: CliOptions) {
   try {
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
   } catch (error) {
@@ -267,7 +285,7 @@ function cliToolExtra(signal: AbortSignal | undefined): ToolExtra {
   return extra as unknown as ToolExtra;
 }
 
-function parseMetadata(text: string): Record<string, unknown> {
+export function parseMetadata(text: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -8,7 +8,13 @@ import type { LoadedImage } from "./images/load-image.js";
  * cannot ask, a decline, a cancel or no answer means no upload.
  */
 export function createUploadConsent(server: Server) {
-  return async (image: LoadedImage, signal: AbortSignal): Promise<void> => {
+  /** One confirmation covers every image of one tool call; `purpose` says what they are for and what it costs. */
+  return async (
+    image: LoadedImage | readonly LoadedImage[],
+    signal: AbortSignal,
+    purpose = "for a liveness check? It costs one credit",
+  ): Promise<void> => {
+    const images: readonly LoadedImage[] = Array.isArray(image) ? image : [image as LoadedImage];
     if (server.getClientCapabilities()?.elicitation === undefined) {
       throw new ToolFailure(
         "consent_declined",
@@ -16,12 +22,15 @@ export function createUploadConsent(server: Server) {
         "Use a client that supports elicitation, or have the operator unset DIDIT_CONFIRM_UPLOADS.",
       );
     }
-    const name = image.label === "base64 input" ? "the image" : image.label;
+    const names = images.map(
+      (one, i) =>
+        `${one.label === "base64 input" ? (images.length > 1 ? `image ${i + 1}` : "the image") : one.label}, ${formatBytes(one.bytes.byteLength)}`,
+    );
     let answer: Awaited<ReturnType<Server["elicitInput"]>>;
     try {
       answer = await server.elicitInput(
         {
-          message: `Upload ${name}, ${formatBytes(image.bytes.byteLength)}, to Didit for a liveness check? It costs one credit.`,
+          message: `Upload ${names.join(" and ")}, to Didit ${purpose}.`,
           requestedSchema: {
             type: "object",
             properties: { confirm: { type: "boolean", title: "Upload to Didit", default: false } },

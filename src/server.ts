@@ -10,11 +10,13 @@ import {
   toolErrorResult,
   type UploadState,
 } from "./errors.js";
+import { createImagePrecheck } from "./face-match/precheck.js";
 import { createAllowedDirsSource } from "./images/client-roots.js";
 import { describeAllowedDirs } from "./images/path-policy.js";
 import { createUrlPolicy } from "./images/url-policy.js";
 import { createInFlightLimit, type InFlightLimit } from "./in-flight.js";
 import type { Logger } from "./log.js";
+import { registerIdentityPrompt } from "./prompts/identity-check.js";
 import { registerLivenessPrompt } from "./prompts/liveness-check.js";
 import { createCheckBudget } from "./rate-guard.js";
 import { collectGarbageSoon } from "./reclaim-memory.js";
@@ -22,11 +24,13 @@ import type { Redact } from "./redact.js";
 import { registerWarningResources } from "./resources/warnings.js";
 import { CHECK_TOOL_NAME, checkToolConfig, createCheckHandler } from "./tools/check-passive-liveness.js";
 import { EXPLAIN_TOOL_NAME, explainToolConfig, handleExplain } from "./tools/explain-warning.js";
+import { createMatchHandler, MATCH_TOOL_NAME, matchToolConfig } from "./tools/match-faces.js";
 import {
   createPrecheckHandler,
   PRECHECK_TOOL_NAME,
   precheckToolConfig,
 } from "./tools/precheck-face-image.js";
+import { createVerifyHandler, VERIFY_TOOL_NAME, verifyToolConfig } from "./tools/verify-selfie.js";
 
 export const SERVER_NAME = "didit-passive-liveness-mcp";
 
@@ -65,26 +69,36 @@ export function createServer(deps: ServerDeps): McpServer {
   const inFlight =
     deps.inFlight ?? createInFlightLimit(undefined, { onBurstOver: () => collectGarbageSoon() });
   const urlPolicy = createUrlPolicy(config.allowedUrlHosts, config.urlAllowOnly);
-  server.registerTool(
-    CHECK_TOOL_NAME,
+  // One budget and one consent for every tool that calls Didit: the cost guard counts checks, not tools.
+  const ownBudget = deps.reserveCheck ? undefined : createCheckBudget(config.maxChecksPerMinute);
+  const external = deps.reserveCheck;
+  const reserveChecks =
+    ownBudget ??
+    ((count = 1) => {
+      for (let i = 0; i < count; i++) external?.();
+    });
+  const consent = config.confirmUploads ? createUploadConsent(server.server) : undefined;
+  const sandboxed = <T extends { description: string }>(tool: T): T =>
     config.sandbox
       ? {
-          ...checkToolConfig,
-          description: `SANDBOX MODE: this server answers with mocked offline results; nothing is uploaded and no credit is used. ${checkToolConfig.description}`,
+          ...tool,
+          description: `SANDBOX MODE: this server answers with mocked offline results; nothing is uploaded and no credit is used. ${tool.description}`,
         }
-      : checkToolConfig,
+      : tool;
+  const didit = {
+    allowedDirs: dirs.current,
+    allowHardlinks: config.allowHardlinks,
+    urlPolicy,
+    client: deps.client,
+    sandbox: config.sandbox,
+    inFlight,
+  };
+  server.registerTool(
+    CHECK_TOOL_NAME,
+    sandboxed(checkToolConfig),
     guard(
       CHECK_TOOL_NAME,
-      createCheckHandler({
-        allowedDirs: dirs.current,
-        allowHardlinks: config.allowHardlinks,
-        urlPolicy,
-        client: deps.client,
-        sandbox: config.sandbox,
-        reserveCheck: deps.reserveCheck ?? createCheckBudget(config.maxChecksPerMinute),
-        confirmUpload: config.confirmUploads ? createUploadConsent(server.server) : undefined,
-        inFlight,
-      }),
+      createCheckHandler({ ...didit, reserveCheck: () => reserveChecks(1), confirmUpload: consent }),
     ),
   );
   server.registerTool(
@@ -106,8 +120,33 @@ export function createServer(deps: ServerDeps): McpServer {
       }),
     ),
   );
+  const faceFlow = {
+    ...didit,
+    reserveCheck: reserveChecks,
+    releaseCheck: ownBudget?.release,
+    confirmUpload: consent,
+  };
+  server.registerTool(
+    MATCH_TOOL_NAME,
+    sandboxed(matchToolConfig),
+    guard(MATCH_TOOL_NAME, createMatchHandler(faceFlow)),
+  );
+  server.registerTool(
+    VERIFY_TOOL_NAME,
+    sandboxed(verifyToolConfig),
+    guard(
+      VERIFY_TOOL_NAME,
+      createVerifyHandler({
+        ...faceFlow,
+        precheck: createImagePrecheck(
+          config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
+        ),
+      }),
+    ),
+  );
   registerWarningResources(server);
   registerLivenessPrompt(server);
+  registerIdentityPrompt(server);
   return server;
 }
 
@@ -118,6 +157,7 @@ export function serverInstructions(config: Config): string {
       : "") +
     "Checks whether a face photo shows a live person (not a photo of a photo, a screen or a mask) with Didit's Passive Liveness API. " +
     "check_passive_liveness uploads the image to Didit and costs one credit per answered check; act on its next_action (proceed, retake, review, reject). " +
+    "To verify a selfie against an ID photo use verify_selfie: liveness first, then, only if it passes, a face match (uploads both images; two credits, one when the match is skipped); match_faces runs the face match alone (one credit). " +
     "explain_warning explains a warning tag offline; precheck_face_image checks a photo on this machine for free (faces, light, sharpness) before you spend a credit, when its optional engine is installed. " +
     (config.allowedDirs.length > 0
       ? `Images given by path must be inside the allowed directories (${describeAllowedDirs(config.allowedDirs)}); otherwise pass image_base64 or image_url (an https link).`
@@ -156,7 +196,10 @@ function toolGuard(deps: ServerDeps) {
 /** A bounded label: the verdict for checks, "ok" for the rest; never anything from the input. */
 function resultOutcome(result: CallToolResult): string {
   if (result.isError) return "error";
-  const status = (result.structuredContent as { status?: unknown } | undefined)?.status;
+  const content = result.structuredContent as { status?: unknown; identity_verified?: unknown } | undefined;
+  if (typeof content?.identity_verified === "boolean")
+    return content.identity_verified ? "approved" : "declined";
+  const status = content?.status;
   return status === "Approved" || status === "Declined" ? status.toLowerCase() : "ok";
 }
 
@@ -187,7 +230,7 @@ function replaceSdkToolErrors(server: McpServer, redact: Redact): void {
         : new ToolFailure(
             "invalid_input",
             message.replace(/^MCP error -?\d+: /, ""),
-            `This server's tools are ${CHECK_TOOL_NAME}, ${PRECHECK_TOOL_NAME} and ${EXPLAIN_TOOL_NAME}.`,
+            `This server's tools are ${CHECK_TOOL_NAME}, ${VERIFY_TOOL_NAME}, ${MATCH_TOOL_NAME}, ${PRECHECK_TOOL_NAME} and ${EXPLAIN_TOOL_NAME}.`,
           );
     return redactResult(toolErrorResult(failure), redact);
   };

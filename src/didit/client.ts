@@ -1,15 +1,18 @@
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Pool } from "undici";
+import type { z } from "zod";
 import { ToolFailure, truncate } from "../errors.js";
 import type { LoadedImage } from "../images/load-image.js";
 import { createRedactor } from "../redact.js";
 import { MAY_HAVE_BEEN_BILLED_HINT, mapHttpError } from "./error-mapping.js";
-import { encodeMultipart } from "./multipart.js";
+import { type DiditFaceMatchResponse, diditFaceMatchResponseSchema } from "./face-match-schema.js";
+import { encodeMultipart, type MultipartBody } from "./multipart.js";
 import { type DiditLivenessResponse, diditLivenessResponseSchema } from "./response-schema.js";
 import type { SharedBackoff } from "./shared-backoff.js";
 
 export const LIVENESS_PATH = "/v3/passive-liveness/";
+export const FACE_MATCH_PATH = "/v3/face-match/";
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 const MAX_RETRIES = 2;
 /** Longest single wait we honour from Retry-After, and for all retries of one call, well under a client's 60 s. */
@@ -36,6 +39,15 @@ export interface LivenessParams {
   metadata?: Record<string, unknown> | undefined;
 }
 
+/** The optional face-match fields, sent under the API's own names. */
+export interface FaceMatchParams {
+  face_match_score_decline_threshold?: number | undefined;
+  rotate_image?: boolean | undefined;
+  save_api_request?: boolean | undefined;
+  vendor_data?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
 export interface CallOptions {
   /** The client's cancellation; combined with the per-call deadline. */
   signal?: AbortSignal | undefined;
@@ -48,6 +60,13 @@ export interface DiditClient {
     params: LivenessParams,
     call?: CallOptions,
   ): Promise<DiditLivenessResponse>;
+  /** Compares the selfie (user_image) with the reference (ref_image); one credit per answered call. */
+  matchFaces(
+    userImage: LoadedImage,
+    refImage: LoadedImage,
+    params: FaceMatchParams,
+    call?: CallOptions,
+  ): Promise<DiditFaceMatchResponse>;
   close(): Promise<void>;
 }
 
@@ -92,16 +111,19 @@ export function createDiditClient(options: DiditClientOptions): DiditClient {
       });
     return poolReady;
   };
-  const path = `${base.pathname.replace(/\/+$/, "")}${LIVENESS_PATH}`;
+  const prefix = base.pathname.replace(/\/+$/, "");
   // Upstream text is redacted as soon as it is read, before anything parses, bounds or quotes it.
   const redact = createRedactor([options.apiKey]);
   const wait = options.wait ?? ((ms, signal) => sleep(ms, undefined, { signal }));
 
-  async function checkPassiveLiveness(
-    image: LoadedImage,
-    params: LivenessParams,
-    call: CallOptions = {},
-  ): Promise<DiditLivenessResponse> {
+  /** One POST with the shared deadline, cancellation, retry policy and error mapping; returns the 200 body. */
+  async function post(
+    endpoint: string,
+    buildBody: () => MultipartBody,
+    call: CallOptions,
+    uploading: string,
+  ): Promise<string> {
+    const path = `${prefix}${endpoint}`;
     const deadline = AbortSignal.timeout(options.timeoutMs);
     const signal = call.signal ? AbortSignal.any([deadline, call.signal]) : deadline;
     const abortFailure = () =>
@@ -116,7 +138,7 @@ export function createDiditClient(options: DiditClientOptions): DiditClient {
     let waitedMs = 0;
     for (let attempt = 0; ; attempt++) {
       call.onProgress?.(
-        attempt === 0 ? "Uploading the image to Didit" : `Uploading again (attempt ${attempt + 1})`,
+        attempt === 0 ? `Uploading ${uploading} to Didit` : `Uploading again (attempt ${attempt + 1})`,
       );
       if (options.backoff) {
         await options.backoff.ready(signal).catch(() => undefined);
@@ -130,7 +152,7 @@ export function createDiditClient(options: DiditClientOptions): DiditClient {
       }
       let response: Awaited<ReturnType<Pool["request"]>>;
       try {
-        const form = buildForm(image, params);
+        const form = buildBody();
         response = await activePool.request({
           path,
           method: "POST",
@@ -189,12 +211,61 @@ export function createDiditClient(options: DiditClientOptions): DiditClient {
         }
         throw mapHttpError(429, bodyText, retryAfterS);
       }
-      if (status < 200 || status >= 300) throw mapHttpError(status, bodyText);
-      return parseLivenessResponse(bodyText);
+      if (status < 200 || status >= 300) throw mapHttpError(status, bodyText, undefined, endpoint);
+      return bodyText;
     }
   }
 
-  return { checkPassiveLiveness, close: async () => pool?.close() };
+  return {
+    async checkPassiveLiveness(image, params, call = {}) {
+      const body = await post(LIVENESS_PATH, () => buildForm(image, params), call, "the image");
+      return parseLivenessResponse(body);
+    },
+    async matchFaces(userImage, refImage, params, call = {}) {
+      const body = await post(
+        FACE_MATCH_PATH,
+        () => buildFaceMatchForm(userImage, refImage, params),
+        call,
+        "both images",
+      );
+      return parseResponse(diditFaceMatchResponseSchema, body);
+    },
+    close: async () => pool?.close(),
+  };
+}
+
+function buildFaceMatchForm(userImage: LoadedImage, refImage: LoadedImage, params: FaceMatchParams) {
+  const fields: [string, string][] = [];
+  if (params.face_match_score_decline_threshold !== undefined) {
+    fields.push(["face_match_score_decline_threshold", String(params.face_match_score_decline_threshold)]);
+  }
+  fields.push(...optionalFields(params));
+  return encodeMultipart(fields, [
+    {
+      field: "user_image",
+      filename: userImage.filename,
+      contentType: userImage.mime,
+      bytes: userImage.bytes,
+    },
+    // A distinct generic name, so the two parts cannot be confused; no local file name leaves the machine.
+    {
+      field: "ref_image",
+      filename: refImage.filename.replace(/^image\./, "ref."),
+      contentType: refImage.mime,
+      bytes: refImage.bytes,
+    },
+  ]);
+}
+
+/** The fields both endpoints share, in the order Didit documents them. */
+function optionalFields(params: FaceMatchParams | LivenessParams): [string, string][] {
+  const fields: [string, string][] = [];
+  if (params.rotate_image !== undefined) fields.push(["rotate_image", String(params.rotate_image)]);
+  if (params.save_api_request !== undefined)
+    fields.push(["save_api_request", String(params.save_api_request)]);
+  if (params.vendor_data !== undefined) fields.push(["vendor_data", params.vendor_data]);
+  if (params.metadata !== undefined) fields.push(["metadata", JSON.stringify(params.metadata)]);
+  return fields;
 }
 
 function buildForm(image: LoadedImage, params: LivenessParams) {
@@ -205,11 +276,7 @@ function buildForm(image: LoadedImage, params: LivenessParams) {
       String(params.face_liveness_score_decline_threshold),
     ]);
   }
-  if (params.rotate_image !== undefined) fields.push(["rotate_image", String(params.rotate_image)]);
-  if (params.save_api_request !== undefined)
-    fields.push(["save_api_request", String(params.save_api_request)]);
-  if (params.vendor_data !== undefined) fields.push(["vendor_data", params.vendor_data]);
-  if (params.metadata !== undefined) fields.push(["metadata", JSON.stringify(params.metadata)]);
+  fields.push(...optionalFields(params));
   return encodeMultipart(fields, {
     field: "user_image",
     filename: image.filename,
@@ -219,6 +286,10 @@ function buildForm(image: LoadedImage, params: LivenessParams) {
 }
 
 export function parseLivenessResponse(bodyText: string): DiditLivenessResponse {
+  return parseResponse(diditLivenessResponseSchema, bodyText);
+}
+
+function parseResponse<T>(schema: z.ZodType<T>, bodyText: string): T {
   let json: unknown;
   try {
     json = JSON.parse(bodyText);
@@ -229,7 +300,7 @@ export function parseLivenessResponse(bodyText: string): DiditLivenessResponse {
       MAY_HAVE_BEEN_BILLED_HINT,
     );
   }
-  const parsed = diditLivenessResponseSchema.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue && issue.path.length > 0 ? issue.path.join(".") : "the top level";
@@ -254,7 +325,7 @@ async function readBounded(
       body.destroy();
       throw new ToolFailure(
         "invalid_response",
-        `Didit's answer is larger than ${limit / 1024 / 1024} MB; a liveness result is a few KB.`,
+        `Didit's answer is larger than ${limit / 1024 / 1024} MB; a result is a few KB.`,
         MAY_HAVE_BEEN_BILLED_HINT,
       );
     }

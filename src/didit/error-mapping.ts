@@ -8,7 +8,12 @@ const MAY_HAVE_BILLED =
  * Maps a non-2xx Didit answer to a ToolFailure. The caller redacts the body before it gets here; it is only ever
  * quoted bounded and flattened, and never for 401/403, where an echo of the credentials is likeliest.
  */
-export function mapHttpError(status: number, bodyText: string, retryAfterSeconds?: number): ToolFailure {
+export function mapHttpError(
+  status: number,
+  bodyText: string,
+  retryAfterSeconds?: number,
+  endpoint = "/v3/passive-liveness/",
+): ToolFailure {
   const body = parseJson(bodyText);
   const detail = describeBody(body, bodyText);
   switch (true) {
@@ -41,8 +46,8 @@ export function mapHttpError(status: number, bodyText: string, retryAfterSeconds
     case status === 404:
       return new ToolFailure(
         "upstream_error",
-        "Didit answered 404: the passive-liveness endpoint was not found at the configured origin.",
-        "Check DIDIT_BASE_URL (default https://verification.didit.me): checks are posted to DIDIT_BASE_URL/v3/passive-liveness/, so give the API origin, plus only the path prefix a proxy adds.",
+        `Didit answered 404: the ${endpoint.includes("face-match") ? "face-match" : "passive-liveness"} endpoint was not found at the configured origin.`,
+        `Check DIDIT_BASE_URL (default https://verification.didit.me): checks are posted to DIDIT_BASE_URL${endpoint}, so give the API origin, plus only the path prefix a proxy adds.`,
       );
     case status === 413:
       return new ToolFailure(
@@ -110,8 +115,14 @@ function hintForBadRequest(body: unknown): string {
   if (fields.includes("user_image")) {
     return "Didit could not use the image: send a clear, complete JPEG/PNG/WebP/TIFF photo of at most 5 MB.";
   }
+  if (fields.includes("ref_image")) {
+    return "Didit could not use the reference image (ref_image): send a clear, complete JPEG/PNG/WebP/TIFF photo of the ID portrait of at most 5 MB.";
+  }
   if (fields.includes("face_liveness_score_decline_threshold")) {
     return "face_liveness_score_decline_threshold must be a number from 0 to 100.";
+  }
+  if (fields.includes("face_match_score_decline_threshold")) {
+    return "face_match_score_decline_threshold must be a number from 0 to 100.";
   }
   if (fields.length > 0 && !fields.includes("detail")) {
     const named = fields.slice(0, 5).map((f) => truncate(f, 60));

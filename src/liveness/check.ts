@@ -50,13 +50,7 @@ export async function runLivenessCheck(
   request: LivenessCheckRequest,
   call: CheckCall = {},
 ): Promise<LivenessAssessment> {
-  if (!deps.client) {
-    throw new ToolFailure(
-      "not_configured",
-      "No Didit API key is configured, so no check can be made.",
-      "Set DIDIT_API_KEY in the server's environment (get a key from the Didit Business Console, API & Webhooks) and restart the server; or start it with --sandbox (DIDIT_SANDBOX=1) for mocked, offline results.",
-    );
-  }
+  if (!deps.client) throw noClientFailure();
   // Every field is checked before a slot is taken or the image is read (or an image_url fetched): a bad field costs nothing.
   const params: LivenessParams = {
     face_liveness_score_decline_threshold: validThreshold(request.face_liveness_score_decline_threshold),
@@ -94,4 +88,13 @@ export async function runLivenessCheck(
   } finally {
     release?.();
   }
+}
+
+/** No key and no sandbox: every flow that calls Didit refuses the same way. */
+export function noClientFailure(): ToolFailure {
+  return new ToolFailure(
+    "not_configured",
+    "No Didit API key is configured, so no check can be made.",
+    "Set DIDIT_API_KEY in the server's environment (get a key from the Didit Business Console, API & Webhooks) and restart the server; or start it with --sandbox (DIDIT_SANDBOX=1) for mocked, offline results.",
+  );
 }

@@ -16,7 +16,7 @@ const WHAT_TO_DO: Record<NextAction, string> = {
 /** The walk-through an agent follows: check, interpret, act. The tag lists come from the catalog. */
 export function livenessCheckPromptText(image?: string): string {
   const tagsFor = (action: NextAction) =>
-    WARNING_CATALOG.filter((e) => e.next_action === action)
+    WARNING_CATALOG.filter((e) => e.next_action === action && e.applies_to.includes("liveness"))
       .map((e) => e.tag)
       .join(", ");
   const lines = [

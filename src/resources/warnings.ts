@@ -13,7 +13,7 @@ export function registerWarningResources(server: McpServer): void {
     WARNINGS_URI,
     {
       title: "Didit liveness warning catalog",
-      description: `Every passive-liveness warning tag: the ${KNOWN_TAGS.length} Didit documents plus the on-device pre-check's local-only ones, each with its severity, whether it declines, the next action, agent guidance and a user message.`,
+      description: `Every passive-liveness and face-match warning tag: the ${KNOWN_TAGS.length} Didit documents plus the on-device pre-check's local-only ones, each with the results it applies to, its severity, whether it declines, the next action, agent guidance and a user message.`,
       mimeType: JSON_MIME,
     },
     async (uri) => ({

@@ -152,7 +152,7 @@ export function createCheckHandler(deps: LivenessCheckDeps) {
 }
 
 /** Sends notifications/progress when the client asked for them with a progress token; otherwise a no-op. */
-function progressReporter(extra: ToolExtra): (message: string) => void {
+export function progressReporter(extra: ToolExtra): (message: string) => void {
   const token = extra._meta?.progressToken;
   if (token === undefined) return () => {};
   let step = 0;

@@ -1,8 +1,11 @@
 import type { WarningEntry } from "./types.js";
 
-function entry(e: WarningEntry): WarningEntry {
+/** Liveness is the default source: only face-match tags (and tags shared by both) say so. */
+function entry(
+  e: Omit<WarningEntry, "applies_to"> & Partial<Pick<WarningEntry, "applies_to">>,
+): WarningEntry {
   Object.freeze(e.likely_causes);
-  return Object.freeze(e);
+  return Object.freeze({ ...e, applies_to: Object.freeze([...(e.applies_to ?? ["liveness"])]) });
 }
 
 const RETAKE_LIMIT =
@@ -16,13 +19,15 @@ const DO_NOT_DISCLOSE =
 export const WARNING_CATALOG: readonly WarningEntry[] = Object.freeze([
   entry({
     tag: "NO_FACE_DETECTED",
+    applies_to: ["liveness", "face_match"],
     severity: "error",
     declines: true,
     title: "No Face Detected",
     explanation:
       "No face was found in the image, so nothing could be scored and the result is Declined. " +
-      "The liveness score, face_quality and face_luminance are null, and LOW_LIVENESS_SCORE is not " +
-      "added on top of this tag.",
+      "On a liveness check the score, face_quality and face_luminance are null, and LOW_LIVENESS_SCORE is not " +
+      "added on top of this tag. On a face match (older Didit texts) it means one of the two images has no " +
+      "face: faces_detected of user_image and ref_image says which.",
     likely_causes: [
       "The face is cut off by the frame, too far from the camera, or too small in the picture.",
       "The wrong image was sent: a document, a screenshot, an empty room or a blank frame.",
@@ -285,7 +290,61 @@ export const WARNING_CATALOG: readonly WarningEntry[] = Object.freeze([
       "the photo again.",
   }),
   entry({
+    tag: "LOW_FACE_MATCH_SIMILARITY",
+    applies_to: ["face_match"],
+    severity: "error",
+    declines: true,
+    title: "Low Face Match Similarity",
+    explanation:
+      "The similarity score between the selfie (user_image) and the reference photo (ref_image) was at or " +
+      "below face_match_score_decline_threshold (default 30), so the face match is Declined: Didit could not " +
+      "confirm that both photos show the same person. Only a score strictly above the threshold approves.",
+    likely_causes: [
+      "The selfie and the ID portrait show different people (someone using another person's document).",
+      "A small, worn, glared or low-resolution ID portrait, or a photo of the whole card instead of the portrait.",
+      "A large change in appearance since the ID photo: age, beard, glasses, weight, heavy make-up.",
+      "One image is rotated or the face is turned far from the camera (try rotate_image).",
+    ],
+    next_action: "review",
+    agent_guidance:
+      "Do not decide yourself and do not lower the threshold to let the person through. Hand the case to a " +
+      "human reviewer with the request_id, who can compare the two photos. If the reference was visibly poor " +
+      "(blurred, glared, cut off), one new photo of the ID portrait is reasonable before the review. " +
+      DO_NOT_DISCLOSE,
+    user_message:
+      "We could not automatically confirm that your selfie matches your ID photo. Our team will review it, " +
+      "or you may be asked for a clearer photo of your ID.",
+  }),
+  entry({
+    tag: "NO_REFERENCE_IMAGE",
+    applies_to: ["face_match"],
+    severity: "error",
+    declines: true,
+    title: "No Reference Face",
+    explanation:
+      "No pair of faces could be compared: one of the images (usually the reference, ref_image) has no " +
+      "usable face, so the face match is Declined with no score. Didit answers score null, or 0 when " +
+      "save_api_request is false; both mean no score. faces_detected of user_image and ref_image says which " +
+      "image had no face.",
+    likely_causes: [
+      "The reference is not a portrait: the back of the ID card, a blank page, or the wrong file.",
+      "The ID portrait is too small, blurred, covered by glare or a hologram, or cut off.",
+      "The selfie has no visible face (covered, out of frame, too dark).",
+      "One of the images is sideways or upside down (try rotate_image).",
+    ],
+    next_action: "retake",
+    agent_guidance:
+      "Ask for a new photo of the image that had no face (faces_detected is 0): for the ID, a sharp, " +
+      "glare-free, straight-on photo of the document's portrait side filling the frame; for the selfie, as " +
+      "for NO_FACE_DETECTED. If an image is visibly rotated, resend once with rotate_image true. " +
+      RETAKE_LIMIT,
+    user_message:
+      "We could not find a face to compare in one of the photos. Please take a sharp, well-lit photo of the " +
+      "photo page of your ID, straight on and without glare, and try again.",
+  }),
+  entry({
     tag: "FACE_TOO_SMALL",
+    applies_to: ["liveness", "face_match"],
     severity: "warning",
     declines: false,
     title: "Face Too Small (local pre-check)",
@@ -414,13 +473,20 @@ export const LOCAL_ONLY_TAGS: readonly string[] = Object.freeze([
 ]);
 
 /**
- * The 11 tags Didit documents for passive liveness, in contract order: what explain_warning lists for an unknown
- * tag. findWarning also knows LOCAL_ONLY_TAGS.
+ * The tags Didit documents (11 for passive liveness, then the face-match ones), in contract order: what
+ * explain_warning lists for an unknown tag. findWarning also knows LOCAL_ONLY_TAGS.
  */
 export const KNOWN_TAGS: readonly string[] = Object.freeze(
   WARNING_CATALOG.map((e) => e.tag).filter((tag) => !LOCAL_ONLY_TAGS.includes(tag)),
 );
 export const DOCUMENTED_TAGS = KNOWN_TAGS;
+
+/** The documented tags a given call can return. */
+export function tagsFor(source: "liveness" | "face_match"): string[] {
+  return WARNING_CATALOG.filter((e) => e.applies_to.includes(source) && !LOCAL_ONLY_TAGS.includes(e.tag)).map(
+    (e) => e.tag,
+  );
+}
 
 const BY_TAG: ReadonlyMap<string, WarningEntry> = new Map(WARNING_CATALOG.map((e) => [e.tag, e] as const));
 

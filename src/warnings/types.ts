@@ -2,12 +2,18 @@
 export const NEXT_ACTIONS = ["proceed", "retake", "review", "reject"] as const;
 export type NextAction = (typeof NEXT_ACTIONS)[number];
 
-/** How a tag behaves on the standalone passive-liveness endpoint (see the API contract). */
+/** How a tag behaves on the standalone endpoint(s) it applies to (see the API contract). */
 export type Severity = "error" | "warning" | "information" | "configurable";
+
+/** The Didit calls a tag can come back from. */
+export const WARNING_SOURCES = ["liveness", "face_match"] as const;
+export type WarningSource = (typeof WARNING_SOURCES)[number];
 
 export interface WarningEntry {
   /** The API's `risk` value, upper snake case. */
   tag: string;
+  /** Which results can carry it: check_passive_liveness (liveness), match_faces (face_match), or both. */
+  applies_to: readonly WarningSource[];
   /** The `log_type` Didit documents for this endpoint, or "configurable" where workflows decide. */
   severity: Severity;
   /** Whether this tag alone makes the standalone endpoint answer `Declined`. */

@@ -57,7 +57,9 @@ describe("remote mode: Streamable HTTP at /mcp", () => {
     expect(tools.map((t) => t.name).sort()).toEqual([
       "check_passive_liveness",
       "explain_warning",
+      "match_faces",
       "precheck_face_image",
+      "verify_selfie",
     ]);
     expect((await client.listResources()).resources.length).toBeGreaterThan(0);
     expect((await client.listPrompts()).prompts.length).toBeGreaterThan(0);

@@ -93,9 +93,10 @@ describe("the published package", { timeout: INSTALL_TIMEOUT_MS }, () => {
       expect(file).not.toMatch(/\.(ts|mts|cts|map|tgz)$/);
       expect(file).not.toMatch(/(^|\/)tsconfig[^/]*\.json$/);
     }
-    // The two models (3.4 MB, barely compressible), a selfie, a few dozen small modules and the docs (0.14 MB
-    // without the models); anything much bigger means something leaked in.
-    expect(packed.size).toBeLessThan(3_700_000);
+    // The two models (3.4 MB, barely compressible), a selfie, the bundle and its lazy chunks, the module tree the
+    // scripts import, and the docs (3.71 MB in all with HTTP mode and calibrate); anything much bigger means
+    // something leaked in.
+    expect(packed.size).toBeLessThan(4_000_000);
   });
 
   it("installs into an empty folder with its command on the bin path", () => {

@@ -207,6 +207,7 @@ describe("README", () => {
       "## Scripted use",
       "## Sandbox mode",
       "## On-device pre-check",
+      "## Selfie vs ID",
       "## Tools and resources reference",
       "## Security and privacy",
       "## Troubleshooting",

@@ -53,6 +53,7 @@ describe("resources and prompt, fed by the catalog", () => {
       "LOW_LIVENESS_SCORE",
       "LOW_FACE_QUALITY",
       "LOW_FACE_LUMINANCE",
+      "LOW_FACE_MATCH_SIMILARITY",
     ]);
   });
 
@@ -64,7 +65,7 @@ describe("resources and prompt, fed by the catalog", () => {
 
   it("offers a liveness_check prompt that walks through check, interpretation and next action", async () => {
     const { prompts } = await s.client.listPrompts();
-    expect(prompts.map((p) => p.name)).toEqual(["liveness_check"]);
+    expect(prompts.map((p) => p.name)).toEqual(["liveness_check", "identity_check"]);
     const prompt = await s.client.getPrompt({ name: "liveness_check", arguments: { image: "selfie.jpg" } });
     const text = prompt.messages.map((m) => (m.content.type === "text" ? m.content.text : "")).join("\n");
     expect(text).toContain("selfie.jpg");
@@ -72,6 +73,23 @@ describe("resources and prompt, fed by the catalog", () => {
     expect(text).toContain("explain_warning");
     for (const action of ["proceed", "retake", "review", "reject"]) expect(text).toContain(`\`${action}\``);
     expect(text).toContain("LIVENESS_FACE_ATTACK");
+    expect(text, "face-match tags stay out of the liveness walk-through").not.toContain("NO_REFERENCE_IMAGE");
+  });
+
+  it("offers an identity_check prompt for the combined flow, with both tag lists from the catalog", async () => {
+    const prompt = await s.client.getPrompt({
+      name: "identity_check",
+      arguments: { selfie: "selfie.jpg", reference: "id.jpg" },
+    });
+    const text = prompt.messages.map((m) => (m.content.type === "text" ? m.content.text : "")).join("\n");
+    expect(text).toContain("`selfie.jpg`");
+    expect(text).toContain("`id.jpg`");
+    expect(text).toContain("verify_selfie");
+    expect(text).toContain("match_faces");
+    expect(text).toMatch(
+      /Face-match tags: NO_FACE_DETECTED, LOW_FACE_MATCH_SIMILARITY, NO_REFERENCE_IMAGE\./,
+    );
+    for (const action of ["proceed", "retake", "review", "reject"]) expect(text).toContain(`\`${action}\``);
   });
 
   it("states in its instructions what it does, that it uploads, and the allowed dirs", () => {
@@ -99,6 +117,12 @@ describe("sandbox mode", () => {
     duplicate: "review",
     rate_limited: "Error [rate_limited]",
     upstream_error: "Error [upstream_error]",
+    // Face-match outcomes shape only the face-match call; the liveness check approves.
+    match: "proceed",
+    no_match: "proceed",
+    no_face_ref: "proceed",
+    match_review: "proceed",
+    match_upstream_error: "proceed",
   };
 
   it.each(SANDBOX_OUTCOMES)(

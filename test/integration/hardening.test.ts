@@ -272,6 +272,9 @@ describe("robustness", () => {
       checkPassiveLiveness: async () => {
         throw new TypeError(`boom ${TEST_API_KEY}`);
       },
+      matchFaces: async () => {
+        throw new TypeError(`boom ${TEST_API_KEY}`);
+      },
       close: async () => {},
     };
     const s = await startInMemory(keyed({ allowedDirs: [FIXTURES] }), broken);

@@ -92,6 +92,9 @@ describe("metadata bounds, checked before anything leaves", () => {
 function clientAnswering(response: unknown): DiditClient {
   return {
     checkPassiveLiveness: async () => response as DiditLivenessResponse,
+    matchFaces: async () => {
+      throw new Error("not used by these tests");
+    },
     close: async () => {},
   };
 }

@@ -29,6 +29,8 @@ describe("tools/list", () => {
       "check_passive_liveness",
       "explain_warning",
       "precheck_face_image",
+      "match_faces",
+      "verify_selfie",
     ]);
     const [check, explain] = tools;
     expect(check?.annotations).toMatchObject({
@@ -240,12 +242,19 @@ describe("without an API key", () => {
     const keyless = await startInMemory(testConfig({ allowedDirs: [FIXTURES] }));
     try {
       const { tools } = await keyless.client.listTools();
-      expect(tools).toHaveLength(3);
+      expect(tools).toHaveLength(5);
       const explained = await keyless.call("explain_warning", { tag: "LOW_FACE_QUALITY" });
       expect(explained.isError).toBeFalsy();
       const result = await keyless.call("check_passive_liveness", { image_path: "syn_astronaut.jpg" });
       expect(result.isError).toBe(true);
       expect(textOf(result)).toMatch(/^Error \[not_configured\].*\nHint: .*DIDIT_API_KEY/s);
+      for (const tool of ["match_faces", "verify_selfie"]) {
+        const refused = await keyless.call(tool, {
+          user_image_path: "syn_astronaut.jpg",
+          ref_image_path: "syn_astronaut.jpg",
+        });
+        expect(textOf(refused), tool).toMatch(/^Error \[not_configured\].*\nHint: .*DIDIT_API_KEY/s);
+      }
     } finally {
       await keyless.close();
     }

@@ -1,5 +1,5 @@
 /**
- * Loopback test double for Didit's `POST /v3/passive-liveness/` endpoint.
+ * Loopback test double for Didit's `POST /v3/passive-liveness/` and `POST /v3/face-match/` endpoints.
  *
  * A real HTTP server on 127.0.0.1 that follows /work/shared/didit-api-contract.md: routing, body bound,
  * x-api-key auth, multipart parsing, DRF-style validation, then a scripted outcome (queued one-shot
@@ -12,6 +12,7 @@ import type { AddressInfo, Socket } from "node:net";
 
 export const TEST_API_KEY = "test-key-0123456789abcdef";
 export const LIVENESS_PATH = "/v3/passive-liveness/";
+export const FACE_MATCH_PATH = "/v3/face-match/";
 /** Maximum request body the double reads before answering 413 and closing the connection. */
 export const MAX_REQUEST_BODY_BYTES = 12 * 1024 * 1024;
 /** Largest accepted `user_image` (5 MB, the safe reading of the contract). */
@@ -26,9 +27,33 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   contentType: string;
   fields: Record<string, string>;
-  file?: { field: string; filename: string; contentType: string; size: number; sha256: string };
+  file?: RecordedFile;
+  /** Every file part in order (face match sends user_image and ref_image). */
+  files: RecordedFile[];
   bodyBytes: number;
 }
+
+export interface RecordedFile {
+  field: string;
+  filename: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+}
+
+/**
+ * Scripted face-match answers. `score` follows the contract's rule against the request's threshold: strictly
+ * above approves, at or below declines with LOW_FACE_MATCH_SIMILARITY. Transport faults as for liveness.
+ */
+export type MatchOutcome =
+  | { kind: "score"; score: number }
+  | { kind: "no_face"; image: "user" | "ref"; tag?: "NO_REFERENCE_IMAGE" | "NO_FACE_DETECTED" }
+  | { kind: "in_review"; score?: number }
+  | { kind: "unknown_status" }
+  | { kind: "status"; status: number; body: string; contentType?: string; headers?: Record<string, string> }
+  | { kind: "hang" }
+  | { kind: "delay"; ms: number; then?: MatchOutcome }
+  | { kind: "reset" };
 
 export type Outcome =
   | { kind: "approved"; score?: number }
@@ -54,6 +79,12 @@ export interface DiditDouble {
   connections: number;
   setDefault(outcome: Outcome): void;
   enqueue(...outcomes: Outcome[]): void;
+  /** The face-match answer when none is queued (default: score 87.5). */
+  setMatchDefault(outcome: MatchOutcome): void;
+  /** One-shot face-match answers, used in order before the default. */
+  enqueueMatch(...outcomes: MatchOutcome[]): void;
+  /** Requests recorded for one endpoint path (without the prefix), e.g. FACE_MATCH_PATH. */
+  requestsTo(endpoint: string): RecordedRequest[];
   /** The outcome for one image (by its sha256), whatever order requests arrive in; queued outcomes still go first. */
   setOutcomeForImage(sha256: string, outcome: Outcome): void;
   reset(): void;
@@ -313,6 +344,80 @@ function buildLivenessBody(outcome: Outcome, req: ValidRequest): Record<string, 
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Face match
+
+const MATCH_WARNING_TEXTS: Record<string, [string, string]> = {
+  LOW_FACE_MATCH_SIMILARITY: [
+    "Low face match similarity",
+    "The similarity between the user image and the reference image is below the configured threshold.",
+  ],
+  NO_REFERENCE_IMAGE: [
+    "No reference image",
+    "No face could be compared: a face was not found in one of the images.",
+  ],
+};
+
+interface ValidMatchRequest extends ValidRequest {
+  refSha256: string;
+  save: boolean;
+}
+
+function matchWarning(risk: string): Warning {
+  const [short, long] = MATCH_WARNING_TEXTS[risk] ?? WARNING_TEXTS[risk] ?? [risk, risk];
+  return { risk, log_type: "error", short_description: short, long_description: long };
+}
+
+function buildFaceMatchBody(outcome: MatchOutcome, req: ValidMatchRequest): Record<string, unknown> {
+  const userFace = {
+    entities: [{ bbox: [...MAIN_FACE.bbox], confidence: 0.99 }],
+    best_angle: req.rotate ? 90 : 0,
+  };
+  const refFace = { entities: [{ bbox: [212, 148, 498, 510], confidence: 0.98 }], best_angle: 0 };
+  const noFace = { entities: [], best_angle: null };
+  let status: string;
+  let score: number | null;
+  const warnings: Warning[] = [];
+  let user: object = userFace;
+  let ref: object = refFace;
+  switch (outcome.kind) {
+    case "score":
+      score = outcome.score;
+      if (score <= req.threshold) warnings.push(matchWarning("LOW_FACE_MATCH_SIMILARITY"));
+      status = warnings.length > 0 ? "Declined" : "Approved";
+      break;
+    case "no_face":
+      // Documented quirk: null on the default save path, 0 with save_api_request=false.
+      score = req.save ? null : 0;
+      warnings.push(matchWarning(outcome.tag ?? "NO_REFERENCE_IMAGE"));
+      if (outcome.image === "user") user = noFace;
+      else ref = noFace;
+      status = "Declined";
+      break;
+    case "in_review":
+      score = outcome.score ?? 45;
+      status = "In Review";
+      break;
+    case "unknown_status":
+      score = 80;
+      status = "Pending";
+      break;
+    default:
+      throw new Error(`not a 200 face-match outcome: ${outcome.kind}`);
+  }
+  return {
+    request_id: requestIdFromSha256(
+      createHash("sha256")
+        .update(req.sha256 + req.refSha256)
+        .digest("hex"),
+    ),
+    face_match: { status, score, user_image: user, ref_image: ref, warnings },
+    vendor_data: req.vendorData,
+    metadata: req.metadata,
+    created_at: createdAt(false),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Multipart parsing
 
 interface Part {
@@ -414,43 +519,54 @@ function hasImageMagic(b: Buffer): boolean {
 const INVALID_IMAGE =
   "Upload a valid image. The file you uploaded was either not an image or a corrupted image.";
 
-function validate(parts: Part[]): { errors: Record<string, string[]> } | { ok: ValidRequest } {
+function validate(
+  parts: Part[],
+  endpoint: string = LIVENESS_PATH,
+): { errors: Record<string, string[]> } | { ok: ValidMatchRequest } {
   const errors: Record<string, string[]> = {};
   const text = new Map<string, string>();
-  let image: Part | undefined;
+  const files = new Map<string, Part>();
   for (const p of parts) {
     if (p.filename !== undefined) {
-      if (p.name === "user_image") image = p;
+      if (!files.has(p.name)) files.set(p.name, p);
     } else {
       text.set(p.name, p.data.toString("utf8"));
     }
   }
-
-  if (!image) {
-    errors.user_image = [
-      text.has("user_image")
-        ? "The submitted data was not a file. Check the encoding type on the form."
-        : "No file was submitted.",
-    ];
-  } else if (image.data.length === 0) {
-    errors.user_image = ["The submitted file is empty."];
-  } else if (image.data.length > MAX_IMAGE_BYTES) {
-    errors.user_image = ["File size exceeds 5MB."];
-  } else if (!hasImageMagic(image.data)) {
-    errors.user_image = [INVALID_IMAGE];
+  const isMatch = endpoint === FACE_MATCH_PATH;
+  const fileFields = isMatch ? ["user_image", "ref_image"] : ["user_image"];
+  for (const field of fileFields) {
+    const image = files.get(field);
+    if (!image) {
+      errors[field] = [
+        text.has(field)
+          ? "The submitted data was not a file. Check the encoding type on the form."
+          : "No file was submitted.",
+      ];
+    } else if (image.data.length === 0) {
+      errors[field] = ["The submitted file is empty."];
+    } else if (image.data.length > MAX_IMAGE_BYTES) {
+      errors[field] = ["File size exceeds 5MB."];
+    } else if (!hasImageMagic(image.data)) {
+      errors[field] = [INVALID_IMAGE];
+    }
   }
+  const image = files.get("user_image");
 
   let threshold = DEFAULT_DECLINE_THRESHOLD;
-  const rawThreshold = text.get("face_liveness_score_decline_threshold");
+  const thresholdField = isMatch
+    ? "face_match_score_decline_threshold"
+    : "face_liveness_score_decline_threshold";
+  const rawThreshold = text.get(thresholdField);
   if (rawThreshold !== undefined) {
     const trimmed = rawThreshold.trim();
     const n = trimmed === "" ? Number.NaN : Number(trimmed);
     if (!Number.isFinite(n)) {
-      errors.face_liveness_score_decline_threshold = ["A valid number is required."];
+      errors[thresholdField] = ["A valid number is required."];
     } else if (n > 100) {
-      errors.face_liveness_score_decline_threshold = ["Ensure this value is less than or equal to 100."];
+      errors[thresholdField] = ["Ensure this value is less than or equal to 100."];
     } else if (n < 0) {
-      errors.face_liveness_score_decline_threshold = ["Ensure this value is greater than or equal to 0."];
+      errors[thresholdField] = ["Ensure this value is greater than or equal to 0."];
     } else {
       threshold = n;
     }
@@ -480,11 +596,14 @@ function validate(parts: Part[]): { errors: Record<string, string[]> } | { ok: V
   }
 
   if (Object.keys(errors).length > 0 || !image) return { errors };
+  const ref = files.get("ref_image");
   return {
     ok: {
       sha256: createHash("sha256").update(image.data).digest("hex"),
+      refSha256: ref ? createHash("sha256").update(ref.data).digest("hex") : "",
       threshold,
       rotate: bools.rotate_image === true,
+      save: bools.save_api_request !== false,
       vendorData: text.get("vendor_data") ?? null,
       metadata,
     },
@@ -545,6 +664,8 @@ export async function startDiditDouble(options?: {
   let queue: Outcome[] = [];
   const byImage = new Map<string, Outcome>();
   let defaultOutcome: Outcome = approved();
+  let matchQueue: MatchOutcome[] = [];
+  let matchDefault: MatchOutcome = { kind: "score", score: 87.5 };
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -602,6 +723,28 @@ export async function startDiditDouble(options?: {
     }
   };
 
+  const respondMatch = (res: ServerResponse, outcome: MatchOutcome, valid: ValidMatchRequest): void => {
+    if (res.destroyed) return;
+    switch (outcome.kind) {
+      case "status":
+        send(res, outcome.status, outcome.body, outcome.contentType ?? "application/json", outcome.headers);
+        return;
+      case "hang":
+        return;
+      case "delay":
+        later(outcome.ms, () => respondMatch(res, outcome.then ?? matchDefault, valid));
+        return;
+      case "reset": {
+        const socket = res.socket;
+        if (socket && typeof socket.resetAndDestroy === "function") socket.resetAndDestroy();
+        else socket?.destroy();
+        return;
+      }
+      default:
+        json(res, 200, buildFaceMatchBody(outcome, valid));
+    }
+  };
+
   const handle = (req: IncomingMessage, res: ServerResponse, body: Buffer, bodyBytes: number): void => {
     const headers = flattenHeaders(req);
     const contentType = headers["content-type"] ?? "";
@@ -612,6 +755,7 @@ export async function startDiditDouble(options?: {
       headers,
       contentType,
       fields: {},
+      files: [],
       bodyBytes,
     };
 
@@ -632,19 +776,21 @@ export async function startDiditDouble(options?: {
     }
     if (parts) {
       let file: Part | undefined;
+      const describe = (p: Part): RecordedFile => ({
+        field: p.name,
+        filename: p.filename ?? "",
+        contentType: p.contentType ?? "",
+        size: p.data.length,
+        sha256: createHash("sha256").update(p.data).digest("hex"),
+      });
       for (const p of parts) {
         if (p.filename === undefined) recorded.fields[p.name] = p.data.toString("utf8");
-        else if (!file || (file.name !== "user_image" && p.name === "user_image")) file = p;
+        else {
+          recorded.files.push(describe(p));
+          if (!file || (file.name !== "user_image" && p.name === "user_image")) file = p;
+        }
       }
-      if (file) {
-        recorded.file = {
-          field: file.name,
-          filename: file.filename ?? "",
-          contentType: file.contentType ?? "",
-          size: file.data.length,
-          sha256: createHash("sha256").update(file.data).digest("hex"),
-        };
-      }
+      if (file) recorded.file = describe(file);
     }
     record(recorded);
 
@@ -661,9 +807,14 @@ export async function startDiditDouble(options?: {
       json(res, 400, { detail: parseError ?? "Unsupported media type", code: "parse_error" });
       return;
     }
-    const result = validate(parts);
+    const endpoint = path.split("?")[0]?.slice(pathPrefix.length) ?? "";
+    const result = validate(parts, endpoint);
     if ("errors" in result) {
       json(res, 400, result.errors);
+      return;
+    }
+    if (endpoint === FACE_MATCH_PATH) {
+      respondMatch(res, matchQueue.shift() ?? matchDefault, result.ok);
       return;
     }
     const outcome = queue.shift() ?? byImage.get(result.ok.sha256) ?? defaultOutcome;
@@ -672,7 +823,9 @@ export async function startDiditDouble(options?: {
 
   const server = createServer((req, res) => {
     const pathname = (req.url ?? "").split("?")[0];
-    const isRoute = req.method === "POST" && pathname === `${pathPrefix}${LIVENESS_PATH}`;
+    const isRoute =
+      req.method === "POST" &&
+      (pathname === `${pathPrefix}${LIVENESS_PATH}` || pathname === `${pathPrefix}${FACE_MATCH_PATH}`);
     const chunks: Buffer[] = [];
     let bodyBytes = 0;
     let tooLarge = false;
@@ -688,6 +841,7 @@ export async function startDiditDouble(options?: {
           headers: flattenHeaders(req),
           contentType: req.headers["content-type"] ?? "",
           fields: {},
+          files: [],
           bodyBytes,
         });
         json(res, 413, { detail: "Request entity too large." }, { connection: "close" });
@@ -707,6 +861,7 @@ export async function startDiditDouble(options?: {
           headers: flattenHeaders(req),
           contentType: req.headers["content-type"] ?? "",
           fields: {},
+          files: [],
           bodyBytes,
         });
         json(res, 404, { detail: "Not found." });
@@ -752,6 +907,15 @@ export async function startDiditDouble(options?: {
     enqueue(...outcomes) {
       queue.push(...outcomes);
     },
+    setMatchDefault(outcome) {
+      matchDefault = outcome;
+    },
+    enqueueMatch(...outcomes) {
+      matchQueue.push(...outcomes);
+    },
+    requestsTo(endpoint) {
+      return state.requests.filter((r) => r.path.split("?")[0] === `${pathPrefix}${endpoint}`);
+    },
     setOutcomeForImage(sha256, outcome) {
       byImage.set(sha256, outcome);
     },
@@ -760,6 +924,8 @@ export async function startDiditDouble(options?: {
       queue = [];
       byImage.clear();
       defaultOutcome = approved();
+      matchQueue = [];
+      matchDefault = { kind: "score", score: 87.5 };
     },
     waitForRequests(count = 1) {
       if (state.requests.length >= count) return Promise.resolve();

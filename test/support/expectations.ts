@@ -25,7 +25,7 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<ToolFailur
   return thrown as ToolFailure;
 }
 
-/** The eleven documented warning tags, written out here so tests do not trust the catalog they check. */
+/** The documented warning tags (11 liveness, 2 face match), written out so tests do not trust the catalog they check. */
 export const DOCUMENTED_TAGS = [
   "NO_FACE_DETECTED",
   "LIVENESS_FACE_ATTACK",
@@ -38,4 +38,6 @@ export const DOCUMENTED_TAGS = [
   "LOW_FACE_QUALITY",
   "LOW_FACE_LUMINANCE",
   "HIGH_FACE_LUMINANCE",
+  "LOW_FACE_MATCH_SIMILARITY",
+  "NO_REFERENCE_IMAGE",
 ];

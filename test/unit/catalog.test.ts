@@ -11,7 +11,7 @@ import type { NextAction, Severity } from "../../src/warnings/types.js";
 
 type Row = [tag: string, severity: Severity, declines: boolean, next: NextAction];
 
-/** The 11 tags Didit documents for passive liveness, in contract order. */
+/** The 11 tags Didit documents for passive liveness, then the 2 face-match ones, in contract order. */
 const DOCUMENTED: ReadonlyArray<Row> = [
   ["NO_FACE_DETECTED", "error", true, "retake"],
   ["LIVENESS_FACE_ATTACK", "error", true, "reject"],
@@ -24,7 +24,16 @@ const DOCUMENTED: ReadonlyArray<Row> = [
   ["LOW_FACE_QUALITY", "configurable", false, "retake"],
   ["LOW_FACE_LUMINANCE", "configurable", false, "retake"],
   ["HIGH_FACE_LUMINANCE", "configurable", false, "retake"],
+  ["LOW_FACE_MATCH_SIMILARITY", "error", true, "review"],
+  ["NO_REFERENCE_IMAGE", "error", true, "retake"],
 ];
+/** Which results each tag can come back in (the rest: liveness only). */
+const APPLIES_TO: Record<string, string[]> = {
+  NO_FACE_DETECTED: ["liveness", "face_match"],
+  LOW_FACE_MATCH_SIMILARITY: ["face_match"],
+  NO_REFERENCE_IMAGE: ["face_match"],
+  FACE_TOO_SMALL: ["liveness", "face_match"],
+};
 /** Raised only by the on-device pre-check (precheck_face_image), after the documented tags. */
 const LOCAL_ONLY: ReadonlyArray<Row> = [
   ["FACE_TOO_SMALL", "warning", false, "retake"],
@@ -33,15 +42,21 @@ const LOCAL_ONLY: ReadonlyArray<Row> = [
 const EXPECTED: ReadonlyArray<Row> = [...DOCUMENTED, ...LOCAL_ONLY];
 
 describe("WARNING_CATALOG", () => {
-  it("holds exactly the 11 documented tags, once each, in contract order, then the local-only ones", () => {
+  it("holds exactly the 13 documented tags, once each, in contract order, then the local-only ones", () => {
     const tags = WARNING_CATALOG.map((e) => e.tag);
     expect(tags).toEqual(EXPECTED.map(([tag]) => tag));
-    expect(new Set(tags).size).toBe(13);
+    expect(new Set(tags).size).toBe(15);
   });
 
-  it("DOCUMENTED_TAGS lists the 11 documented tags; LOCAL_ONLY_TAGS the pre-check's own", () => {
+  it("says which results each tag applies to", () => {
+    for (const e of WARNING_CATALOG) {
+      expect([...e.applies_to], e.tag).toEqual(APPLIES_TO[e.tag] ?? ["liveness"]);
+    }
+  });
+
+  it("DOCUMENTED_TAGS lists the 13 documented tags; LOCAL_ONLY_TAGS the pre-check's own", () => {
     expect(DOCUMENTED_TAGS).toEqual(DOCUMENTED.map(([tag]) => tag));
-    expect(DOCUMENTED_TAGS).toHaveLength(11);
+    expect(DOCUMENTED_TAGS).toHaveLength(13);
     expect(LOCAL_ONLY_TAGS).toEqual(["FACE_TOO_SMALL", "SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION"]);
     expect(Object.isFrozen(DOCUMENTED_TAGS)).toBe(true);
     expect(Object.isFrozen(LOCAL_ONLY_TAGS)).toBe(true);
@@ -91,6 +106,7 @@ describe("WARNING_CATALOG", () => {
         "DUPLICATED_FACE",
         "FACE_IN_BLOCKLIST",
         "LIVENESS_FACE_ATTACK",
+        "LOW_FACE_MATCH_SIMILARITY",
         "POSSIBLE_DUPLICATED_FACE",
         "POSSIBLE_FACE_IN_BLOCKLIST",
       ].sort(),
@@ -161,7 +177,7 @@ describe("findWarning", () => {
   });
 
   it("returns undefined for unknown tags", () => {
-    expect(findWarning("LOW_FACE_MATCH_SIMILARITY")).toBeUndefined();
+    expect(findWarning("FACE_MATCH_SOMETHING")).toBeUndefined();
     expect(findWarning("SOMETHING_NEW")).toBeUndefined();
     expect(findWarning("")).toBeUndefined();
     expect(findWarning("toString")).toBeUndefined();

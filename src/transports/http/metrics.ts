@@ -63,6 +63,17 @@ export function instrumentClient(client: DiditClient, metrics: HttpMetrics): Did
         stop();
       }
     },
+    async matchFaces(userImage, refImage, params, call) {
+      const stop = metrics.upstreamLatency.startTimer();
+      try {
+        return await client.matchFaces(userImage, refImage, params, call);
+      } catch (error) {
+        metrics.upstreamErrors.inc({ code: asToolFailure(error).code });
+        throw error;
+      } finally {
+        stop();
+      }
+    },
     close: () => client.close(),
   };
 }

@@ -1,0 +1,131 @@
+import { MAY_HAVE_BEEN_BILLED_HINT } from "../didit/error-mapping.js";
+import type { DiditFaceMatchResponse } from "../didit/face-match-schema.js";
+import { ToolFailure } from "../errors.js";
+import { type DetectedFace, deriveNextAction, type LivenessWarning } from "../liveness/assess.js";
+import { findWarning } from "../warnings/catalog.js";
+import type { NextAction } from "../warnings/types.js";
+
+/** Newer docs: Approved/Declined; older skill text also lists In Review. Anything else is invalid_response. */
+export const FACE_MATCH_STATUSES = ["Approved", "Declined", "In Review"] as const;
+export type FaceMatchStatus = (typeof FACE_MATCH_STATUSES)[number];
+
+/** Tags meaning no face pair could be scored: the score is then "no score" whatever number came back. */
+const NO_SCORE_TAGS = new Set(["NO_REFERENCE_IMAGE", "NO_FACE_DETECTED"]);
+
+export interface FaceMatchImage {
+  faces_detected: number;
+  faces: DetectedFace[];
+  best_angle: number | null;
+}
+
+/** What the agent receives from match_faces (the tool's outputSchema mirrors this). */
+export interface FaceMatchAssessment {
+  request_id: string;
+  status: FaceMatchStatus;
+  is_match: boolean;
+  /** 0-100, or null when no face pair could be scored. */
+  score: number | null;
+  /** Never reject: a face match alone cannot tell fraud from a poor ID photo, so a human decides. */
+  next_action: Exclude<NextAction, "reject">;
+  summary: string;
+  warnings: LivenessWarning[];
+  user_image: FaceMatchImage;
+  ref_image: FaceMatchImage;
+  vendor_data: string | null;
+  metadata?: unknown;
+  created_at: string | null;
+  sandbox?: true;
+}
+
+export function assessFaceMatch(response: DiditFaceMatchResponse): FaceMatchAssessment {
+  const match = response.face_match;
+  const status = FACE_MATCH_STATUSES.find((s) => s === match.status);
+  if (status === undefined) {
+    throw new ToolFailure(
+      "invalid_response",
+      `Didit answered the face match with status "${match.status.slice(0, 40)}", which is not documented (Approved, Declined or In Review).`,
+      MAY_HAVE_BEEN_BILLED_HINT,
+    );
+  }
+  const warnings: LivenessWarning[] = (match.warnings ?? []).map((w) => ({
+    risk: w.risk,
+    log_type: w.log_type ?? "information",
+    short_description: w.short_description ?? "",
+    long_description: w.long_description ?? "",
+  }));
+  const noScore = warnings.some((w) => NO_SCORE_TAGS.has(w.risk));
+  // Documented quirk: with save_api_request=false a faceless pair scores 0 instead of null; both mean no score.
+  const score = noScore ? null : (match.score ?? null);
+  const user_image = imageOf(match.user_image);
+  const ref_image = imageOf(match.ref_image);
+  let next_action: FaceMatchAssessment["next_action"];
+  if (status === "In Review") {
+    next_action = "review";
+  } else {
+    const derived = deriveNextAction(status, warnings);
+    // A face match never rejects on its own (reject is for liveness attack and blocklist signals).
+    next_action = derived === "reject" ? "review" : derived;
+  }
+  const result: FaceMatchAssessment = {
+    request_id: response.request_id,
+    status,
+    is_match: status === "Approved",
+    score,
+    next_action,
+    summary: summarize(next_action, status, score, warnings, user_image, ref_image),
+    warnings,
+    user_image,
+    ref_image,
+    vendor_data: response.vendor_data ?? null,
+    created_at: response.created_at ?? null,
+  };
+  if (response.metadata !== undefined && response.metadata !== null) result.metadata = response.metadata;
+  return result;
+}
+
+function imageOf(image: DiditFaceMatchResponse["face_match"]["user_image"]): FaceMatchImage {
+  const faces = (image?.entities ?? []).map((e) => ({
+    bbox: e.bbox ?? null,
+    confidence: e.confidence ?? null,
+  }));
+  return { faces_detected: faces.length, faces, best_angle: image?.best_angle ?? null };
+}
+
+/** One sentence an agent can relay; it names which photo to retake but never the score behind a review. */
+function summarize(
+  action: FaceMatchAssessment["next_action"],
+  status: FaceMatchStatus,
+  score: number | null,
+  warnings: readonly LivenessWarning[],
+  user: FaceMatchImage,
+  ref: FaceMatchImage,
+): string {
+  switch (action) {
+    case "proceed":
+      return `The selfie matches the reference photo${score === null ? "" : ` (similarity score ${formatScore(score)}/100)`}.`;
+    case "retake": {
+      if (user.faces_detected === 0 && ref.faces_detected > 0) {
+        return "No face could be found in the selfie, so it could not be compared: please take a new selfie with your whole face in the frame and try again.";
+      }
+      if (ref.faces_detected === 0 && user.faces_detected > 0) {
+        return "No face could be found in the reference photo (the ID portrait), so it could not be compared: please take a sharp, glare-free photo of the photo page of your ID and try again.";
+      }
+      const first = warnings
+        .map((w) => findWarning(w.risk))
+        .find((entry) => entry?.next_action === "retake" && entry.user_message);
+      return `The photos could not be compared: ${lowerFirst(first?.user_message ?? "please take new, well-lit photos and try again.")}`;
+    }
+    case "review":
+      return status === "Approved"
+        ? "The selfie matches the reference photo, but the verification needs a manual review before you continue."
+        : "We could not confirm automatically that the selfie and the reference photo show the same person; it needs a manual review before you continue.";
+  }
+}
+
+export function formatScore(score: number): string {
+  return Number.isInteger(score) ? String(score) : score.toFixed(1);
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}

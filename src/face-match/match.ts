@@ -1,0 +1,130 @@
+import type { CallOptions, DiditClient, FaceMatchParams } from "../didit/client.js";
+import { asToolFailure, createUploadState, ToolFailure, type UploadState } from "../errors.js";
+import type { LoadedImage, LoadImageOptions } from "../images/load-image.js";
+import type { UrlPolicy } from "../images/url-policy.js";
+import type { InFlightLimit } from "../in-flight.js";
+import { noClientFailure } from "../liveness/check.js";
+import { validMetadata } from "../liveness/metadata.js";
+import { thresholdProblem } from "../liveness/threshold.js";
+import { assessFaceMatch, type FaceMatchAssessment } from "./assess.js";
+import { type ImagePairInput, loadImagePair } from "./images.js";
+
+/** What both face flows need; the same pieces the liveness check gets, so budget and consent are shared. */
+export interface FaceFlowDeps {
+  allowedDirs: () => Promise<readonly string[]>;
+  allowHardlinks?: boolean | undefined;
+  /** Which image_url hosts may be fetched; default: https to public addresses. */
+  urlPolicy?: UrlPolicy | undefined;
+  /** Test seams for image_url: resolver and deadline. */
+  urlFetch?: LoadImageOptions["urlFetch"];
+  /** Undefined when no API key is configured (and no sandbox). */
+  client: DiditClient | undefined;
+  /** True when `client` is the offline sandbox responder: results say they are not real verdicts. */
+  sandbox?: boolean | undefined;
+  /** Reserves `count` checks of the per-process budget at once; throws rate_limited when they are not left. */
+  reserveCheck?: ((count?: number) => void) | undefined;
+  /** Returns reserved checks that were not made. */
+  releaseCheck?: ((count?: number) => void) | undefined;
+  /** One confirmation for every image of the call; throws consent_declined when not given. */
+  confirmUpload?:
+    | ((images: readonly LoadedImage[], signal: AbortSignal, purpose: string) => Promise<void>)
+    | undefined;
+  /** The bound on image work shared with the other image tools; one slot covers both images. */
+  inFlight?: InFlightLimit | undefined;
+}
+
+export interface FaceFlowCall extends CallOptions {
+  /** Set when the first upload starts, so a later failure of ours says it may have been billed. */
+  upload?: UploadState | undefined;
+}
+
+export interface FaceMatchRequest extends ImagePairInput, Omit<FaceMatchParams, "metadata"> {
+  /** Checked against the metadata bounds, whatever its declared type. */
+  metadata?: unknown;
+}
+
+/** Labels a sandboxed result so nobody mistakes it for a verdict. */
+export const SANDBOX_LABEL = "[Sandbox: mocked result, not a real verdict]";
+
+/**
+ * The face-match flow shared by match_faces and the CLI: validate both images and every field, ask consent once,
+ * spend one check of the budget, call Didit, assess. Nothing leaves the machine before all of it is valid.
+ */
+export async function runFaceMatch(
+  deps: FaceFlowDeps,
+  request: FaceMatchRequest,
+  call: FaceFlowCall = {},
+): Promise<FaceMatchAssessment> {
+  const client = deps.client;
+  if (!client) throw noClientFailure();
+  // Every field is checked before a slot is taken or an image is read: a bad field costs nothing.
+  const params = faceMatchParams(request);
+  return withImageSlot(deps, call, async (upload) => {
+    call.onProgress?.("Validating both images");
+    const images = await loadImagePair(request, await imageOptions(deps, call));
+    await deps.confirmUpload?.(
+      [images.user, images.ref],
+      call.signal ?? new AbortController().signal,
+      "for a face match? It costs one credit",
+    );
+    deps.reserveCheck?.(1);
+    upload.started = true;
+    const response = await client.matchFaces(images.user, images.ref, params, call);
+    return markSandbox(assessFaceMatch(response), deps.sandbox);
+  });
+}
+
+/** Where and how both images may be read: the same rules as every other image tool. */
+export async function imageOptions(deps: FaceFlowDeps, call: FaceFlowCall): Promise<LoadImageOptions> {
+  return {
+    allowedDirs: await deps.allowedDirs(),
+    allowHardlinks: deps.allowHardlinks,
+    urlPolicy: deps.urlPolicy,
+    urlFetch: deps.urlFetch,
+    signal: call.signal,
+  };
+}
+
+/** Holds one in-flight slot for the whole flow, and turns a failure of ours after an upload into a billed hint. */
+export async function withImageSlot<T>(
+  deps: FaceFlowDeps,
+  call: FaceFlowCall,
+  run: (upload: UploadState) => Promise<T>,
+): Promise<T> {
+  const release = deps.inFlight ? await deps.inFlight.acquire(call.signal) : undefined;
+  const upload = call.upload ?? createUploadState();
+  try {
+    return await run(upload);
+  } catch (error) {
+    throw asToolFailure(error, upload);
+  } finally {
+    release?.();
+  }
+}
+
+export function faceMatchParams(request: FaceMatchRequest): FaceMatchParams {
+  const threshold = request.face_match_score_decline_threshold;
+  const problem = threshold === undefined ? undefined : thresholdProblem(threshold);
+  if (problem !== undefined) {
+    throw new ToolFailure(
+      "invalid_input",
+      `face_match_score_decline_threshold ${problem}`,
+      "Pass a score from 0 to 100 such as 30 or 42.5. Nothing was sent.",
+    );
+  }
+  return {
+    face_match_score_decline_threshold: threshold,
+    rotate_image: request.rotate_image,
+    save_api_request: request.save_api_request,
+    vendor_data: request.vendor_data,
+    metadata: validMetadata(request.metadata),
+  };
+}
+
+export function markSandbox<T extends { summary: string; sandbox?: true }>(result: T, sandbox?: boolean): T {
+  if (sandbox) {
+    result.sandbox = true;
+    result.summary = `${SANDBOX_LABEL} ${result.summary}`;
+  }
+  return result;
+}
