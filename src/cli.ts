@@ -16,7 +16,7 @@ import { createRedactor } from "./redact.js";
 import type { ToolExtra } from "./tools/check-passive-liveness.js";
 import { explainWarning } from "./tools/explain-warning.js";
 import { createPrecheckHandler, type PrecheckOutput } from "./tools/precheck-face-image.js";
-import { findWarning } from "./warnings/catalog.js";
+import { findWarning, KNOWN_TAGS, LOCAL_ONLY_TAGS } from "./warnings/catalog.js";
 
 /** Exit codes scripts can branch on (precheck: 0 ready, 1 not ready, 3 also when the engine is not installed). */
 export const EXIT = { approved: 0, declined: 1, usage: 2, failure: 3 } as const;
@@ -117,6 +117,10 @@ export function isCliCommand(word: string | undefined): word is CliCommand {
 
 /** Runs one scripted command; returns the exit code. Results go to out, errors to err. */
 export async function runCli(command: CliCommand, argv: readonly string[], io: CliIO): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    io.out(commandHelp(command));
+    return EXIT.approved;
+  }
   if (command === "doctor") return runDoctor(argv, io);
   const redact = createRedactor([io.env.DIDIT_API_KEY]);
   try {
@@ -142,6 +146,37 @@ export async function runCli(command: CliCommand, argv: readonly string[], io: C
     }
     return INPUT_ERRORS.has(failure.code) ? EXIT.usage : EXIT.failure;
   }
+}
+
+/** One command's part of CLI_USAGE: its usage lines and its option block. */
+export function commandHelp(command: CliCommand): string {
+  const lines = CLI_USAGE.split("\n");
+  const out: string[] = ["Usage:"];
+  let inUsage = false;
+  for (const line of lines) {
+    if (line.startsWith("  didit-passive-liveness-mcp "))
+      inUsage = line.startsWith(`  didit-passive-liveness-mcp ${command} `);
+    else if (!line.startsWith("    ")) inUsage = false;
+    if (inUsage) out.push(line);
+  }
+  const blockStart = lines.findIndex((l) => new RegExp(`^${command}\\s`).test(l));
+  if (blockStart >= 0) {
+    out.push("");
+    for (const line of lines.slice(blockStart)) {
+      if (out.length > 2 && line !== "" && !line.startsWith(" ") && !line.startsWith(command)) break;
+      out.push(line);
+    }
+  }
+  return `${out.join("\n").trimEnd()}\n`;
+}
+
+/** Names an unknown command and lists the real ones, in the standard error format. */
+export function unknownCommand(word: string): ToolFailure {
+  return new ToolFailure(
+    "invalid_input",
+    `Unknown command "${word}".`,
+    `The commands are ${CLI_COMMANDS.join(", ")}; without a command the MCP server starts (see --help).`,
+  );
 }
 
 export function usageError(message: string): ToolFailure {
@@ -302,12 +337,16 @@ function runExplain(argv: readonly string[], io: CliIO): number {
   const { values, positionals } = parse(argv, { json: { type: "boolean" } });
   if (positionals.length !== 1) throw usageError("explain needs exactly one warning tag.");
   const result = explainWarning(positionals[0] ?? "");
+  if (!result.known) {
+    // Local-only tags (the pre-check's) are explainable too, so they belong in the list.
+    throw new ToolFailure(
+      "invalid_input",
+      `${result.tag} is not a known warning tag.`,
+      `Known tags: ${[...KNOWN_TAGS, ...LOCAL_ONLY_TAGS].join(", ")}.`,
+    );
+  }
   if (values.json) {
     io.out(`${JSON.stringify(result, null, 2)}\n`);
-  } else if (!result.known) {
-    io.out(
-      `${result.tag} is not a documented tag. Known tags:\n  ${(result.known_tags ?? []).join("\n  ")}\n`,
-    );
   } else {
     io.out(
       [
@@ -325,7 +364,7 @@ function runExplain(argv: readonly string[], io: CliIO): number {
       ].join("\n"),
     );
   }
-  return result.known ? 0 : EXIT.usage;
+  return 0;
 }
 
 export function renderPrecheck(r: PrecheckOutput): string {

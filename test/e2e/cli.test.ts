@@ -188,9 +188,62 @@ describe("didit-passive-liveness-mcp explain", () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ tag: "LOW_LIVENESS_SCORE", known: true });
   });
 
-  it("exits 2 for an unknown tag and lists the known ones", async () => {
+  it("exits 2 for an unknown tag with a standard error on stderr listing every tag, local-only ones included", async () => {
     const r = await cli(["explain", "NOT_A_TAG"]);
     expect(r.code).toBe(2);
-    expect(r.stdout).toContain("NO_FACE_DETECTED");
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(
+      /^Error \[invalid_input\]: NOT_A_TAG is not a known warning tag\.\nHint: Known tags: /,
+    );
+    expect(r.stderr).toContain("NO_FACE_DETECTED");
+    expect(r.stderr).toContain("FACE_TOO_SMALL");
+    expect(r.stderr).toContain("SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION");
+  });
+
+  it("explains the local-only pre-check tags", async () => {
+    const r = await cli(["explain", "FACE_TOO_SMALL"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^FACE_TOO_SMALL: /);
+  });
+});
+
+describe("the command line as a person types it", () => {
+  it("takes global options before the command (--sandbox check x.jpg)", async () => {
+    const r = await cli(["--sandbox", "check", JPEG]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/SANDBOX/);
+  });
+
+  it("names an unknown command and lists the commands, exit 2, nothing on stdout", async () => {
+    const r = await cli(["chekc", JPEG]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(
+      /^Error \[invalid_input\]: Unknown command "chekc"\.\nHint: The commands are check, /,
+    );
+    expect(r.stderr).not.toMatch(/positional arguments/);
+  });
+
+  it("ends quietly when the reader closes its stdout (| head), without an EPIPE stack trace", async () => {
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, [SERVER_ENTRY, "explain", "LOW_LIVENESS_SCORE"], {
+      env: baseEnv({}),
+    });
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(code).toBe(0);
+  });
+
+  it("prints one command's help for <command> --help, exit 0", async () => {
+    const r = await cli(["match", "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage:\n {2}didit-passive-liveness-mcp match /);
+    expect(r.stdout).not.toContain("didit-passive-liveness-mcp check ");
+    expect(r.stderr).toBe("");
   });
 });
