@@ -72,7 +72,7 @@ export function assessFaceMatch(response: DiditFaceMatchResponse): FaceMatchAsse
     is_match: status === "Approved",
     score,
     next_action,
-    summary: summarize(next_action, status, score, warnings, user_image, ref_image),
+    summary: summarize(next_action, status, warnings, user_image, ref_image),
     warnings,
     user_image,
     ref_image,
@@ -95,14 +95,13 @@ function imageOf(image: DiditFaceMatchResponse["face_match"]["user_image"]): Fac
 function summarize(
   action: FaceMatchAssessment["next_action"],
   status: FaceMatchStatus,
-  score: number | null,
   warnings: readonly LivenessWarning[],
   user: FaceMatchImage,
   ref: FaceMatchImage,
 ): string {
   switch (action) {
     case "proceed":
-      return `The selfie matches the reference photo${score === null ? "" : ` (similarity score ${formatScore(score)}/100)`}.`;
+      return "The selfie matches the reference photo.";
     case "retake": {
       if (user.faces_detected === 0 && ref.faces_detected > 0) {
         return "No face could be found in the selfie, so it could not be compared: please take a new selfie with your whole face in the frame and try again.";
@@ -120,10 +119,6 @@ function summarize(
         ? "The selfie matches the reference photo, but the verification needs a manual review before you continue."
         : "We could not confirm automatically that the selfie and the reference photo show the same person; it needs a manual review before you continue.";
   }
-}
-
-export function formatScore(score: number): string {
-  return Number.isInteger(score) ? String(score) : score.toFixed(1);
 }
 
 function lowerFirst(text: string): string {

@@ -109,7 +109,7 @@ export function assessLiveness(
     status,
     is_live: status === "Approved",
     next_action,
-    summary: summarize(next_action, status, score, warnings),
+    summary: summarize(next_action, status, warnings),
     score,
     face_quality: liveness.face_quality ?? null,
     face_luminance: liveness.face_luminance ?? null,
@@ -132,22 +132,23 @@ export function assessLiveness(
   return result;
 }
 
-/** One sentence an agent can relay to the person; it never discloses fraud signals behind reject or review. */
+/**
+ * One sentence an agent can relay to the person as it is: it carries no score and never discloses fraud signals
+ * behind reject or review (the score stays in the structured `score` field, for the integrator).
+ */
 function summarize(
   action: NextAction,
   status: "Approved" | "Declined",
-  score: number | null,
   warnings: readonly LivenessWarning[],
 ): string {
-  const scoreText = score === null ? "" : ` (liveness score ${formatScore(score)}/100)`;
   switch (action) {
     case "proceed":
-      return `The liveness check passed: the photo shows a live person${scoreText}.`;
+      return "The liveness check passed: the photo shows a live person.";
     case "retake": {
       const first = warnings
         .map((w) => findWarning(w.risk))
         .find((entry) => entry?.next_action === "retake" && entry.user_message);
-      return `The photo could not be verified${scoreText}: ${lowerFirst(first?.user_message ?? "please take a new, well-lit photo of your face and try again.")}`;
+      return `The photo could not be verified: ${lowerFirst(first?.user_message ?? "please take a new, well-lit photo of your face and try again.")}`;
     }
     case "review":
       return status === "Approved"
@@ -156,10 +157,6 @@ function summarize(
     case "reject":
       return "We could not verify that this photo shows a live person, so the verification was not approved.";
   }
-}
-
-function formatScore(score: number): string {
-  return Number.isInteger(score) ? String(score) : score.toFixed(1);
 }
 
 function lowerFirst(text: string): string {

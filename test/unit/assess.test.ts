@@ -190,7 +190,20 @@ describe("assessLiveness", () => {
     expect(a.vendor_data).toBe("user-123");
     expect(a.metadata).toEqual({ a: 1 });
     expect(a.created_at).toBe("2026-06-12T01:04:42.763237+00:00");
-    expect(a.summary).toContain("95/100");
+    // The summary is relayed to the person as it is, and the prompt says not to disclose scores: it has none.
+    expect(a.summary).not.toMatch(/\d/);
+  });
+
+  it.each([
+    ["Approved", [] as string[]],
+    ["Declined", ["LOW_LIVENESS_SCORE"]],
+    ["Declined", ["LOW_FACE_LUMINANCE"]],
+  ] as const)("a %s summary (%j) carries no score", (status, tags) => {
+    const a = assessLiveness(response({ status, score: 27.5, warnings: tags.map((t) => w(t)) }), {
+      includeFaceAttributes: false,
+    });
+    expect(a.score).toBe(27.5);
+    expect(a.summary).not.toMatch(/27|score \d|\/100/);
   });
 
   it("marks Declined as not live, even when the next action is retake", () => {
