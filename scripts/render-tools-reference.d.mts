@@ -17,3 +17,11 @@ export declare function extractBlock(markdown: string): string | undefined;
 
 /** Replaces the text between the markers with the given reference. */
 export declare function replaceBlock(markdown: string, reference: string): string;
+
+/** The live server's tools, resources, resource templates and prompts, as an MCP client lists them. */
+export declare function listDefinitions(): Promise<{
+  tools: { name: string }[];
+  resources: { uri: string }[];
+  resourceTemplates: { uriTemplate: string }[];
+  prompts: { name: string }[];
+}>;

@@ -47,7 +47,7 @@ export async function renderSummary() {
 }
 
 /** Lists the live server's tools, resources, resource templates and prompts. */
-async function listDefinitions() {
+export async function listDefinitions() {
   if (!existsSync(SERVER_MODULE)) {
     throw new Error(`${path.relative(ROOT, SERVER_MODULE)} is missing: run \`npm run build\` first.`);
   }

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import {
   END_MARKER,
   extractBlock,
+  listDefinitions,
   renderReference,
   renderSummary,
   START_MARKER,
@@ -377,6 +378,77 @@ describe("README", () => {
     for (const outcome of SANDBOX_OUTCOMES) expect(sandbox).toContain(`\`sandbox:${outcome}\``);
     const reference = section(readme, "Tools and resources reference").join("\n");
     for (const code of ERROR_CODES) expect(reference).toContain(`\`${code}\``);
+  });
+});
+
+describe("README, SKILL.md and docs/ agree with the live server", () => {
+  const skill = read("SKILL.md");
+  const pages: [string, string][] = [
+    ["README.md", readme],
+    ["SKILL.md", skill],
+    ...[...docs].map(([file, text]) => [`docs/${file}`, text] as [string, string]),
+  ];
+  const NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
+
+  it("name every tool and prompt the server lists, no other, and state the right tool count", async () => {
+    const { tools, prompts } = await listDefinitions();
+    const toolNames = tools.map((t) => t.name);
+    expect(toolNames.length).toBeGreaterThanOrEqual(5);
+    for (const [page, text] of [pages[0], pages[1]] as [string, string][]) {
+      for (const name of toolNames) expect(text, `${page} names ${name}`).toContain(`\`${name}\``);
+      for (const { name } of prompts) expect(text, `${page} names prompt ${name}`).toContain(`\`${name}\``);
+    }
+    // A backticked name shaped like one of ours (verb_object with a tool's verb) must be a live tool (sandbox
+    // outcomes such as `match_review` aside).
+    const verbs = [...new Set(toolNames.map((name) => name.split("_")[0]))];
+    const shaped = new RegExp(`\`((?:${verbs.join("|")})_[a-z_]+)\``, "g");
+    for (const [page, text] of pages) {
+      for (const [, name] of text.matchAll(shaped)) {
+        if ((SANDBOX_OUTCOMES as readonly string[]).includes(name ?? "")) continue; // `match_review` etc.
+        expect(toolNames, `${page}: \`${name}\` is not a tool the server lists`).toContain(name);
+      }
+      // "five tools", "5 tools": the count is the live one.
+      for (const [phrase, count] of text.matchAll(/\b(\w+) (?:MCP )?tools\b/gi)) {
+        const n = NUMBERS.indexOf((count ?? "").toLowerCase());
+        const value = n >= 0 ? n : /^\d+$/.test(count ?? "") ? Number(count) : undefined;
+        if (value !== undefined) expect(value, `${page}: "${phrase}"`).toBe(toolNames.length);
+      }
+    }
+  });
+
+  it("mention only environment variables src/config.ts reads", () => {
+    const config = read("src/config.ts");
+    const schema = /const envSchema = z\.object\(\{([\s\S]*?)\n\}\);/.exec(config)?.[1] ?? "";
+    const known = new Set([...schema.matchAll(/^ {2}(DIDIT_[A-Z_]+):/gm)].map((m) => m[1]));
+    expect(known.size).toBeGreaterThanOrEqual(7);
+    for (const [page, text] of pages) {
+      for (const [name] of text.matchAll(/\bDIDIT_[A-Z_]*[A-Z]\b/g)) {
+        expect(known.has(name), `${page}: ${name} is not read by src/config.ts`).toBe(true);
+      }
+    }
+  });
+
+  it("show only CLI commands the command's --help lists, and the README's CLI section names them all", () => {
+    const help = execFileSync(process.execPath, [SERVER_ENTRY, "--help"], { encoding: "utf8" });
+    const commands = new Set(
+      [...help.matchAll(new RegExp(`^\\s+${PACKAGE_NAME} ([a-z]+)\\b`, "gm"))].map((m) => m[1] ?? ""),
+    );
+    expect([...commands]).toEqual(expect.arrayContaining(["check", "explain", "doctor"]));
+    const cli = section(readme, "CLI").join("\n");
+    for (const command of commands) expect(cli, `README CLI names ${command}`).toContain(`\`${command}\``);
+    // `didit-passive-liveness-mcp <word>` and `node dist/index.js <word>` in code: <word> is a flag, a path or a command.
+    for (const [page, text] of pages) {
+      for (const block of codeBlocks(text)) {
+        for (const [, word] of block.body.matchAll(
+          new RegExp(
+            `(?:(?<![-/@])\\b${PACKAGE_NAME}|node dist/index\\.js) ([a-z][a-z-]*)(?=[\\s"'\\]]|$)`,
+            "gm",
+          ),
+        )) {
+          expect(commands, `${page}: \`${word}\` is not a command --help lists`).toContain(word);
+        }
+      }
+    }
   });
 });
 
