@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// Renders the README's tools/resources/prompts reference from the LIVE definitions: it builds the server from
-// dist/ (run `npm run build` first), lists everything over an in-memory MCP connection, and prints markdown.
+// Renders the tools/resources/prompts reference from the LIVE definitions: it builds the server from dist/ (run
+// `npm run build` first), lists everything over an in-memory MCP connection, and prints markdown. The full
+// reference goes to docs/tools.md, a compact list (one line per tool, resource and prompt) to README.md, each
+// between the same markers.
 //
-//   node scripts/render-tools-reference.mjs           print the reference
-//   node scripts/render-tools-reference.mjs --write   replace the block between the markers in README.md
-//   node scripts/render-tools-reference.mjs --check   exit 1 when README.md's block is out of date
+//   node scripts/render-tools-reference.mjs           print the full reference
+//   node scripts/render-tools-reference.mjs --write   replace the blocks between the markers in both files
+//   node scripts/render-tools-reference.mjs --check   exit 1 when either block is out of date
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -17,6 +19,7 @@ export const END_MARKER = "<!-- tools-reference:end -->";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const README_PATH = path.join(ROOT, "README.md");
+export const TOOLS_DOC_PATH = path.join(ROOT, "docs", "tools.md");
 const SERVER_MODULE = path.join(ROOT, "dist", "server.js");
 
 /** The configuration the reference is rendered with: no key, no directories, defaults everywhere. */
@@ -33,8 +36,18 @@ const DOCS_CONFIG = Object.freeze({
   urlAllowOnly: false,
 });
 
-/** Lists the live server's tools, resources, resource templates and prompts and renders them as markdown. */
+/** The full reference (docs/tools.md): every tool's annotations, input and output fields, resources, prompts. */
 export async function renderReference() {
+  return render(await listDefinitions());
+}
+
+/** The compact list (README.md): one line per tool, resource kind and prompt, linking to the full reference. */
+export async function renderSummary() {
+  return summarize(await listDefinitions());
+}
+
+/** Lists the live server's tools, resources, resource templates and prompts. */
+export async function listDefinitions() {
   if (!existsSync(SERVER_MODULE)) {
     throw new Error(`${path.relative(ROOT, SERVER_MODULE)} is missing: run \`npm run build\` first.`);
   }
@@ -54,11 +67,43 @@ export async function renderReference() {
     const { resources } = await client.listResources();
     const { resourceTemplates } = await client.listResourceTemplates();
     const { prompts } = await client.listPrompts();
-    return render({ tools, resources, resourceTemplates, prompts });
+    return { tools, resources, resourceTemplates, prompts };
   } finally {
     await client.close();
     await server.close();
   }
+}
+
+function summarize({ tools, resources, resourceTemplates, prompts }) {
+  const out = [
+    "_Generated from the live definitions by `npm run docs`; do not edit by hand. Every field of every tool, " +
+      "resource and prompt: [docs/tools.md](docs/tools.md)._",
+    "",
+    "| tool | title | read-only | open-world | input fields (required in bold) |",
+    "|---|---|---|---|---|",
+  ];
+  const hint = (value) => (value === undefined ? "unset" : value ? "yes" : "no");
+  for (const tool of tools) {
+    const a = tool.annotations ?? {};
+    const required = new Set(tool.inputSchema?.required ?? []);
+    const fields = Object.keys(tool.inputSchema?.properties ?? {}).map((name) =>
+      required.has(name) ? `**${code(name)}**` : code(name),
+    );
+    out.push(
+      `| ${code(tool.name)} | ${tool.title ?? a.title ?? ""} | ${hint(a.readOnlyHint)} | ${hint(a.openWorldHint)} | ` +
+        `${fields.length > 0 ? fields.join(", ") : "none"} |`,
+    );
+  }
+  const [catalog, ...perTag] = resources;
+  out.push(
+    "",
+    `Resources: ${catalog ? code(catalog.uri) : "none"}` +
+      (perTag.length > 0 ? ` and ${perTag.length} more, one per warning tag` : "") +
+      `; resource templates: ${resourceTemplates.map((t) => code(t.uriTemplate)).join(", ") || "none"}; ` +
+      `prompts: ${prompts.map((p) => code(p.name)).join(", ") || "none"}.`,
+    "",
+  );
+  return `${out.join("\n").trimEnd()}\n`;
 }
 
 function render({ tools, resources, resourceTemplates, prompts }) {
@@ -240,30 +285,40 @@ export function replaceBlock(markdown, reference) {
   const start = markdown.indexOf(START_MARKER);
   const end = markdown.indexOf(END_MARKER);
   if (start === -1 || end === -1 || end < start) {
-    throw new Error(`README.md needs the markers ${START_MARKER} and ${END_MARKER}, in that order.`);
+    throw new Error(`The file needs the markers ${START_MARKER} and ${END_MARKER}, in that order.`);
   }
   return `${markdown.slice(0, start + START_MARKER.length)}\n${reference}${markdown.slice(end)}`;
 }
 
 async function main(argv) {
-  const reference = await renderReference();
+  const targets = [
+    { file: README_PATH, text: await renderSummary() },
+    { file: TOOLS_DOC_PATH, text: await renderReference() },
+  ];
   if (argv.includes("--write")) {
-    const readme = await readFile(README_PATH, "utf8");
-    const next = replaceBlock(readme, reference);
-    if (next !== readme) await writeFile(README_PATH, next);
-    process.stdout.write(next === readme ? "README.md is up to date.\n" : "README.md updated.\n");
+    for (const { file, text } of targets) {
+      const markdown = await readFile(file, "utf8");
+      const next = replaceBlock(markdown, text);
+      if (next !== markdown) await writeFile(file, next);
+      const name = path.relative(ROOT, file);
+      process.stdout.write(next === markdown ? `${name} is up to date.\n` : `${name} updated.\n`);
+    }
     return 0;
   }
   if (argv.includes("--check")) {
-    const readme = await readFile(README_PATH, "utf8");
-    if (extractBlock(readme) !== reference) {
-      process.stderr.write("README.md's tools reference is out of date: run `npm run docs`.\n");
-      return 1;
+    let stale = 0;
+    for (const { file, text } of targets) {
+      const name = path.relative(ROOT, file);
+      if (extractBlock(await readFile(file, "utf8")) !== text) {
+        process.stderr.write(`${name}'s tools reference is out of date: run \`npm run docs\`.\n`);
+        stale++;
+      } else {
+        process.stdout.write(`${name}'s tools reference is up to date.\n`);
+      }
     }
-    process.stdout.write("README.md's tools reference is up to date.\n");
-    return 0;
+    return stale > 0 ? 1 : 0;
   }
-  process.stdout.write(reference);
+  process.stdout.write(targets[1].text);
   return 0;
 }
 

@@ -69,6 +69,8 @@ describe("the published package", { timeout: INSTALL_TIMEOUT_MS }, () => {
     for (const file of [
       "package.json",
       "README.md",
+      "docs/tools.md",
+      "docs/security.md",
       "SKILL.md",
       "LICENSE",
       "server.json",
@@ -87,6 +89,7 @@ describe("the published package", { timeout: INSTALL_TIMEOUT_MS }, () => {
         topLevel.has(file) ||
         (file.startsWith("dist/") && file.endsWith(".js")) ||
         file.startsWith("samples/") ||
+        /^docs\/[\w-]+\.md$/.test(file) ||
         MODEL_FILES.includes(file);
       expect(allowed, `unexpected file in the tarball: ${file}`).toBe(true);
       expect(file).not.toMatch(/^(src|test|scripts|bench|coverage|node_modules)\//);

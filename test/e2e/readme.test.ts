@@ -1,11 +1,13 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   END_MARKER,
   extractBlock,
+  listDefinitions,
   renderReference,
+  renderSummary,
   START_MARKER,
 } from "../../scripts/render-tools-reference.mjs";
 import { ERROR_CODES } from "../../src/errors.js";
@@ -17,6 +19,21 @@ const PACKAGE_NAME = "didit-passive-liveness-mcp";
 const read = (file: string) => readFileSync(path.join(ROOT, file), "utf8");
 
 const readme = read("README.md");
+/** The docs/ pages the README links to for everything moved out of it, by file name. */
+const docs = new Map(
+  readdirSync(path.join(ROOT, "docs"))
+    .filter((file) => file.endsWith(".md"))
+    .map((file) => [file, read(`docs/${file}`)] as const),
+);
+const doc = (file: string) => {
+  const text = docs.get(file);
+  expect(text, `docs/${file}`).toBeDefined();
+  return text ?? "";
+};
+/** The MCP Inspector CLI, which the README's recorded session runs the server under. */
+const INSPECTOR = "@modelcontextprotocol/inspector";
+/** The Inspector's own options: they follow the server's command line and end it. */
+const INSPECTOR_OPTIONS = ["--method", "--tool-name", "--tool-arg", "--target"];
 const pkg = JSON.parse(read("package.json")) as { name: string; version: string; mcpName: string };
 
 interface CodeBlock {
@@ -59,7 +76,7 @@ function proseLines(markdown: string): string[] {
 function section(markdown: string, heading: string): string[] {
   const lines = proseLines(markdown);
   const start = lines.indexOf(`## ${heading}`);
-  expect(start, `README section "## ${heading}"`).toBeGreaterThanOrEqual(0);
+  expect(start, `section "## ${heading}"`).toBeGreaterThanOrEqual(0);
   const next = lines.findIndex((line, i) => i > start && line.startsWith("## "));
   return lines.slice(start + 1, next === -1 ? undefined : next);
 }
@@ -118,7 +135,7 @@ function serverEntries(value: unknown, where: string, out: { where: string; argv
   }
 }
 
-/** Every place the README runs the server or CLI: shell lines (npx, claude mcp add, the bin, node dist/index.js) and JSON configs. */
+/** Every place the README or a docs/ page runs the server or CLI: shell lines (npx, claude mcp add, the bin, node dist/index.js) and JSON configs. */
 function invocations(): {
   runs: Invocation[];
   npxPackages: string[];
@@ -130,6 +147,7 @@ function invocations(): {
   let jsonEntries = 0;
   let claudeAdds = 0;
   const fromArgv = (argv: string[], where: string) => {
+    const underInspector = argv.includes(INSPECTOR);
     for (let i = 0; i < argv.length; i++) {
       const word = argv[i] ?? "";
       if (word === "npx") {
@@ -140,60 +158,80 @@ function invocations(): {
       if (word === PACKAGE_NAME && (argv[i - 1] === "-p" || argv[i - 1] === "--package")) continue;
       if (word === PACKAGE_NAME || (word === "dist/index.js" && argv[i - 1] === "node")) {
         const rest = argv.slice(i + 1);
-        const stop = rest.findIndex((w) => ["|", "||", "&&", ";", ">", "<", "2>"].includes(w));
+        const stop = rest.findIndex(
+          (w) =>
+            ["|", "||", "&&", ";", ">", "<", "2>"].includes(w) ||
+            (underInspector && INSPECTOR_OPTIONS.includes(w)),
+        );
         runs.push({ where, args: stop === -1 ? rest : rest.slice(0, stop) });
         return;
       }
     }
   };
-  for (const [index, block] of codeBlocks(readme).entries()) {
-    const where = `code block #${index + 1} (${block.lang || "plain"})`;
-    if (block.lang === "json") {
-      const entries: { where: string; argv: string[] }[] = [];
-      serverEntries(JSON.parse(block.body), where, entries);
-      for (const entry of entries) {
-        jsonEntries++;
-        expect(entry.argv, `${where}: every server entry runs ${PACKAGE_NAME}`).toContain(PACKAGE_NAME);
-        fromArgv(entry.argv, where);
-      }
-      continue;
-    }
-    const logical = block.body.replace(/\\\n\s*/g, " ").split("\n");
-    for (const line of logical) {
-      const words = shellWords(line);
-      if (line.includes("claude mcp add")) {
-        claudeAdds++;
-        expect(line, `${where}: claude mcp add runs the package through npx`).toContain(
-          `npx -y ${PACKAGE_NAME}`,
-        );
-      }
-      for (const word of words) {
-        if (!word.startsWith("{")) continue;
+  const pages: [string, string][] = [
+    ["README.md", readme],
+    ...[...docs].map(([f, t]) => [`docs/${f}`, t] as [string, string]),
+  ];
+  for (const [page, markdown] of pages)
+    for (const [index, block] of codeBlocks(markdown).entries()) {
+      const where = `${page} code block #${index + 1} (${block.lang || "plain"})`;
+      if (block.lang === "json") {
         const entries: { where: string; argv: string[] }[] = [];
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(word);
-        } catch {
-          continue;
-        }
-        serverEntries(parsed, where, entries);
+        serverEntries(JSON.parse(block.body), where, entries);
         for (const entry of entries) {
           jsonEntries++;
           expect(entry.argv, `${where}: every server entry runs ${PACKAGE_NAME}`).toContain(PACKAGE_NAME);
           fromArgv(entry.argv, where);
         }
+        continue;
       }
-      fromArgv(words, where);
+      const logical = block.body.replace(/\\\n\s*/g, " ").split("\n");
+      for (const line of logical) {
+        const words = shellWords(line);
+        if (line.includes("claude mcp add")) {
+          claudeAdds++;
+          expect(line, `${where}: claude mcp add runs the package through npx`).toContain(
+            `npx -y ${PACKAGE_NAME}`,
+          );
+        }
+        for (const word of words) {
+          if (!word.startsWith("{")) continue;
+          const entries: { where: string; argv: string[] }[] = [];
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(word);
+          } catch {
+            continue;
+          }
+          serverEntries(parsed, where, entries);
+          for (const entry of entries) {
+            jsonEntries++;
+            expect(entry.argv, `${where}: every server entry runs ${PACKAGE_NAME}`).toContain(PACKAGE_NAME);
+            fromArgv(entry.argv, where);
+          }
+        }
+        fromArgv(words, where);
+      }
     }
-  }
   return { runs, npxPackages, jsonEntries, claudeAdds };
 }
 
 describe("README", () => {
-  it("holds the tools reference generated from the live definitions (run `npm run docs` after changing one)", async () => {
-    expect(readme.indexOf(START_MARKER)).toBeGreaterThan(-1);
-    expect(readme.indexOf(END_MARKER)).toBeGreaterThan(readme.indexOf(START_MARKER));
-    expect(extractBlock(readme)).toBe(await renderReference());
+  it("stays under 25 KB: the details live in docs/", () => {
+    expect(Buffer.byteLength(readme, "utf8")).toBeLessThan(25_000);
+  });
+
+  it("holds the tool list generated from the live definitions, and docs/tools.md the full reference (run `npm run docs` after changing one)", async () => {
+    for (const [name, markdown] of [
+      ["README.md", readme],
+      ["docs/tools.md", doc("tools.md")],
+    ] as const) {
+      expect(markdown.indexOf(START_MARKER), name).toBeGreaterThan(-1);
+      expect(markdown.indexOf(END_MARKER), name).toBeGreaterThan(markdown.indexOf(START_MARKER));
+    }
+    expect(extractBlock(readme)).toBe(await renderSummary());
+    expect(extractBlock(doc("tools.md"))).toBe(await renderReference());
+    expect(readme).toContain("](docs/tools.md)");
   });
 
   it("has its sections in the required order", () => {
@@ -202,16 +240,14 @@ describe("README", () => {
       "## What it is",
       "## Quick start",
       "## Install",
-      "## Remote (HTTP)",
       "## Configuration",
-      "## Scripted use",
+      "## Tools and resources reference",
+      "## CLI",
       "## Sandbox mode",
       "## On-device pre-check",
-      "## Selfie vs ID",
-      "## Tools and resources reference",
       "## Security and privacy",
       "## Troubleshooting",
-      "## Performance",
+      "## More documentation",
       "## Development",
     ]);
     const install = section(readme, "Install").filter((line) => line.startsWith("### "));
@@ -221,7 +257,67 @@ describe("README", () => {
       "### Cursor",
       "### VS Code",
       "### OpenClaw",
+      "### Other hosts and remote agents",
     ]);
+  });
+
+  it("shows a recorded session of the real server, made with the MCP Inspector CLI", () => {
+    // In "What it is", before the quick start.
+    const at = readme.indexOf(`npx -y ${INSPECTOR} --cli node dist/index.js --sandbox`);
+    expect(at).toBeGreaterThan(readme.indexOf("## What it is"));
+    expect(at).toBeLessThan(readme.indexOf("## Quick start"));
+    // The recorded output is a real structured result: the sandbox banner and a next_action.
+    const session = codeBlocks(readme).find((block) => block.body.includes(INSPECTOR));
+    expect(session?.body).toContain('"next_action": "proceed"');
+    expect(session?.body).toContain("[Sandbox: mocked result, not a real verdict]");
+  });
+
+  it("moved its long sections to docs/ pages that exist, keep their content and are linked", () => {
+    // Every relative link from the README resolves.
+    for (const [, target] of readme.matchAll(/\]\(((?:docs\/)?[^)#:\s]+)(?:#[^)]*)?\)/g)) {
+      expect(existsSync(path.join(ROOT, target ?? "")), `README link ${target}`).toBe(true);
+    }
+    for (const [file, heading] of [
+      ["remote.md", "# Remote (HTTP)"],
+      ["performance.md", "# Performance"],
+      ["selfie-vs-id.md", "# Selfie vs ID"],
+      ["batch.md", "# Many images (batch mode)"],
+      ["security.md", "# Security and privacy"],
+      ["precheck.md", "# On-device pre-check"],
+      ["cli.md", "# CLI"],
+      ["sandbox.md", "# Sandbox mode"],
+      ["configuration.md", "# Configuration"],
+      ["troubleshooting.md", "# Troubleshooting"],
+      ["openclaw.md", "# OpenClaw"],
+      ["development.md", "# Development"],
+      ["tools.md", "# Tools and resources reference"],
+    ] as const) {
+      expect(doc(file).split("\n")[0], `docs/${file}`).toBe(heading);
+      expect(readme, `README links docs/${file}`).toContain(`](docs/${file})`);
+      // Relative links inside docs/ resolve too (README anchors, sibling pages, source files).
+      for (const [, target] of doc(file).matchAll(/\]\(([^)#:\s]+)(?:#[^)]*)?\)/g)) {
+        expect(existsSync(path.join(ROOT, "docs", target ?? "")), `docs/${file} link ${target}`).toBe(true);
+      }
+    }
+    // The bench table (`npm run bench -- --readme`) lives between its markers in docs/performance.md now.
+    const performance = doc("performance.md");
+    const start = performance.indexOf("<!-- bench:start -->");
+    expect(start).toBeGreaterThan(-1);
+    expect(performance.indexOf("<!-- bench:end -->")).toBeGreaterThan(start);
+    expect(performance.slice(start)).toMatch(/^<!-- bench:start -->\n\| figure \|/);
+    expect(readme).not.toContain("<!-- bench:start -->");
+    expect(read("bench/run.ts")).toContain('path.join(ROOT, "docs", "performance.md")');
+    // The full security rules, the batch options and the selfie-vs-ID flow are there, not lost.
+    expect(doc("security.md")).toContain("**The opened file is what is judged, not its name**");
+    expect(doc("batch.md")).toContain("`--resume`");
+    expect(doc("selfie-vs-id.md")).toContain("`verify_selfie`");
+    // What the short README sections summarise is there in full.
+    for (const outcome of SANDBOX_OUTCOMES) expect(doc("sandbox.md")).toContain(`\`sandbox:${outcome}\``);
+    for (const code of ERROR_CODES) expect(doc("tools.md")).toContain(`\`${code}\``);
+    // Every page is small enough to read; the largest is the generated reference.
+    for (const file of docs.keys()) {
+      expect(statSync(path.join(ROOT, "docs", file)).size, `docs/${file}`).toBeLessThan(60_000);
+    }
   });
 
   it("installs the real package with only flags the command's --help lists", () => {
@@ -233,7 +329,8 @@ describe("README", () => {
     expect(jsonEntries).toBeGreaterThanOrEqual(7);
     expect(claudeAdds).toBeGreaterThanOrEqual(1);
     expect(npxPackages.length).toBeGreaterThanOrEqual(8);
-    expect(new Set(npxPackages)).toEqual(new Set([PACKAGE_NAME]));
+    // Only the package itself, and the MCP Inspector that records the README's session around `node dist/index.js`.
+    expect(new Set(npxPackages)).toEqual(new Set([PACKAGE_NAME, INSPECTOR]));
     for (const run of runs) {
       for (const word of run.args) {
         if (/^--?[a-zA-Z]/.test(word)) expect(flags, `${run.where}: ${word}`).toContain(word);
@@ -248,20 +345,32 @@ describe("README", () => {
     const fromSchema = new Set([...(schema ?? "").matchAll(/^ {2}(DIDIT_[A-Z_]+):/gm)].map((m) => m[1]));
     expect(fromSchema.size).toBeGreaterThanOrEqual(7);
 
-    const rows = section(readme, "Configuration").filter((line) => line.startsWith("| "));
-    const settings = rows.map((row) => row.split("|")[1]?.trim() ?? "");
-    const fromTable = new Set(
-      settings.flatMap((cell) => [...cell.matchAll(/`(DIDIT_[A-Z_]+)`/g)].map((m) => m[1])),
-    );
-    expect(fromTable).toEqual(fromSchema);
+    // The README's Configuration table has every setting but the HTTP-only ones, which docs/remote.md's
+    // "HTTP settings" table has; docs/configuration.md repeats the README table with the long descriptions.
+    const settingsOf = (lines: string[]) =>
+      lines.filter((line) => line.startsWith("| ")).map((row) => row.split("|")[1]?.trim() ?? "");
+    const varsOf = (cells: string[]) =>
+      new Set(cells.flatMap((cell) => [...cell.matchAll(/`(DIDIT_[A-Z_]+)`/g)].map((m) => m[1])));
+    const flagsOf = (cells: string[]) =>
+      cells.flatMap((cell) => [...cell.matchAll(/`(--?[a-z][a-z-]*)/g)].map((m) => m[1] ?? ""));
+    const settings = settingsOf(section(readme, "Configuration"));
+    const httpSettings = settingsOf(section(doc("remote.md"), "HTTP settings"));
+    const fullSettings = settingsOf(doc("configuration.md").split("\n"));
+    expect(fullSettings).toEqual(settings);
+    const fromReadme = varsOf(settings);
+    const fromRemote = varsOf(httpSettings);
+    expect(new Set([...fromReadme, ...fromRemote])).toEqual(fromSchema);
+    expect([...fromReadme].filter((name) => fromRemote.has(name))).toEqual([]);
+    for (const row of section(doc("remote.md"), "HTTP settings").filter((line) => line.startsWith("| `"))) {
+      expect(row, "docs/remote.md: an HTTP-only setting").toContain("With `--http`");
+    }
 
-    // The flags in the table are the server's flags, all of which --help lists.
+    // The flags in the tables are the server's flags, all of which --help lists.
     const flags = helpFlags();
-    const tableFlags = settings.flatMap((cell) =>
-      [...cell.matchAll(/`(--?[a-z][a-z-]*)/g)].map((m) => m[1] ?? ""),
-    );
+    const tableFlags = flagsOf(settings);
     expect(tableFlags).toEqual(expect.arrayContaining(["--allow-dir", "--sandbox", "--help", "--version"]));
-    for (const flag of tableFlags) expect(flags).toContain(flag);
+    expect(flagsOf(httpSettings)).toEqual(expect.arrayContaining(["--host", "--port"]));
+    for (const flag of [...tableFlags, ...flagsOf(httpSettings)]) expect(flags).toContain(flag);
   });
 
   it("lists every sandbox outcome and every error code", () => {
@@ -269,6 +378,77 @@ describe("README", () => {
     for (const outcome of SANDBOX_OUTCOMES) expect(sandbox).toContain(`\`sandbox:${outcome}\``);
     const reference = section(readme, "Tools and resources reference").join("\n");
     for (const code of ERROR_CODES) expect(reference).toContain(`\`${code}\``);
+  });
+});
+
+describe("README, SKILL.md and docs/ agree with the live server", () => {
+  const skill = read("SKILL.md");
+  const pages: [string, string][] = [
+    ["README.md", readme],
+    ["SKILL.md", skill],
+    ...[...docs].map(([file, text]) => [`docs/${file}`, text] as [string, string]),
+  ];
+  const NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
+
+  it("name every tool and prompt the server lists, no other, and state the right tool count", async () => {
+    const { tools, prompts } = await listDefinitions();
+    const toolNames = tools.map((t) => t.name);
+    expect(toolNames.length).toBeGreaterThanOrEqual(5);
+    for (const [page, text] of [pages[0], pages[1]] as [string, string][]) {
+      for (const name of toolNames) expect(text, `${page} names ${name}`).toContain(`\`${name}\``);
+      for (const { name } of prompts) expect(text, `${page} names prompt ${name}`).toContain(`\`${name}\``);
+    }
+    // A backticked name shaped like one of ours (verb_object with a tool's verb) must be a live tool (sandbox
+    // outcomes such as `match_review` aside).
+    const verbs = [...new Set(toolNames.map((name) => name.split("_")[0]))];
+    const shaped = new RegExp(`\`((?:${verbs.join("|")})_[a-z_]+)\``, "g");
+    for (const [page, text] of pages) {
+      for (const [, name] of text.matchAll(shaped)) {
+        if ((SANDBOX_OUTCOMES as readonly string[]).includes(name ?? "")) continue; // `match_review` etc.
+        expect(toolNames, `${page}: \`${name}\` is not a tool the server lists`).toContain(name);
+      }
+      // "five tools", "5 tools": the count is the live one.
+      for (const [phrase, count] of text.matchAll(/\b(\w+) (?:MCP )?tools\b/gi)) {
+        const n = NUMBERS.indexOf((count ?? "").toLowerCase());
+        const value = n >= 0 ? n : /^\d+$/.test(count ?? "") ? Number(count) : undefined;
+        if (value !== undefined) expect(value, `${page}: "${phrase}"`).toBe(toolNames.length);
+      }
+    }
+  });
+
+  it("mention only environment variables src/config.ts reads", () => {
+    const config = read("src/config.ts");
+    const schema = /const envSchema = z\.object\(\{([\s\S]*?)\n\}\);/.exec(config)?.[1] ?? "";
+    const known = new Set([...schema.matchAll(/^ {2}(DIDIT_[A-Z_]+):/gm)].map((m) => m[1]));
+    expect(known.size).toBeGreaterThanOrEqual(7);
+    for (const [page, text] of pages) {
+      for (const [name] of text.matchAll(/\bDIDIT_[A-Z_]*[A-Z]\b/g)) {
+        expect(known.has(name), `${page}: ${name} is not read by src/config.ts`).toBe(true);
+      }
+    }
+  });
+
+  it("show only CLI commands the command's --help lists, and the README's CLI section names them all", () => {
+    const help = execFileSync(process.execPath, [SERVER_ENTRY, "--help"], { encoding: "utf8" });
+    const commands = new Set(
+      [...help.matchAll(new RegExp(`^\\s+${PACKAGE_NAME} ([a-z]+)\\b`, "gm"))].map((m) => m[1] ?? ""),
+    );
+    expect([...commands]).toEqual(expect.arrayContaining(["check", "explain", "doctor"]));
+    const cli = section(readme, "CLI").join("\n");
+    for (const command of commands) expect(cli, `README CLI names ${command}`).toContain(`\`${command}\``);
+    // `didit-passive-liveness-mcp <word>` and `node dist/index.js <word>` in code: <word> is a flag, a path or a command.
+    for (const [page, text] of pages) {
+      for (const block of codeBlocks(text)) {
+        for (const [, word] of block.body.matchAll(
+          new RegExp(
+            `(?:(?<![-/@])\\b${PACKAGE_NAME}|node dist/index\\.js) ([a-z][a-z-]*)(?=[\\s"'\\]]|$)`,
+            "gm",
+          ),
+        )) {
+          expect(commands, `${page}: \`${word}\` is not a command --help lists`).toContain(word);
+        }
+      }
+    }
   });
 });
 

@@ -44,14 +44,17 @@ describe("engine availability", () => {
     );
   });
 
-  it("the README shows exactly these commands, and names no other engine version", async () => {
+  it("the README shows exactly these commands, and it and docs/precheck.md name no other engine version", async () => {
     const readme = await readFile(path.resolve(import.meta.dirname, "../../README.md"), "utf8");
+    const precheckDoc = await readFile(path.resolve(import.meta.dirname, "../../docs/precheck.md"), "utf8");
     expect(readme).toContain(installCommand());
     expect(readme).toContain(npxCommand());
-    for (const [name, version] of Object.entries(pkg.peerDependencies)) {
-      const escaped = name.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-      for (const [, mentioned] of readme.matchAll(new RegExp(`${escaped}@([\\w.-]+)`, "g"))) {
-        expect(mentioned, name).toBe(version);
+    for (const text of [readme, precheckDoc]) {
+      for (const [name, version] of Object.entries(pkg.peerDependencies)) {
+        const escaped = name.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+        for (const [, mentioned] of text.matchAll(new RegExp(`${escaped}@([\\w.-]+)`, "g"))) {
+          expect(mentioned, name).toBe(version);
+        }
       }
     }
   });
