@@ -49,7 +49,7 @@ Environment, --http only:
   DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN  Each token's share of the per-minute budget (default: the same number)
   DIDIT_HTTP_MAX_IN_FLIGHT    MCP requests handled at once; more get 503 (default 64)
 
-Scripted use:
+CLI (commands; options may come before or after the command; <command> --help for one command):
 ${CLI_USAGE}`;
 
 /** Server flags that take a value: the word after one is its value, never a command. */
