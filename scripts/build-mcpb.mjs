@@ -55,6 +55,8 @@ cpSync(path.join(ROOT, "dist", "chunks"), path.join(STAGE, "dist", "chunks"), {
 cpSync(path.join(ROOT, "models"), path.join(STAGE, "models"), { recursive: true });
 cpSync(path.join(ROOT, "scripts", "mcpb-entry.mjs"), path.join(STAGE, "mcpb-entry.mjs"));
 for (const file of ["README.md", "LICENSE"]) cpSync(path.join(ROOT, file), path.join(STAGE, file));
+// The README links to docs/, so the pages travel with it.
+cpSync(path.join(ROOT, "docs"), path.join(STAGE, "docs"), { recursive: true });
 const { name, version, description, license, homepage, repository } = pkg;
 writeFileSync(
   path.join(STAGE, "package.json"),

@@ -50,7 +50,9 @@ describe.skipIf(!existsSync(BUNDLE))("the MCPB bundle, unpacked", { timeout: 120
       expect(tools.map((t) => t.name).sort()).toEqual([
         "check_passive_liveness",
         "explain_warning",
+        "match_faces",
         "precheck_face_image",
+        "verify_selfie",
       ]);
       const check = await client.callTool({
         name: "check_passive_liveness",
