@@ -218,15 +218,15 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
     { allowDirs: [], sandbox: values.sandbox === true },
     { ...io.env, DIDIT_ALLOWED_DIRS: undefined },
   );
+  const fields = {
+    face_liveness_score_decline_threshold: threshold,
+    rotate_image: values.rotate === true ? true : undefined,
+    save_api_request: values["no-save"] === true ? false : undefined,
+    vendor_data: values["vendor-data"] as string | undefined,
+    metadata,
+    include_face_attributes: values.faces === true,
+  };
   if (await wantsBatch(positionals, values)) {
-    const fields = {
-      face_liveness_score_decline_threshold: threshold,
-      rotate_image: values.rotate === true ? true : undefined,
-      save_api_request: values["no-save"] === true ? false : undefined,
-      vendor_data: values["vendor-data"] as string | undefined,
-      metadata,
-      include_face_attributes: values.faces === true,
-    };
     const { runBatch } = await import("./cli/batch.js");
     return runBatch(config, fields, positionals, values, io);
   }
@@ -246,12 +246,7 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
       {
         image_path: imageInput.image_path,
         image_url: imageInput.image_url,
-        face_liveness_score_decline_threshold: threshold,
-        rotate_image: values.rotate === true ? true : undefined,
-        save_api_request: values["no-save"] === true ? false : undefined,
-        vendor_data: values["vendor-data"] as string | undefined,
-        metadata,
-        include_face_attributes: values.faces === true,
+        ...fields,
       },
       { signal: io.signal },
     );

@@ -7,6 +7,7 @@ import { METADATA_LIMITS } from "../liveness/metadata.js";
 import { MAX_THRESHOLD_DECIMALS, thresholdProblem } from "../liveness/threshold.js";
 import { NEXT_ACTIONS } from "../warnings/types.js";
 import { imageInputFields } from "./image-input.js";
+import { jsonResult } from "./json-result.js";
 
 export const CHECK_TOOL_NAME = "check_passive_liveness";
 
@@ -142,12 +143,7 @@ export function createCheckHandler(deps: LivenessCheckDeps) {
       onProgress: progressReporter(extra),
       upload,
     });
-    // Validated here, where the guard still knows the upload started, rather than first by the SDK after it.
-    checkOutputSchema.parse(assessment);
-    return {
-      content: [{ type: "text", text: JSON.stringify(assessment) }],
-      structuredContent: assessment as unknown as Record<string, unknown>,
-    };
+    return jsonResult(checkOutputSchema, assessment);
   };
 }
 

@@ -5,6 +5,7 @@ import { FACE_MATCH_STATUSES } from "../face-match/assess.js";
 import { type FaceFlowDeps, runFaceMatch } from "../face-match/match.js";
 import { progressReporter, type ToolExtra } from "./check-passive-liveness.js";
 import { imageInputFieldsFor } from "./image-input.js";
+import { jsonResult } from "./json-result.js";
 
 export const MATCH_TOOL_NAME = "match_faces";
 
@@ -132,11 +133,6 @@ export function createMatchHandler(deps: FaceFlowDeps) {
       onProgress: progressReporter(extra),
       upload,
     });
-    // Validated here, where the guard still knows the upload started, rather than first by the SDK after it.
-    matchOutputSchema.parse(result);
-    return {
-      content: [{ type: "text", text: JSON.stringify(result) }],
-      structuredContent: result as unknown as Record<string, unknown>,
-    };
+    return jsonResult(matchOutputSchema, result);
   };
 }

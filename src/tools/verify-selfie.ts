@@ -4,6 +4,7 @@ import type { UploadState } from "../errors.js";
 import { runSelfieVerification, type VerifyDeps } from "../face-match/verify.js";
 import { NEXT_ACTIONS } from "../warnings/types.js";
 import { checkOutputSchema, progressReporter, type ToolExtra } from "./check-passive-liveness.js";
+import { jsonResult } from "./json-result.js";
 import {
   faceMatchThresholdField,
   imagePairFields,
@@ -105,11 +106,6 @@ export function createVerifyHandler(deps: VerifyDeps) {
       onProgress: progressReporter(extra),
       upload,
     });
-    // Validated here, where the guard still knows the upload started, rather than first by the SDK after it.
-    verifyOutputSchema.parse(result);
-    return {
-      content: [{ type: "text", text: JSON.stringify(result) }],
-      structuredContent: result as unknown as Record<string, unknown>,
-    };
+    return jsonResult(verifyOutputSchema, result);
   };
 }
