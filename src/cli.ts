@@ -9,14 +9,14 @@ import { runFaceCommand } from "./cli/face-commands.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "./errors.js";
 import { createUrlPolicy } from "./images/url-policy.js";
-import type { LivenessAssessment } from "./liveness/assess.js";
 import { runLivenessCheck } from "./liveness/check.js";
+import type { LivenessAssessment } from "./liveness/result.js";
 import { selectLivenessClient } from "./liveness/select-client.js";
+import type { PrecheckOutput } from "./precheck/types.js";
 import { createRedactor } from "./redact.js";
-import type { ToolExtra } from "./tools/check-passive-liveness.js";
-import { explainWarning } from "./tools/explain-warning.js";
-import { createPrecheckHandler, type PrecheckOutput } from "./tools/precheck-face-image.js";
+import { precheckFaceImage } from "./tools/precheck-face-image.js";
 import { findWarning, KNOWN_TAGS, LOCAL_ONLY_TAGS } from "./warnings/catalog.js";
+import { explainWarning } from "./warnings/explain.js";
 
 /** Exit codes scripts can branch on (precheck: 0 ready, 1 not ready, 3 also when the engine is not installed). */
 export const EXIT = { approved: 0, declined: 1, usage: 2, failure: 3 } as const;
@@ -287,32 +287,18 @@ async function runPrecheck(argv: readonly string[], io: CliIO): Promise<number> 
     { ...io.env, DIDIT_ALLOWED_DIRS: undefined },
   );
   const { image_path: imagePath, dirs } = await typedImagePath(positionals[0] ?? "");
-  // The MCP tool's own handler, so --json is exactly the tool's structured result.
-  const handler = createPrecheckHandler({
-    allowedDirs: async () => dirs,
-    allowHardlinks: config.allowHardlinks,
-    engine: config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
-  });
-  const result = await handler(
+  // The MCP tool's own pre-check, so --json is exactly the tool's structured result.
+  const output = await precheckFaceImage(
+    {
+      allowedDirs: async () => dirs,
+      allowHardlinks: config.allowHardlinks,
+      precheckEngine: config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
+    },
     { image_path: imagePath, rotate_image: values.rotate === true ? true : undefined },
-    cliToolExtra(io.signal),
+    io.signal,
   );
-  const output = result.structuredContent as PrecheckOutput;
   io.out(values.json ? `${JSON.stringify(output, null, 2)}\n` : renderPrecheck(output));
   return output.ready ? EXIT.approved : EXIT.declined;
-}
-
-/** What a tool handler gets from the MCP SDK, for a call that has no client to notify or ask. */
-function cliToolExtra(signal: AbortSignal | undefined): ToolExtra {
-  const extra = {
-    signal: signal ?? new AbortController().signal,
-    requestId: 0,
-    sendNotification: async () => {},
-    sendRequest: async () => {
-      throw new Error("the CLI has no MCP client to ask");
-    },
-  };
-  return extra as unknown as ToolExtra;
 }
 
 export function parseMetadata(text: string): Record<string, unknown> {

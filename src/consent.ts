@@ -1,7 +1,10 @@
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { formatBytes } from "./byte-size.js";
 import { ToolFailure } from "./errors.js";
-import { formatBytes } from "./images/base64.js";
 import type { LoadedImage } from "./images/load-image.js";
+
+/** Asks before an upload; throws consent_declined unless the person confirmed. */
+export type UploadConsent = ReturnType<typeof createUploadConsent>;
 
 /**
  * Asks the person, through MCP elicitation, before an image leaves the machine. Fails closed: a client that

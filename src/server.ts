@@ -3,14 +3,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { Config } from "./config.js";
 import { createUploadConsent } from "./consent.js";
 import type { DiditClient } from "./didit/client.js";
-import {
-  asToolFailure,
-  createUploadState,
-  ToolFailure,
-  toolErrorResult,
-  type UploadState,
-} from "./errors.js";
-import { createImagePrecheck } from "./face-match/precheck.js";
+import { asToolFailure, createUploadState, toolErrorResult, type UploadState } from "./errors.js";
 import { createAllowedDirsSource } from "./images/client-roots.js";
 import { describeAllowedDirs } from "./images/path-policy.js";
 import { createUrlPolicy } from "./images/url-policy.js";
@@ -22,15 +15,8 @@ import { createCheckBudget } from "./rate-guard.js";
 import { collectGarbageSoon } from "./reclaim-memory.js";
 import type { Redact } from "./redact.js";
 import { registerWarningResources } from "./resources/warnings.js";
-import { CHECK_TOOL_NAME, checkToolConfig, createCheckHandler } from "./tools/check-passive-liveness.js";
-import { EXPLAIN_TOOL_NAME, explainToolConfig, handleExplain } from "./tools/explain-warning.js";
-import { createMatchHandler, MATCH_TOOL_NAME, matchToolConfig } from "./tools/match-faces.js";
-import {
-  createPrecheckHandler,
-  PRECHECK_TOOL_NAME,
-  precheckToolConfig,
-} from "./tools/precheck-face-image.js";
-import { createVerifyHandler, VERIFY_TOOL_NAME, verifyToolConfig } from "./tools/verify-selfie.js";
+import { TOOLS } from "./tools/index.js";
+import { registerTool, type ToolContext } from "./tools/tool.js";
 
 export const SERVER_NAME = "didit-passive-liveness-mcp";
 
@@ -61,89 +47,30 @@ export function createServer(deps: ServerDeps): McpServer {
     { name: SERVER_NAME, title: "Didit Passive Liveness", version: deps.version },
     { instructions: serverInstructions(config) },
   );
-  replaceSdkToolErrors(server, deps.redact);
 
-  const guard = toolGuard(deps);
   const dirs = createAllowedDirsSource(server.server, config.allowedDirs, deps.logger);
-  // One bound for every tool that loads an image, so a burst of either cannot hold more images than this.
-  const inFlight =
-    deps.inFlight ?? createInFlightLimit(undefined, { onBurstOver: () => collectGarbageSoon() });
-  const urlPolicy = createUrlPolicy(config.allowedUrlHosts, config.urlAllowOnly);
   // One budget and one consent for every tool that calls Didit: the cost guard counts checks, not tools.
   const ownBudget = deps.reserveCheck ? undefined : createCheckBudget(config.maxChecksPerMinute);
   const external = deps.reserveCheck;
-  const reserveChecks =
-    ownBudget ??
-    ((count = 1) => {
-      for (let i = 0; i < count; i++) external?.();
-    });
-  const consent = config.confirmUploads ? createUploadConsent(server.server) : undefined;
-  const sandboxed = <T extends { description: string }>(tool: T): T =>
-    config.sandbox
-      ? {
-          ...tool,
-          description: `SANDBOX MODE: this server answers with mocked offline results; nothing is uploaded and no credit is used. ${tool.description}`,
-        }
-      : tool;
-  const didit = {
+  const context: ToolContext = {
     allowedDirs: dirs.current,
     allowHardlinks: config.allowHardlinks,
-    urlPolicy,
+    urlPolicy: createUrlPolicy(config.allowedUrlHosts, config.urlAllowOnly),
     client: deps.client,
     sandbox: config.sandbox,
-    inFlight,
-  };
-  server.registerTool(
-    CHECK_TOOL_NAME,
-    sandboxed(checkToolConfig),
-    guard(
-      CHECK_TOOL_NAME,
-      createCheckHandler({ ...didit, reserveCheck: () => reserveChecks(1), confirmUpload: consent }),
-    ),
-  );
-  server.registerTool(
-    EXPLAIN_TOOL_NAME,
-    explainToolConfig,
-    guard(EXPLAIN_TOOL_NAME, async (input) => handleExplain(input)),
-  );
-  server.registerTool(
-    PRECHECK_TOOL_NAME,
-    precheckToolConfig,
-    guard(
-      PRECHECK_TOOL_NAME,
-      createPrecheckHandler({
-        allowedDirs: dirs.current,
-        allowHardlinks: config.allowHardlinks,
-        urlPolicy,
-        engine: config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
-        inFlight,
+    // One bound for every tool that loads an image, so a burst of either cannot hold more images than this.
+    inFlight: deps.inFlight ?? createInFlightLimit(undefined, { onBurstOver: () => collectGarbageSoon() }),
+    reserveCheck:
+      ownBudget ??
+      ((count = 1) => {
+        for (let i = 0; i < count; i++) external?.();
       }),
-    ),
-  );
-  const faceFlow = {
-    ...didit,
-    reserveCheck: reserveChecks,
     releaseCheck: ownBudget?.release,
-    confirmUpload: consent,
+    confirmUpload: config.confirmUploads ? createUploadConsent(server.server) : undefined,
+    precheckEngine: config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
   };
-  server.registerTool(
-    MATCH_TOOL_NAME,
-    sandboxed(matchToolConfig),
-    guard(MATCH_TOOL_NAME, createMatchHandler(faceFlow)),
-  );
-  server.registerTool(
-    VERIFY_TOOL_NAME,
-    sandboxed(verifyToolConfig),
-    guard(
-      VERIFY_TOOL_NAME,
-      createVerifyHandler({
-        ...faceFlow,
-        precheck: createImagePrecheck(
-          config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
-        ),
-      }),
-    ),
-  );
+  const run = toolGuard(deps);
+  for (const tool of TOOLS) registerTool(server, tool, context, run);
   registerWarningResources(server);
   registerLivenessPrompt(server);
   registerIdentityPrompt(server);
@@ -171,26 +98,28 @@ export function serverInstructions(config: Config): string {
  * the check may have been billed.
  */
 function toolGuard(deps: ServerDeps) {
-  return <A, E>(tool: string, handler: (args: A, extra: E, upload: UploadState) => Promise<CallToolResult>) =>
-    async (args: A, extra: E): Promise<CallToolResult> => {
-      const started = performance.now();
-      const upload = createUploadState();
-      let outcome = "internal_error";
-      try {
-        const result = await handler(args, extra, upload);
-        outcome = resultOutcome(result);
-        return redactResult(result, deps.redact);
-      } catch (error) {
-        const failure = asToolFailure(error, upload);
-        if (failure.code === "internal_error") {
-          deps.logger.log("error", error instanceof Error ? (error.stack ?? error.message) : String(error));
-        }
-        outcome = failure.code;
-        return redactResult(toolErrorResult(failure), deps.redact);
-      } finally {
-        deps.onToolResult?.({ tool, outcome, durationMs: performance.now() - started });
+  return async (
+    tool: string,
+    call: (upload: UploadState) => Promise<CallToolResult>,
+  ): Promise<CallToolResult> => {
+    const started = performance.now();
+    const upload = createUploadState();
+    let outcome = "internal_error";
+    try {
+      const result = await call(upload);
+      outcome = resultOutcome(result);
+      return redactResult(result, deps.redact);
+    } catch (error) {
+      const failure = asToolFailure(error, upload);
+      if (failure.code === "internal_error") {
+        deps.logger.log("error", error instanceof Error ? (error.stack ?? error.message) : String(error));
       }
-    };
+      outcome = failure.code;
+      return redactResult(toolErrorResult(failure), deps.redact);
+    } finally {
+      deps.onToolResult?.({ tool, outcome, durationMs: performance.now() - started });
+    }
+  };
 }
 
 /** A bounded label: the verdict for checks, "ok" for the rest; never anything from the input. */
@@ -207,31 +136,4 @@ function redactResult(result: CallToolResult, redact: Redact): CallToolResult {
   const json = JSON.stringify(result);
   const clean = redact(json);
   return clean === json ? result : (JSON.parse(clean) as CallToolResult);
-}
-
-const SDK_INPUT_ERROR = /Input validation error: Invalid arguments for tool ([\w-]+): ([\s\S]*)$/;
-
-/**
- * The SDK reports schema failures (and unknown tools) as bare text; give them our `Error [code]` + `Hint` form.
- * createToolError is private in the SDK's types, so a test pins this behaviour against SDK upgrades.
- */
-function replaceSdkToolErrors(server: McpServer, redact: Redact): void {
-  const target = server as unknown as { createToolError: (message: string) => CallToolResult };
-  target.createToolError = (message: string) => {
-    const input = SDK_INPUT_ERROR.exec(message);
-    const failure = message.includes("Output validation error")
-      ? asToolFailure(new Error(message))
-      : input
-        ? new ToolFailure(
-            "invalid_input",
-            `Invalid arguments for ${input[1]}: ${input[2]?.replace(/\n/g, "; ")}`,
-            "Fix the named argument(s) to match the tool's input schema (see tools/list) and call again.",
-          )
-        : new ToolFailure(
-            "invalid_input",
-            message.replace(/^MCP error -?\d+: /, ""),
-            `This server's tools are ${CHECK_TOOL_NAME}, ${VERIFY_TOOL_NAME}, ${MATCH_TOOL_NAME}, ${PRECHECK_TOOL_NAME} and ${EXPLAIN_TOOL_NAME}.`,
-          );
-    return redactResult(toolErrorResult(failure), redact);
-  };
 }

@@ -1,5 +1,5 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
-import type { LivenessAssessment } from "../liveness/assess.js";
+import type { LivenessAssessment } from "../liveness/result.js";
 
 /** The pre-check's findings on an input it marked not ready (`--precheck`): nothing was uploaded. */
 export interface PrecheckSkip {

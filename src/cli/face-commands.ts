@@ -3,10 +3,10 @@ import path from "node:path";
 import { EXIT, parse, parseMetadata, usageError } from "../cli.js";
 import { loadConfig } from "../config.js";
 import { ToolFailure } from "../errors.js";
-import type { FaceMatchAssessment } from "../face-match/assess.js";
 import { runFaceMatch } from "../face-match/match.js";
 import { createImagePrecheck } from "../face-match/precheck.js";
-import { runSelfieVerification, type SelfieVerification } from "../face-match/verify.js";
+import type { FaceMatchAssessment, SelfieVerification } from "../face-match/result.js";
+import { runSelfieVerification } from "../face-match/verify.js";
 import { selectLivenessClient } from "../liveness/select-client.js";
 
 interface FaceCommandIO {

@@ -1,41 +1,18 @@
 import { MAY_HAVE_BEEN_BILLED_HINT } from "../didit/error-mapping.js";
 import type { DiditFaceMatchResponse } from "../didit/face-match-schema.js";
 import { ToolFailure } from "../errors.js";
-import { type DetectedFace, deriveNextAction, type LivenessWarning } from "../liveness/assess.js";
+import { deriveNextAction } from "../liveness/assess.js";
+import type { LivenessWarning } from "../liveness/result.js";
 import { findWarning } from "../warnings/catalog.js";
-import type { NextAction } from "../warnings/types.js";
-
-/** Newer docs: Approved/Declined; older skill text also lists In Review. Anything else is invalid_response. */
-export const FACE_MATCH_STATUSES = ["Approved", "Declined", "In Review"] as const;
-export type FaceMatchStatus = (typeof FACE_MATCH_STATUSES)[number];
+import {
+  FACE_MATCH_STATUSES,
+  type FaceMatchAssessment,
+  type FaceMatchImage,
+  type FaceMatchStatus,
+} from "./result.js";
 
 /** Tags meaning no face pair could be scored: the score is then "no score" whatever number came back. */
 const NO_SCORE_TAGS = new Set(["NO_REFERENCE_IMAGE", "NO_FACE_DETECTED"]);
-
-export interface FaceMatchImage {
-  faces_detected: number;
-  faces: DetectedFace[];
-  best_angle: number | null;
-}
-
-/** What the agent receives from match_faces (the tool's outputSchema mirrors this). */
-export interface FaceMatchAssessment {
-  request_id: string;
-  status: FaceMatchStatus;
-  is_match: boolean;
-  /** 0-100, or null when no face pair could be scored. */
-  score: number | null;
-  /** Never reject: a face match alone cannot tell fraud from a poor ID photo, so a human decides. */
-  next_action: Exclude<NextAction, "reject">;
-  summary: string;
-  warnings: LivenessWarning[];
-  user_image: FaceMatchImage;
-  ref_image: FaceMatchImage;
-  vendor_data: string | null;
-  metadata?: unknown;
-  created_at: string | null;
-  sandbox?: true;
-}
 
 export function assessFaceMatch(response: DiditFaceMatchResponse): FaceMatchAssessment {
   const match = response.face_match;

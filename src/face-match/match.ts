@@ -6,8 +6,9 @@ import type { InFlightLimit } from "../in-flight.js";
 import { noClientFailure } from "../liveness/check.js";
 import { validMetadata } from "../liveness/metadata.js";
 import { thresholdProblem } from "../liveness/threshold.js";
-import { assessFaceMatch, type FaceMatchAssessment } from "./assess.js";
+import { assessFaceMatch } from "./assess.js";
 import { type ImagePairInput, loadImagePair } from "./images.js";
+import type { FaceMatchAssessment } from "./result.js";
 
 /** What both face flows need; the same pieces the liveness check gets, so budget and consent are shared. */
 export interface FaceFlowDeps {
@@ -121,7 +122,10 @@ export function faceMatchParams(request: FaceMatchRequest): FaceMatchParams {
   };
 }
 
-export function markSandbox<T extends { summary: string; sandbox?: true }>(result: T, sandbox?: boolean): T {
+export function markSandbox<T extends { summary: string; sandbox?: boolean | undefined }>(
+  result: T,
+  sandbox?: boolean,
+): T {
   if (sandbox) {
     result.sandbox = true;
     result.summary = `${SANDBOX_LABEL} ${result.summary}`;

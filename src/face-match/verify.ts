@@ -1,12 +1,12 @@
 import type { DiditClient, FaceMatchParams, LivenessParams } from "../didit/client.js";
 import { ToolFailure, type UploadState } from "../errors.js";
 import type { LoadedImage } from "../images/load-image.js";
-import { assessLiveness, type LivenessAssessment } from "../liveness/assess.js";
+import { assessLiveness } from "../liveness/assess.js";
 import { noClientFailure } from "../liveness/check.js";
+import type { LivenessAssessment } from "../liveness/result.js";
 import { validThreshold } from "../liveness/threshold.js";
 import type { LocalAnalysis } from "../precheck/types.js";
 import type { NextAction } from "../warnings/types.js";
-import type { FaceMatchAssessment } from "./assess.js";
 import { assessFaceMatch } from "./assess.js";
 import { type ImagePair, loadImagePair } from "./images.js";
 import {
@@ -19,6 +19,7 @@ import {
   SANDBOX_LABEL,
   withImageSlot,
 } from "./match.js";
+import type { FaceMatchAssessment, PrecheckSummary, SelfieVerification } from "./result.js";
 
 /** Analyses one image on this machine; throws not_configured when the optional engine is not installed. */
 export type PrecheckImage = (image: LoadedImage, signal: AbortSignal | undefined) => Promise<LocalAnalysis>;
@@ -31,29 +32,6 @@ export interface VerifyDeps extends FaceFlowDeps {
 export interface SelfieVerificationRequest extends FaceMatchRequest {
   face_liveness_score_decline_threshold?: number | undefined;
   precheck?: boolean | undefined;
-}
-
-export interface PrecheckSummary {
-  ready: boolean;
-  next_action: "proceed" | "retake";
-  faces_detected: number;
-  warnings: string[];
-  user_message: string;
-}
-
-/** What verify_selfie returns (the tool's outputSchema mirrors this). */
-export interface SelfieVerification {
-  identity_verified: boolean;
-  next_action: NextAction;
-  summary: string;
-  /** Null only when the pre-check stopped the flow before any upload. */
-  liveness: LivenessAssessment | null;
-  face_match: FaceMatchAssessment | null;
-  face_match_skipped_reason: string | null;
-  /** Didit credits this call spent: 0 (pre-check stop, sandbox), 1 (liveness only) or 2. */
-  credits_used: 0 | 1 | 2;
-  precheck?: { selfie: PrecheckSummary; reference: PrecheckSummary };
-  sandbox?: true;
 }
 
 const SEVERITY: Record<NextAction, number> = { proceed: 0, retake: 1, review: 2, reject: 3 };

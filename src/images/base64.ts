@@ -1,3 +1,4 @@
+import { formatBytes } from "../byte-size.js";
 import { MAX_IMAGE_BYTES } from "../config.js";
 import { ToolFailure } from "../errors.js";
 
@@ -76,10 +77,4 @@ function invalid(message: string): ToolFailure {
     message,
     "Pass the image as standard base64 (or a `data:image/jpeg;base64,...` URL) of the complete file, or use image_path instead.",
   );
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(2)} MB`;
 }

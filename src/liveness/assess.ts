@@ -4,41 +4,7 @@ import { ToolFailure } from "../errors.js";
 import { findWarning } from "../warnings/catalog.js";
 import type { NextAction } from "../warnings/types.js";
 import { metadataProblem } from "./metadata.js";
-
-export interface LivenessWarning {
-  risk: string;
-  log_type: string;
-  short_description: string;
-  long_description: string;
-}
-
-export interface DetectedFace {
-  bbox: number[] | null;
-  confidence: number | null;
-  age?: number | null;
-  gender?: string | null;
-}
-
-/** What the agent receives from check_passive_liveness (the tool's outputSchema mirrors this). */
-export interface LivenessAssessment {
-  request_id: string;
-  status: "Approved" | "Declined";
-  is_live: boolean;
-  next_action: NextAction;
-  summary: string;
-  score: number | null;
-  face_quality: number | null;
-  face_luminance: number | null;
-  warnings: LivenessWarning[];
-  faces_detected: number;
-  faces: DetectedFace[];
-  best_angle: number | null;
-  vendor_data: string | null;
-  metadata?: unknown;
-  created_at: string | null;
-  /** Set only in sandbox mode. */
-  sandbox?: true;
-}
+import type { DetectedFace, LivenessAssessment, LivenessWarning } from "./result.js";
 
 const SEVERITY: Record<NextAction, number> = { proceed: 0, retake: 1, review: 2, reject: 3 };
 
@@ -94,13 +60,9 @@ export function assessLiveness(
     long_description: w.long_description ?? "",
   }));
   const entities = liveness.user_image?.entities ?? [];
-  const faces: DetectedFace[] = entities.map((e) => {
+  const faces: LivenessAssessment["faces"] = entities.map((e) => {
     const face: DetectedFace = { bbox: e.bbox ?? null, confidence: e.confidence ?? null };
-    if (options.includeFaceAttributes) {
-      face.age = e.age ?? null;
-      face.gender = e.gender ?? null;
-    }
-    return face;
+    return options.includeFaceAttributes ? { ...face, age: e.age ?? null, gender: e.gender ?? null } : face;
   });
   const next_action = deriveNextAction(status, warnings);
   const score = liveness.score ?? null;

@@ -3,8 +3,9 @@ import { asToolFailure, createUploadState, ToolFailure, type UploadState } from 
 import { type ImageInput, type LoadedImage, type LoadImageOptions, loadImage } from "../images/load-image.js";
 import type { UrlPolicy } from "../images/url-policy.js";
 import type { InFlightLimit } from "../in-flight.js";
-import { assessLiveness, type LivenessAssessment } from "./assess.js";
+import { assessLiveness } from "./assess.js";
 import { validMetadata } from "./metadata.js";
+import type { LivenessAssessment } from "./result.js";
 import { validThreshold } from "./threshold.js";
 
 export interface LivenessCheckRequest extends ImageInput, Omit<LivenessParams, "metadata"> {

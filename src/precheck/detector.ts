@@ -5,8 +5,8 @@ import type { Config, FaceResult, Human } from "@vladmandic/human";
 import type { Box, RgbImage } from "./image.js";
 import type { ResolvedEngine } from "./loader.js";
 
-/** A face in the detector input's pixels. */
-export interface DetectedFace {
+/** One face the on-device detector found, in the detector input's pixels (Didit's faces are DetectedFace). */
+export interface FaceDetection {
   /** Tight box: the bounds of the 468-point mesh (or of the detector box when the mesh is off). */
   box: Box;
   /** Detector (BlazeFace) confidence, 0-1. */
@@ -56,7 +56,7 @@ interface WeightsGroup {
 }
 
 export interface FaceDetector {
-  detect(image: RgbImage, pass: DetectionPass): Promise<DetectedFace[]>;
+  detect(image: RgbImage, pass: DetectionPass): Promise<FaceDetection[]>;
   /** Live TF.js tensors: model weights only between calls (tests check it stays flat). */
   tensorCount(): number;
 }
@@ -194,7 +194,7 @@ export async function createFaceDetector(resolved: ResolvedEngine): Promise<Face
       try {
         const result = await human.detect(input as never, passConfig(pass));
         if (result.error) throw new Error(`face detection failed: ${result.error}`);
-        return result.face.map((face) => toDetectedFace(face, pass));
+        return result.face.map((face) => toFaceDetection(face, pass));
       } finally {
         input.dispose();
       }
@@ -203,7 +203,7 @@ export async function createFaceDetector(resolved: ResolvedEngine): Promise<Face
   };
 }
 
-function toDetectedFace(face: FaceResult, pass: DetectionPass): DetectedFace {
+function toFaceDetection(face: FaceResult, pass: DetectionPass): FaceDetection {
   const confidence = face.boxScore;
   const verified = pass === "full" && face.faceScore >= MIN_FACE_CONFIDENCE && face.mesh.length >= 468;
   const roll = face.rotation?.angle.roll;

@@ -1,4 +1,4 @@
-import { createFaceDetector, type DetectedFace, type FaceDetector } from "./detector.js";
+import { createFaceDetector, type FaceDetection, type FaceDetector } from "./detector.js";
 import {
   type Box,
   decodeImage,
@@ -199,7 +199,7 @@ class Engine implements PrecheckEngine {
   ): Promise<{ faces: Face[]; candidate: Box | undefined }> {
     const { square, scale } = await letterbox(this.sharp, work, DETECT_SIDE);
     const found: Face[] = (await this.detector.detect(square, "full"))
-      .map((face: DetectedFace) => ({
+      .map((face: FaceDetection) => ({
         ...face,
         box: {
           x: face.box.x / scale,

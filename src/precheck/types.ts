@@ -1,86 +1,127 @@
-/** Shapes shared by the on-device pre-check engine and the precheck_face_image tool (types only: no runtime). */
+import { z } from "zod";
 
-/** Clockwise rotation, in degrees, applied to the upright (EXIF-oriented) image before analysis. */
-export type BestAngle = 0 | 90 | 180 | 270;
+/** Shapes shared by the on-device pre-check engine and the precheck_face_image tool: the result contract, once. */
 
 /**
  * Tags the pre-check can raise: the API's own where one fits, plus the local-only FACE_TOO_SMALL and
  * SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION.
  */
-export type PrecheckTag =
-  | "NO_FACE_DETECTED"
-  | "FACE_TOO_SMALL"
-  | "SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION"
-  | "MULTIPLE_FACES_DETECTED"
-  | "LOW_FACE_LUMINANCE"
-  | "HIGH_FACE_LUMINANCE"
-  | "LOW_FACE_QUALITY";
+export const PRECHECK_TAGS = [
+  "NO_FACE_DETECTED",
+  "FACE_TOO_SMALL",
+  "SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION",
+  "MULTIPLE_FACES_DETECTED",
+  "LOW_FACE_LUMINANCE",
+  "HIGH_FACE_LUMINANCE",
+  "LOW_FACE_QUALITY",
+] as const;
+export type PrecheckTag = (typeof PRECHECK_TAGS)[number];
 
-export interface PrecheckWarning {
-  risk: PrecheckTag;
-  short_description: string;
-  /** True: this warning makes `ready` false (retake). False: a suggestion; the photo can be submitted as it is. */
-  blocking: boolean;
-}
+export const ADVISORY = "Advisory only: only Didit's check (check_passive_liveness) decides liveness.";
 
-/** The four 0-100 factors face_quality is made of (see metrics.ts for the formulas). */
-export interface QualityFactors {
-  sharpness: number;
-  size: number;
-  exposure: number;
-  confidence: number;
-}
-
-/** One detected face (up to 5, largest first). */
-export interface FaceEstimate {
-  /** [x1, y1, x2, y2] in pixels of the analysed frame (upright, rotated by best_angle). */
-  bbox: [number, number, number, number];
-  /** Detector confidence, 0-1. */
-  confidence: number;
-  /** This face's box area over the largest face's, 0-1 (1 for the largest). */
-  relative_area: number;
-  /** Advisory P(live) x 100 for this face; null without the anti-spoofing models. */
-  spoof_estimate: number | null;
-}
-
+export const localAnalysisSchema = z.object({
+  engine: z
+    .literal("local")
+    .describe("Analysed on this machine; nothing was sent anywhere and no credit was used."),
+  ready: z
+    .boolean()
+    .describe("True when nothing found locally stands in the way of submitting the photo to Didit."),
+  next_action: z
+    .enum(["proceed", "retake"])
+    .describe(
+      "proceed: submit the photo with check_passive_liveness; retake: relay user_message and ask for a new photo.",
+    ),
+  faces_detected: z.number().int(),
+  bbox: z
+    .tuple([z.number(), z.number(), z.number(), z.number()])
+    .nullable()
+    .describe("The largest face, [x1, y1, x2, y2] in pixels of the upright image turned by best_angle."),
+  face_size_px: z.object({ width: z.number(), height: z.number() }).nullable(),
+  face_confidence: z.number().nullable().describe("Face detector confidence 0-1."),
+  face_luminance: z
+    .number()
+    .nullable()
+    .describe(
+      "Local estimate on Didit's face_luminance scale (it may differ from Didit's own value): mean luma of the face box, 0-100, about 50 is normal. Below 20 or above 85 gets a suggestion; below 12 or above 92 a retake.",
+    ),
+  face_quality: z
+    .number()
+    .nullable()
+    .describe(
+      "Local estimate on Didit's face_quality scale (it may differ from Didit's own value), 0-100: weighted geometric mean of quality_factors (sharpness 0.4, size, exposure, confidence 0.2 each). Below 40 gets a LOW_FACE_QUALITY suggestion; below 20 (heavy blur) a retake.",
+    ),
+  quality_factors: z
+    .object({ sharpness: z.number(), size: z.number(), exposure: z.number(), confidence: z.number() })
+    .nullable(),
+  best_angle: z
+    .union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)])
+    .describe(
+      "Clockwise degrees the upright photo was turned for analysis; 0 unless rotate_image found better.",
+    ),
+  rotate_image_advised: z
+    .boolean()
+    .describe(
+      "The face lies sideways or upside down in the photo as sent (whether or not rotate_image was on): submit with rotate_image: true.",
+    ),
+  warnings: z.array(
+    z.object({
+      risk: z
+        .enum(PRECHECK_TAGS)
+        .describe(
+          "Didit's tag where one fits; FACE_TOO_SMALL and SECOND_FACE_LOOKS_LIKE_A_REPRODUCTION are local-only. explain_warning explains each.",
+        ),
+      short_description: z.string(),
+      blocking: z
+        .boolean()
+        .describe(
+          "true: this warning makes ready false (retake); false: a suggestion, the photo can be submitted as it is.",
+        ),
+    }),
+  ),
+  user_message: z
+    .string()
+    .describe(
+      "What to tell the person, in plain words: what to do when ready is false, a tip when a warning is only a suggestion.",
+    ),
+  spoof_estimate: z
+    .number()
+    .nullable()
+    .describe(
+      `On-device anti-spoofing hint, 0-100, higher = more likely a live capture: the lowest of the faces at least a quarter of the largest's area (a screen held up beside a live face pulls it down); never a verdict and never a reason to reject. ${ADVISORY}`,
+    ),
+  faces: z
+    .array(
+      z.object({
+        bbox: z
+          .tuple([z.number(), z.number(), z.number(), z.number()])
+          .describe("[x1, y1, x2, y2] in pixels of the upright image turned by best_angle."),
+        confidence: z.number().describe("Face detector confidence 0-1."),
+        relative_area: z.number().describe("This face's area over the largest face's, 0-1."),
+        spoof_estimate: z
+          .number()
+          .nullable()
+          .describe("This face's own on-device anti-spoofing hint, 0-100 (advisory, like spoof_estimate)."),
+      }),
+    )
+    .describe("Every face found (up to 5), largest first; Didit scores only the first."),
+  spoof_model: z.string().describe("The model behind spoof_estimate."),
+  image_size: z.object({ width: z.number(), height: z.number() }),
+  elapsed_ms: z.number().describe("Time spent analysing, in milliseconds."),
+});
 /** What the engine found, in the vocabulary of Didit's response where one exists. */
-export interface LocalAnalysis {
-  engine: "local";
-  /** True when nothing found locally stands in the way of submitting the photo to Didit. */
-  ready: boolean;
-  next_action: "proceed" | "retake";
-  faces_detected: number;
-  /** The largest face, [x1, y1, x2, y2] in pixels of the analysed frame (upright, rotated by best_angle). */
-  bbox: [number, number, number, number] | null;
-  face_size_px: { width: number; height: number } | null;
-  /** Detector confidence of the largest face, 0-1. */
-  face_confidence: number | null;
-  /** Local estimate on Didit's scale: mean luma of the face box, 0-100 (about 50 is normal). */
-  face_luminance: number | null;
-  /** Local estimate on Didit's scale, 0-100: weighted geometric mean of quality_factors. */
-  face_quality: number | null;
-  quality_factors: QualityFactors | null;
-  best_angle: BestAngle;
-  /**
-   * The face is not upright in the photo as sent (sideways or upside down), whether or not rotate_image was on:
-   * check_passive_liveness needs rotate_image: true.
-   */
-  rotate_image_advised: boolean;
-  warnings: PrecheckWarning[];
-  /** Plain words for the person in the photo. */
-  user_message: string;
-  /**
-   * Advisory P(live) x 100 from the local anti-spoofing models; never a verdict. The lowest among the faces at least
-   * a quarter of the largest's area (a screen held up beside a live face counts). Null without a face.
-   */
-  spoof_estimate: number | null;
-  /** Every face found, largest first, each with its own spoof estimate. */
-  faces: FaceEstimate[];
-  spoof_model: string;
-  /** The analysed frame's size in pixels (upright, rotated by best_angle). */
-  image_size: { width: number; height: number };
-  elapsed_ms: number;
-}
+export type LocalAnalysis = z.output<typeof localAnalysisSchema>;
+export type PrecheckWarning = LocalAnalysis["warnings"][number];
+export type QualityFactors = NonNullable<LocalAnalysis["quality_factors"]>;
+/** One detected face (up to 5, largest first). */
+export type FaceEstimate = LocalAnalysis["faces"][number];
+/** Clockwise rotation, in degrees, applied to the upright (EXIF-oriented) image before analysis. */
+export type BestAngle = LocalAnalysis["best_angle"];
+
+/** What precheck_face_image answers: the analysis with a one-sentence summary first. */
+export const precheckResultSchema = z
+  .object({ summary: z.string().describe(`One sentence for the agent. ${ADVISORY}`) })
+  .extend(localAnalysisSchema.shape);
+export type PrecheckOutput = z.output<typeof precheckResultSchema>;
 
 export interface AnalyzeOptions {
   /** Search 0/90/180/270 degrees for the best upright orientation (like Didit's rotate_image). */

@@ -1,7 +1,7 @@
 import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { explainWarning } from "../tools/explain-warning.js";
 import { KNOWN_TAGS, normalizeTag, WARNING_CATALOG } from "../warnings/catalog.js";
+import { explainWarning } from "../warnings/explain.js";
 
 export const WARNINGS_URI = "didit-liveness://warnings";
 const JSON_MIME = "application/json";

@@ -8,9 +8,7 @@ import { selectLivenessClient } from "../liveness/select-client.js";
 import { collectGarbageSoon } from "../reclaim-memory.js";
 import { createRedactor } from "../redact.js";
 import { createServer } from "../server.js";
-import { CHECK_TOOL_NAME } from "../tools/check-passive-liveness.js";
-import { EXPLAIN_TOOL_NAME } from "../tools/explain-warning.js";
-import { PRECHECK_TOOL_NAME } from "../tools/precheck-face-image.js";
+import { TOOL_NAMES } from "../tools/index.js";
 import { packageVersion } from "../version.js";
 import { type Caller, createAuthenticator } from "./http/auth.js";
 import { discardBody, readJsonBody } from "./http/body.js";
@@ -25,7 +23,6 @@ export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const METADATA_PATH = "/.well-known/oauth-protected-resource";
 /** Past the check's own deadline (retries included), time to read the image and write the answer. */
 const DEADLINE_MARGIN_MS = 10_000;
-const TOOL_NAMES = new Set([CHECK_TOOL_NAME, EXPLAIN_TOOL_NAME, PRECHECK_TOOL_NAME]);
 
 interface RequestLog {
   requestId: string;
@@ -338,7 +335,7 @@ function describeMessages(body: unknown, log: RequestLog): void {
   if (typeof first?.method === "string" && /^[a-z/_]{1,40}$/i.test(first.method)) log.method = first.method;
   const name = first?.params?.name;
   if (log.method === "tools/call")
-    log.tool = typeof name === "string" && TOOL_NAMES.has(name) ? name : "unknown";
+    log.tool = typeof name === "string" && TOOL_NAMES.includes(name) ? name : "unknown";
 }
 
 function wantsProgress(body: unknown): boolean {

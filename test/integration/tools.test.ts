@@ -1,6 +1,10 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { TOOLS } from "../../src/tools/index.js";
 import { type DiditDouble, requestIdFor, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
 import { DOCUMENTED_TAGS } from "../support/expectations.js";
 import { type InMemorySession, startInMemory, testConfig, textOf } from "../support/in-memory.js";
@@ -216,6 +220,50 @@ describe("check_passive_liveness", () => {
       expect(textOf(result)).toMatch(new RegExp(`^Error \\[${code}\\]`));
     }
   });
+});
+
+describe("validation inside the handlers, not the SDK", () => {
+  it("lists each input schema exactly as the SDK lists the real schema (what the SDK parses is only a stand-in)", async () => {
+    // The reference: the SDK's own listing of the real schemas, registered the plain way.
+    const plain = new McpServer({ name: "plain", version: "0.0.0" });
+    for (const tool of TOOLS) {
+      plain.registerTool(
+        tool.name,
+        { inputSchema: tool.inputSchema, outputSchema: tool.outputSchema },
+        () => {
+          throw new Error("not called");
+        },
+      );
+    }
+    const client = new Client({ name: "reference", version: "0.0.0" });
+    const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+    await Promise.all([plain.connect(serverTransport), client.connect(clientTransport)]);
+    const reference = (await client.listTools()).tools;
+    await client.close();
+    const listed = (await session.client.listTools()).tools;
+    expect(listed).toHaveLength(TOOLS.length);
+    for (const tool of listed) {
+      const expected = reference.find((r) => r.name === tool.name);
+      expect(tool.inputSchema, tool.name).toEqual(expected?.inputSchema);
+      expect(tool.outputSchema, tool.name).toEqual(expected?.outputSchema);
+    }
+  });
+
+  it.each(TOOLS.map((tool) => tool.name))(
+    "%s answers a schema violation as our invalid_input error naming the argument",
+    async (name) => {
+      const result = await session.call(name, { surprise: 1, tag: 7, image_path: 42 });
+      expect(result.isError).toBe(true);
+      expect(result.structuredContent).toBeUndefined();
+      expect(textOf(result)).toMatch(
+        new RegExp(
+          `^Error \\[invalid_input\\]: Invalid arguments for ${name}: .*surprise.*\\nHint: Fix the named argument`,
+          "s",
+        ),
+      );
+      expect(double.requests).toHaveLength(0);
+    },
+  );
 });
 
 describe("explain_warning", () => {

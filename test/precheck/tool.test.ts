@@ -5,15 +5,12 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { asToolFailure, toolErrorResult } from "../../src/errors.js";
+import { asToolFailure, createUploadState, toolErrorResult } from "../../src/errors.js";
 import { createUrlPolicy } from "../../src/images/url-policy.js";
 import type { EngineLocations } from "../../src/precheck/index.js";
-import {
-  createPrecheckHandler,
-  PRECHECK_TOOL_NAME,
-  type PrecheckOutput,
-  precheckToolConfig,
-} from "../../src/tools/precheck-face-image.js";
+import type { PrecheckOutput } from "../../src/precheck/types.js";
+import { PRECHECK_TOOL_NAME, precheckTool } from "../../src/tools/precheck-face-image.js";
+import { registerTool } from "../../src/tools/tool.js";
 import { serveBytes, startImageServer } from "../support/image-server.js";
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
@@ -30,14 +27,16 @@ interface Session {
 /** A real MCP client and server over the SDK's in-memory transport, with the tool registered as the server does. */
 async function startSession(engine?: EngineLocations): Promise<Session> {
   const server = new McpServer({ name: "precheck-test", version: "0.0.0" });
-  const handler = createPrecheckHandler({
+  const context = {
     allowedDirs: async () => [FIXTURES],
     urlPolicy: createUrlPolicy(["127.0.0.1"]),
-    engine,
-  });
-  server.registerTool(PRECHECK_TOOL_NAME, precheckToolConfig, async (input, extra) => {
+    client: undefined,
+    sandbox: false,
+    precheckEngine: engine,
+  };
+  registerTool(server, precheckTool, context, async (_tool, call) => {
     try {
-      return await handler(input, extra);
+      return await call(createUploadState());
     } catch (error) {
       return toolErrorResult(asToolFailure(error));
     }

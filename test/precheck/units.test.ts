@@ -13,8 +13,8 @@ import {
 } from "../../src/precheck/metrics.js";
 import { createSerialQueue } from "../../src/precheck/queue.js";
 import { softmax, spoofCropBounds, spoofInput } from "../../src/precheck/spoof.js";
-import { explainWarning } from "../../src/tools/explain-warning.js";
 import { PRECHECK_READY_MESSAGE, PRECHECK_USER_MESSAGES } from "../../src/warnings/catalog.js";
+import { explainWarning } from "../../src/warnings/explain.js";
 
 const face: FaceFindings = {
   facesDetected: 1,
