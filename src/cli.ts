@@ -12,9 +12,9 @@ import { createUrlPolicy } from "./images/url-policy.js";
 import { runLivenessCheck } from "./liveness/check.js";
 import type { LivenessAssessment } from "./liveness/result.js";
 import { selectLivenessClient } from "./liveness/select-client.js";
+import { precheckFaceImage } from "./precheck/check.js";
 import type { PrecheckOutput } from "./precheck/types.js";
 import { createRedactor } from "./redact.js";
-import { precheckFaceImage } from "./tools/precheck-face-image.js";
 import { findWarning, KNOWN_TAGS, LOCAL_ONLY_TAGS } from "./warnings/catalog.js";
 import { explainWarning } from "./warnings/explain.js";
 

@@ -1,0 +1,80 @@
+import { type ImageInput, type LoadImageOptions, loadImage } from "../images/load-image.js";
+import type { UrlPolicy } from "../images/url-policy.js";
+import type { InFlightLimit } from "../in-flight.js";
+import type { EngineLocations } from "./loader.js";
+import type { LocalAnalysis, PrecheckOutput } from "./types.js";
+
+const ADVISORY_CLAUSE = "this is advisory, only Didit's check decides liveness";
+
+/** What a pre-check needs: where images may come from, the shared in-flight bound and the engine's location. */
+export interface PrecheckDeps {
+  /** The directories image_path may read from. */
+  allowedDirs: () => Promise<readonly string[]>;
+  /** Read image files with more than one hard link (--allow-hardlinks). */
+  allowHardlinks?: boolean | undefined;
+  /** Which image_url hosts may be fetched (--allow-url-host); default: https to public addresses. */
+  urlPolicy?: UrlPolicy | undefined;
+  /** Test seams for image_url: resolver and deadline. */
+  urlFetch?: LoadImageOptions["urlFetch"];
+  /** Shared with the other image tools: a slot is taken before the image is loaded and held until the end. */
+  inFlight?: InFlightLimit | undefined;
+  /** Where the engine's packages and models are; default: installed next to the server. */
+  precheckEngine?: EngineLocations | undefined;
+}
+
+/** The photo to pre-check, as precheck_face_image takes it. */
+export interface PrecheckRequest extends ImageInput {
+  rotate_image?: boolean | undefined;
+}
+
+/**
+ * The pre-check of one photo, shared by the tool and the CLI. It loads the engine (src/precheck/index.ts) on first
+ * use only: at start-up only this file and the result schema are loaded, so a server without the optional engine
+ * packages starts exactly as before.
+ */
+export async function precheckFaceImage(
+  deps: PrecheckDeps,
+  input: PrecheckRequest,
+  signal: AbortSignal | undefined,
+): Promise<PrecheckOutput> {
+  const precheck = await import("./index.js");
+  // Refuse before reading the image when the engine is missing: the fix is an install, not another photo.
+  await precheck.assertPrecheckEngineInstalled(deps.precheckEngine);
+  const release = deps.inFlight ? await deps.inFlight.acquire(signal) : undefined;
+  let analysis: LocalAnalysis;
+  try {
+    const image = await loadImage(input, {
+      allowedDirs: await deps.allowedDirs(),
+      allowHardlinks: deps.allowHardlinks,
+      urlPolicy: deps.urlPolicy,
+      urlFetch: deps.urlFetch,
+      signal,
+    });
+    analysis = await precheck
+      .createPrecheckAnalyzer(deps.precheckEngine)
+      .analyze(image.bytes, { rotate: input.rotate_image === true, signal });
+  } finally {
+    release?.();
+  }
+  return { summary: summarize(analysis, input.rotate_image === true), ...analysis };
+}
+
+export function summarize(analysis: LocalAnalysis, rotated: boolean): string {
+  const tags = analysis.warnings.map((w) => w.risk);
+  if (analysis.ready) {
+    const face = `${analysis.faces_detected === 1 ? "one face" : `${analysis.faces_detected} faces (the largest is scored)`}, quality ${analysis.face_quality}, luminance ${analysis.face_luminance}`;
+    const how = analysis.rotate_image_advised
+      ? "with rotate_image: true, since the face lies sideways or upside down"
+      : rotated && analysis.best_angle !== 0
+        ? "with rotate_image: true"
+        : "as it is";
+    const tips = tags.length > 0 ? ` (suggestions only: ${tags.join(", ")}; user_message has a tip)` : "";
+    return `Local pre-check passed (${face})${tips}: worth submitting to check_passive_liveness ${how}; ${ADVISORY_CLAUSE}.`;
+  }
+  const sideways =
+    !rotated && tags.includes("NO_FACE_DETECTED")
+      ? " (if the photo is sideways or upside down, first pre-check it again with rotate_image: true)"
+      : "";
+  const blocking = analysis.warnings.filter((w) => w.blocking).map((w) => w.risk);
+  return `Local pre-check found ${(blocking.length > 0 ? blocking : tags).join(", ")}: do not spend a credit on this photo, relay user_message and ask for a new one${sideways}; ${ADVISORY_CLAUSE}.`;
+}
