@@ -1,27 +1,15 @@
-import type { CallOptions, DiditClient, FaceMatchParams } from "../didit/client.js";
+import type { CallOptions, FaceMatchParams } from "../didit/client.js";
 import { asToolFailure, createUploadState, ToolFailure, type UploadState } from "../errors.js";
 import type { LoadedImage, LoadImageOptions } from "../images/load-image.js";
-import type { UrlPolicy } from "../images/url-policy.js";
-import type { InFlightLimit } from "../in-flight.js";
-import { noClientFailure } from "../liveness/check.js";
+import { type LivenessCheckDeps, noClientFailure } from "../liveness/check.js";
 import { validMetadata } from "../liveness/metadata.js";
 import { thresholdProblem } from "../liveness/threshold.js";
 import { assessFaceMatch } from "./assess.js";
 import { type ImagePairInput, loadImagePair } from "./images.js";
 import type { FaceMatchAssessment } from "./result.js";
 
-/** What both face flows need; the same pieces the liveness check gets, so budget and consent are shared. */
-export interface FaceFlowDeps {
-  allowedDirs: () => Promise<readonly string[]>;
-  allowHardlinks?: boolean | undefined;
-  /** Which image_url hosts may be fetched; default: https to public addresses. */
-  urlPolicy?: UrlPolicy | undefined;
-  /** Test seams for image_url: resolver and deadline. */
-  urlFetch?: LoadImageOptions["urlFetch"];
-  /** Undefined when no API key is configured (and no sandbox). */
-  client: DiditClient | undefined;
-  /** True when `client` is the offline sandbox responder: results say they are not real verdicts. */
-  sandbox?: boolean | undefined;
+/** What both face flows need: the liveness check's pieces, with a budget and a consent that cover several images. */
+export interface FaceFlowDeps extends Omit<LivenessCheckDeps, "reserveCheck" | "confirmUpload"> {
   /** Reserves `count` checks of the per-process budget at once; throws rate_limited when they are not left. */
   reserveCheck?: ((count?: number) => void) | undefined;
   /** Returns reserved checks that were not made. */
@@ -30,8 +18,6 @@ export interface FaceFlowDeps {
   confirmUpload?:
     | ((images: readonly LoadedImage[], signal: AbortSignal, purpose: string) => Promise<void>)
     | undefined;
-  /** The bound on image work shared with the other image tools; one slot covers both images. */
-  inFlight?: InFlightLimit | undefined;
 }
 
 export interface FaceFlowCall extends CallOptions {

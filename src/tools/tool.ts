@@ -8,33 +8,14 @@ import type {
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { UploadConsent } from "../consent.js";
-import type { DiditClient } from "../didit/client.js";
 import { ToolFailure, type UploadState } from "../errors.js";
-import type { LoadImageOptions } from "../images/load-image.js";
-import type { UrlPolicy } from "../images/url-policy.js";
-import type { InFlightLimit } from "../in-flight.js";
-import type { EngineLocations } from "../precheck/index.js";
+import type { FaceFlowDeps } from "../face-match/match.js";
+import type { EngineLocations } from "../precheck/loader.js";
 
 /** What every tool's handler may use: one set per server, so budget, consent and the in-flight bound are shared. */
-export interface ToolContext {
-  /** The directories image_path may read from (the configured ones, or the client's roots). */
-  allowedDirs: () => Promise<readonly string[]>;
-  /** Read image files with more than one hard link (--allow-hardlinks). */
-  allowHardlinks?: boolean | undefined;
-  /** Which image_url hosts may be fetched (--allow-url-host); default: https to public addresses. */
-  urlPolicy?: UrlPolicy | undefined;
-  /** Test seams for image_url: resolver and deadline. */
-  urlFetch?: LoadImageOptions["urlFetch"];
-  /** Didit, or the sandbox responder; undefined without a key. */
-  client: DiditClient | undefined;
+export interface ToolContext extends Omit<FaceFlowDeps, "sandbox" | "confirmUpload"> {
   /** True when `client` is the offline sandbox responder: results say they are not real verdicts. */
   sandbox: boolean;
-  /** Bounds the calls holding images at once, across every image tool. */
-  inFlight?: InFlightLimit | undefined;
-  /** Reserves `count` checks of the budget at once; throws rate_limited when they are not left. */
-  reserveCheck?: ((count?: number) => void) | undefined;
-  /** Returns reserved checks that were not made. */
-  releaseCheck?: ((count?: number) => void) | undefined;
   /** Asks the person before an upload (DIDIT_CONFIRM_UPLOADS); undefined when no confirmation is needed. */
   confirmUpload?: UploadConsent | undefined;
   /** Where the on-device pre-check engine and models are; default: installed next to the server. */
