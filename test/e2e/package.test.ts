@@ -10,17 +10,19 @@ import {
   ENGINE_SPECS,
   emptyProject,
   npm,
+  npxHostEnv,
   type Packed,
   packProject,
   pkg,
   ROOT,
   readyLine,
+  removeNpxInstalls,
   WINDOWS,
 } from "../support/packed.js";
 
 // Packs the project as npm would publish it (dist/ must already be built: `npm test` builds first), installs the
 // tarball into an empty folder and runs the installed command, with no DIDIT_API_KEY anywhere. Then starts each
-// install form the README's table documents (for now the clone; the MCPB bundle is test/e2e/mcpb.test.ts) as
+// install form the README's table documents (clone, tarball under npx; the MCPB bundle is test/e2e/mcpb.test.ts) as
 // a host does and lists its tools. The optional pre-check engine is not installed here (300 MB); `npm run
 // test:install` installs it and runs a real pre-check.
 
@@ -74,6 +76,7 @@ beforeAll(() => {
 }, INSTALL_TIMEOUT_MS);
 
 afterAll(() => {
+  if (packed && hostDir) removeNpxInstalls(packed.tarball, hostDir, INSTALL_TIMEOUT_MS);
   for (const dir of [packed && path.dirname(packed.tarball), installDir, hostDir]) {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
@@ -260,5 +263,17 @@ describe("each install form the README documents, started as a host starts it", 
 
   it("installed from the tarball: its command answers tools/list", async () => {
     await expectTheFiveTools(await startAsHost([WINDOWS ? `${bin}.cmd` : bin], binEnv()));
+  });
+
+  it("packed tarball: npx -y --package /abs/path/<tgz> answers tools/list (installs from npm's cache)", async () => {
+    const argv = documentedForm("Packed tarball").map((word) => {
+      if (!word.endsWith(".tgz")) return word;
+      expect(path.basename(word), "the README names the tarball npm pack writes").toBe(
+        path.basename(packed.tarball),
+      );
+      return packed.tarball;
+    });
+    expect(argv).toContain(packed.tarball);
+    await expectTheFiveTools(await startAsHost(argv, npxHostEnv(), INSTALL_TIMEOUT_MS));
   });
 });
