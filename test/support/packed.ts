@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ENGINE_PACKAGES } from "../../src/precheck/loader.js";
@@ -42,6 +42,35 @@ export function binEnv(): NodeJS.ProcessEnv {
     if (process.env[key] !== undefined) env[key] = process.env[key];
   }
   return env;
+}
+
+/** What an MCP host gives `npx`, plus npm's own cache settings: after an install, the deps come from that cache. */
+export function npxHostEnv(): NodeJS.ProcessEnv {
+  const env = binEnv();
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^npm_config_(cache|registry|userconfig)$/i.test(key)) env[key] = value;
+  }
+  // As npm's env config rather than a flag, so the argv stays exactly the documented one.
+  env.npm_config_prefer_offline = "true";
+  return env;
+}
+
+/** Removes what npx installed for this tarball under its cache (<cache>/_npx/<hash>): a new tarball path each run. */
+export function removeNpxInstalls(tarball: string, cwd: string, timeoutMs: number): void {
+  const npxDir = path.join(npm(["config", "get", "cache"], cwd, timeoutMs).trim(), "_npx");
+  if (!existsSync(npxDir)) return;
+  for (const entry of readdirSync(npxDir)) {
+    let packages: unknown;
+    try {
+      const manifest = readFileSync(path.join(npxDir, entry, "package.json"), "utf8");
+      packages = (JSON.parse(manifest) as { _npx?: { packages?: unknown } })._npx?.packages;
+    } catch {
+      continue;
+    }
+    if (Array.isArray(packages) && packages.includes(tarball)) {
+      rmSync(path.join(npxDir, entry), { recursive: true, force: true });
+    }
+  }
 }
 
 export function npm(args: string[], cwd: string, timeoutMs: number): string {
