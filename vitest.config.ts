@@ -1,7 +1,7 @@
 import { configDefaults, defineConfig } from "vitest/config";
 
 /**
- * Left out of `npm test` (the fast set, about a minute on 2 cores) and run by `npm run test:all`, which CI runs.
+ * Left out of `npm test` (the fast set, ~75 s with its build on 2 cores) and run by `npm run test:all`, which CI runs.
  * `npx vitest run <file>` runs any of them directly.
  */
 export const SLOW_TESTS = [
