@@ -1,12 +1,41 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
+
+/**
+ * Left out of `npm test` (the fast set, ~75 s with its build on 2 cores) and run by `npm run test:all`, which CI runs.
+ * `npx vitest run <file>` runs any of them directly.
+ */
+export const SLOW_TESTS = [
+  // The on-device pre-check engine: WASM start-up and model runs in every file (~45 s together on 2 cores).
+  "test/precheck/analyze.test.ts",
+  "test/precheck/decode-limits.test.ts",
+  "test/precheck/exit-during-decode.test.ts",
+  "test/precheck/faces.test.ts",
+  "test/precheck/rotation.test.ts",
+  "test/precheck/tool.test.ts",
+  // Load and memory over a spawned server, and a timed symlink race.
+  "test/e2e/load.test.ts",
+  "test/integration/path-race.test.ts",
+  // Runs only when `npm run bundle` has built the .mcpb; then it unpacks and starts it.
+  "test/e2e/mcpb.test.ts",
+];
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     pool: "forks",
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // e2e suites spawn the built server; two cores on CI, so keep parallelism modest.
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "fast",
+          include: ["test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, ...SLOW_TESTS],
+        },
+      },
+      { extends: true, test: { name: "slow", include: SLOW_TESTS } },
+    ],
   },
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { CLI_USAGE, isCliCommand, runCli, unknownCommand } from "./cli.js";
+import { runCommandLine, splitCommand } from "./cli/command-line.js";
+import { CLI_USAGE } from "./cli.js";
 import { ConfigError, loadConfig, parseServerArgs } from "./config.js";
-import { formatFailure } from "./errors.js";
 import { runStdio } from "./transports/stdio.js";
 import { packageVersion } from "./version.js";
 
@@ -52,55 +52,9 @@ Environment, --http only:
 CLI (commands; options may come before or after the command; <command> --help for one command):
 ${CLI_USAGE}`;
 
-/** Server flags that take a value: the word after one is its value, never a command. */
-const VALUED_FLAGS = new Set([
-  "--allow-dir",
-  "--allow-url-host",
-  "--host",
-  "--port",
-  "--allowed-host",
-  "--allowed-origin",
-]);
-
-/** Server flags that take no value; with VALUED_FLAGS, the options a word before the command may be. */
-const BOOLEAN_FLAGS = new Set([
-  "--sandbox",
-  "--allow-hardlinks",
-  "--http",
-  "--help",
-  "-h",
-  "--version",
-  "-v",
-]);
-
-/**
- * Finds the command wherever global options put it (`--sandbox check x.jpg` works): the first word that is not an
- * option or an option's value. Options before it are handed to the command after its own arguments. A word after
- * an unknown option may be that option's value, so the server's own flag parser reports the option instead.
- */
-function splitCommand(argv: readonly string[]): { command: string | undefined; rest: string[] } {
-  let afterUnknownOption = false;
-  for (let i = 0; i < argv.length; i++) {
-    const word = argv[i] ?? "";
-    if (word === "--") break;
-    if (word.startsWith("-")) {
-      if (VALUED_FLAGS.has(word)) i++;
-      afterUnknownOption = !VALUED_FLAGS.has(word) && !BOOLEAN_FLAGS.has(word.split("=")[0] ?? word);
-      continue;
-    }
-    if (afterUnknownOption && !isCliCommand(word)) break;
-    return { command: word, rest: [...argv.slice(i + 1), ...argv.slice(0, i)] };
-  }
-  return { command: undefined, rest: [...argv] };
-}
-
 async function main(argv: string[]): Promise<number | undefined> {
   const { command, rest } = splitCommand(argv);
-  if (command !== undefined && !isCliCommand(command)) {
-    process.stderr.write(`${formatFailure(unknownCommand(command))}\n`);
-    return 2;
-  }
-  if (isCliCommand(command)) {
+  if (command !== undefined) {
     // `... | head`: a reader that closed our stdout ends the command quietly, as for any Unix tool.
     process.stdout.on("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "EPIPE") process.exit(0);
@@ -113,7 +67,7 @@ async function main(argv: string[]): Promise<number | undefined> {
       if (force.signal.aborted) process.exit(130);
       (controller.signal.aborted ? force : controller).abort();
     });
-    return runCli(command, rest, {
+    return runCommandLine(command, rest, {
       out: (text) => process.stdout.write(text),
       err: (text) => process.stderr.write(text),
       env: process.env,

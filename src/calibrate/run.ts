@@ -39,6 +39,9 @@ export interface CalibrateIO {
   signal?: AbortSignal | undefined;
   /** Asks a yes/no question; undefined when nobody can answer (not a TTY). Defaults to the process's terminal. */
   confirm?: ((question: string) => Promise<boolean>) | undefined;
+  /** Whether the default confirm can ask: stdin and stderr both terminals (default: the process's own). */
+  stdin?: { isTTY?: boolean } | undefined;
+  stderrIsTTY?: boolean | undefined;
 }
 
 export interface LabelledImage {
@@ -325,8 +328,10 @@ async function defaultConfirm(question: string): Promise<boolean> {
   }
 }
 
-function terminalConfirm(): ((q: string) => Promise<boolean>) | undefined {
-  return process.stdin.isTTY && process.stderr.isTTY ? defaultConfirm : undefined;
+function terminalConfirm(io: CalibrateIO): ((q: string) => Promise<boolean>) | undefined {
+  return (io.stdin ?? process.stdin).isTTY && (io.stderrIsTTY ?? process.stderr.isTTY)
+    ? defaultConfirm
+    : undefined;
 }
 
 async function scoreWithDidit(
@@ -350,7 +355,7 @@ async function scoreWithDidit(
       `calibrate: ${todo.length} image(s) to check with Didit: ${todo.length} credit(s)${reused > 0 ? `; ${reused} score(s) reused from ${options.scoresFile}` : ""}. Images are sent with save_api_request=false (not stored or enrolled).\n`,
     );
     if (!options.yes) {
-      const confirm = io.confirm ?? terminalConfirm();
+      const confirm = io.confirm ?? terminalConfirm(io);
       if (!confirm) {
         throw new ToolFailure(
           "consent_declined",

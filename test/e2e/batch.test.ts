@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CSV_COLUMNS, parseCsv } from "../../src/cli/batch-output.js";
+import { runCliInProcess } from "../support/cli-in-process.js";
 import {
   type DiditDouble,
   delayed,
@@ -48,19 +49,26 @@ async function makeImages(count: number, score: (i: number) => Outcome | undefin
   return { dir, files };
 }
 
+const batchEnv = (extra: Record<string, string> = {}) => ({
+  DIDIT_API_KEY: TEST_API_KEY,
+  DIDIT_BASE_URL: double.url,
+  DIDIT_MAX_CHECKS_PER_MINUTE: "10000",
+  ...extra,
+});
+
+/** `check ...` in this process; stdin (for `-`) is not a terminal. */
+const cli = (args: string[], options: { stdin?: string; env?: Record<string, string> } = {}) =>
+  runCliInProcess(["check", ...args], { env: batchEnv(options.env), stdin: options.stdin });
+
 interface Run {
   child: ChildProcess;
   done: Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
-function start(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Run {
+/** The built binary, for the Ctrl-C test: a real SIGINT to a real process. */
+function start(args: string[]): Run {
   const child = spawn(process.execPath, [SERVER_ENTRY, "check", ...args], {
-    env: baseEnv({
-      DIDIT_API_KEY: TEST_API_KEY,
-      DIDIT_BASE_URL: double.url,
-      DIDIT_MAX_CHECKS_PER_MINUTE: "10000",
-      ...options.env,
-    }),
+    env: baseEnv(batchEnv()),
     stdio: ["pipe", "pipe", "pipe"],
   });
   let stdout = "";
@@ -71,14 +79,12 @@ function start(args: string[], options: { stdin?: string; env?: Record<string, s
   child.stderr?.on("data", (c: Buffer) => {
     stderr += c.toString();
   });
-  child.stdin?.end(options.stdin ?? "");
+  child.stdin?.end("");
   const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
   return { child, done };
 }
-
-const cli = (args: string[], options?: Parameters<typeof start>[1]) => start(args, options).done;
 
 function jsonl(text: string): Record<string, unknown>[] {
   return text

@@ -1,15 +1,12 @@
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { runCliInProcess } from "../support/cli-in-process.js";
 import { type DiditDouble, type Outcome, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
-import { baseEnv, SERVER_ENTRY } from "../support/spawn.js";
 
 const JPEG = path.resolve(import.meta.dirname, "../fixtures/live_silentface_T1.jpg");
-const run = promisify(execFile);
 
 let double: DiditDouble;
 let root: string;
@@ -50,17 +47,11 @@ function script(): void {
   for (const [sha, outcome] of outcomes) double.setOutcomeForImage(sha, outcome);
 }
 
-async function cli(args: string[]) {
-  const env = baseEnv({ DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url });
-  try {
-    // execFile's stdin is a pipe: not a terminal, so calibrate cannot ask.
-    const { stdout, stderr } = await run(process.execPath, [SERVER_ENTRY, "calibrate", ...args], { env });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+/** `calibrate ...` in this process, its stdin and stderr not terminals, so calibrate cannot ask. */
+const cli = (args: string[]) =>
+  runCliInProcess(["calibrate", ...args], {
+    env: { DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url },
+  });
 
 const sets = () => [
   "--bona-fide",

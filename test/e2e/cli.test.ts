@@ -1,9 +1,11 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { runCliInProcess } from "../support/cli-in-process.js";
 import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
-import { baseEnv, SERVER_ENTRY, spawnServer } from "../support/spawn.js";
+import { startInMemory, testConfig } from "../support/in-memory.js";
+import { baseEnv, SERVER_ENTRY } from "../support/spawn.js";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
 const JPEG = path.join(FIXTURES, "live_silentface_T1.jpg");
@@ -16,7 +18,11 @@ beforeAll(async () => {
 afterEach(() => double.reset());
 afterAll(() => double.close());
 
-async function cli(args: string[], env: Record<string, string | undefined> = {}) {
+/** The command line in this process; the two smoke tests at the end run the built binary instead. */
+const cli = (args: string[], env: Record<string, string | undefined> = {}) => runCliInProcess(args, { env });
+
+/** The built binary, for what only a process shows: its exit code and how it ends. */
+async function spawnCli(args: string[], env: Record<string, string | undefined> = {}) {
   try {
     const { stdout, stderr } = await run(process.execPath, [SERVER_ENTRY, ...args], { env: baseEnv(env) });
     return { code: 0, stdout, stderr };
@@ -66,7 +72,9 @@ describe("didit-passive-liveness-mcp check", () => {
       vendor_data: "u-1",
       metadata: '{"a":1}',
     });
-    const session = await spawnServer({ env: baseEnv(keyed()), args: ["--allow-dir", FIXTURES] });
+    const session = await startInMemory(
+      testConfig({ apiKey: TEST_API_KEY, baseUrl: double.url, allowedDirs: [FIXTURES] }),
+    );
     try {
       const result = await session.call("check_passive_liveness", {
         image_path: "live_silentface_T1.jpg",
@@ -146,7 +154,7 @@ describe("didit-passive-liveness-mcp precheck", { timeout: 120_000 }, () => {
     const r = await cli(["precheck", image, "--rotate", "--json"]);
     expect(r.code).toBe(0);
     const fromCli = JSON.parse(r.stdout) as Record<string, unknown>;
-    const session = await spawnServer({ env: baseEnv(), args: ["--allow-dir", FIXTURES] });
+    const session = await startInMemory(testConfig({ allowedDirs: [FIXTURES] }));
     try {
       const result = await session.call("precheck_face_image", {
         image_path: "syn_rot90.jpg",
@@ -224,8 +232,25 @@ describe("the command line as a person types it", () => {
     expect(r.stderr).not.toMatch(/positional arguments/);
   });
 
+  it("prints one command's help for <command> --help, exit 0", async () => {
+    const r = await cli(["match", "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage:\n {2}didit-passive-liveness-mcp match /);
+    expect(r.stdout).not.toContain("didit-passive-liveness-mcp check ");
+    expect(r.stderr).toBe("");
+  });
+});
+
+describe("the built binary (smoke)", () => {
+  it("--sandbox check x.jpg: the process exits with the verdict's code (1 Declined) and prints the verdict", async () => {
+    const declined = await spawnCli(["--sandbox", "check", JPEG, "--vendor-data", "sandbox:spoof"]);
+    expect(declined.code).toBe(1);
+    expect(declined.stdout).toMatch(/^SANDBOX: mocked result/);
+    expect(declined.stdout).toContain("next action: reject");
+    expect(declined.stderr).toBe("");
+  });
+
   it("ends quietly when the reader closes its stdout (| head), without an EPIPE stack trace", async () => {
-    const { spawn } = await import("node:child_process");
     const child = spawn(process.execPath, [SERVER_ENTRY, "explain", "LOW_LIVENESS_SCORE"], {
       env: baseEnv({}),
     });
@@ -237,13 +262,5 @@ describe("the command line as a person types it", () => {
     const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
     expect(stderr).not.toMatch(/EPIPE|Unhandled/);
     expect(code).toBe(0);
-  });
-
-  it("prints one command's help for <command> --help, exit 0", async () => {
-    const r = await cli(["match", "--help"]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^Usage:\n {2}didit-passive-liveness-mcp match /);
-    expect(r.stdout).not.toContain("didit-passive-liveness-mcp check ");
-    expect(r.stderr).toBe("");
   });
 });

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { runCliInProcess } from "../support/cli-in-process.js";
 import {
   type DiditDouble,
   FACE_MATCH_PATH,
@@ -105,11 +106,10 @@ describe("verify_selfie over stdio", () => {
   });
 });
 
-describe("CLI match and verify (sandbox, built binary)", () => {
+describe("CLI match and verify (sandbox)", () => {
   const run = async (...args: string[]) => {
-    const { spawnSync } = await import("node:child_process");
-    const { SERVER_ENTRY } = await import("../support/spawn.js");
-    return spawnSync(process.execPath, [SERVER_ENTRY, ...args], { env: baseEnv(), encoding: "utf8" });
+    const r = await runCliInProcess(args);
+    return { status: r.code, stdout: r.stdout, stderr: r.stderr };
   };
   const SELFIE = path.resolve(import.meta.dirname, "../../samples/selfie.jpg");
 

@@ -102,11 +102,12 @@ describe("faults between the server and Didit, each followed by a working check 
     expect(text).toContain(`${TIMEOUT_MS} ms`);
     expect(text.split("\n")[1]).toMatch(BILLED);
     expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 100);
-    expect(elapsed).toBeLessThan(TIMEOUT_MS + 3000);
+    // Generous: without a deadline the call would hang until the test timeout.
+    expect(elapsed).toBeLessThan(TIMEOUT_MS + 10_000);
     // The deadline aborted the HTTP request: the hanging connection is closed, not left to linger.
     const [conn] = inFlight;
     const closedMs = conn
-      ? (await within(conn.closed, 3000, "closing the timed-out connection")) - started
+      ? (await within(conn.closed, 10_000, "closing the timed-out connection")) - started
       : NaN;
     await annotate(
       `timeout: error after ${elapsed.toFixed(0)} ms, hanging connection closed at ${closedMs.toFixed(0)} ms`,
@@ -160,7 +161,8 @@ describe("faults between the server and Didit, each followed by a working check 
     expect(text.split("\n")[1]).toMatch(/Wait 120 s/);
     expect(double.requests).toHaveLength(1);
     await annotate(`retry-after 120: rate_limited after ${elapsed.toFixed(0)} ms`);
-    expect(elapsed).toBeLessThan(3000);
+    // Waiting would take 120 s; anything under 10 s is "at once" on a loaded machine.
+    expect(elapsed).toBeLessThan(10_000);
     await expectNextCallSucceeds(1);
   });
 
@@ -243,7 +245,7 @@ describe("the session itself", () => {
     await annotate(
       `cancel: call rejected ${rejectMs.toFixed(1)} ms after abort, HTTP connection closed after ${closedMs.toFixed(1)} ms, next check took ${nextMs.toFixed(1)} ms`,
     );
-    expect(rejectMs).toBeLessThan(3000);
+    expect(rejectMs).toBeLessThan(10_000);
     expect(closedMs).toBeLessThan(1000);
     expect(nextMs).toBeLessThan(3000);
     expect(session.stderr()).not.toMatch(/internal_error|Unhandled|uncaught|transport:/i);

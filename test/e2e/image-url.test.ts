@@ -1,14 +1,12 @@
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { runCliInProcess } from "../support/cli-in-process.js";
 import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
 import { type ImageServer, serveBytes, startImageServer } from "../support/image-server.js";
-import { baseEnv, SERVER_ENTRY, spawnServer, textOf } from "../support/spawn.js";
+import { baseEnv, spawnServer, textOf } from "../support/spawn.js";
 
-const run = promisify(execFile);
 const jpeg = await readFile(path.resolve(import.meta.dirname, "../fixtures/live_silentface_T1.jpg"));
 const sha256 = createHash("sha256").update(jpeg).digest("hex");
 
@@ -31,15 +29,8 @@ afterAll(async () => {
 const keyed = (extra: Record<string, string> = {}) =>
   baseEnv({ DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url, ...extra });
 
-async function cli(args: string[], env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [SERVER_ENTRY, ...args], { env });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+/** The command line in this process (the built binary's glue is covered by test/e2e/cli.test.ts). */
+const cli = (args: string[], env: Record<string, string>) => runCliInProcess(args, { env });
 
 describe("image_url over stdio (the built server)", () => {
   it("with --allow-url-host 127.0.0.1, checks an image served from loopback and uploads its bytes", async () => {

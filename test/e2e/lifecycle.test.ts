@@ -108,17 +108,18 @@ describe("shutdown with a check in flight", () => {
 
       const stoppedAt = performance.now();
       stop(running.child);
-      const exit = await within(running.exited, 5000, `exit after ${name}`);
+      const exit = await within(running.exited, 10_000, `exit after ${name}`);
       const exitMs = exit.at - stoppedAt;
-      const closedAt = conn ? await within(conn.closed, 5000, "closing the in-flight connection") : NaN;
+      const closedAt = conn ? await within(conn.closed, 10_000, "closing the in-flight connection") : NaN;
       const closedMs = closedAt - stoppedAt;
       await annotate(
         `${name}: exited ${exitMs.toFixed(1)} ms after it, in-flight HTTP connection closed after ${closedMs.toFixed(1)} ms`,
       );
 
       expect(exit).toMatchObject({ code: 0, signal: null });
-      expect(exitMs).toBeLessThan(2000);
-      expect(closedMs).toBeLessThan(2000);
+      // Generous bounds (tens of ms measured): a regression would wait for the 60 s deadline.
+      expect(exitMs).toBeLessThan(10_000);
+      expect(closedMs).toBeLessThan(10_000);
       // Closed before the process was gone: the shutdown aborted the request, the OS did not just reap the socket.
       expect(closedAt).toBeLessThan(exit.at);
       expect(double.requests).toHaveLength(1);

@@ -234,7 +234,8 @@ describe("progress and cancellation", () => {
       const started = performance.now();
       controller.abort("user cancelled");
       await expect(pending).rejects.toThrow();
-      expect(performance.now() - started).toBeLessThan(1000);
+      // Well under the 20 s deadline, so only the cancellation can have ended it; wide for a loaded machine.
+      expect(performance.now() - started).toBeLessThan(5000);
       double.setDefault(delayed(0));
       // The pool is not wedged by the aborted request.
       expect(

@@ -145,8 +145,9 @@ describe("loadImage from image_path", () => {
     const f = await rejectionOf(loadImage({ image_path: "pipe.jpg" }, { allowedDirs: [dir] }));
     expect(f.code).toBe("not_an_image");
     expect(f.message).toMatch(/not a regular file/);
-    expect(Date.now() - started).toBeLessThan(2000);
-  }, 4000);
+    // A FIFO with no writer would block for ever: the bound only tells "refused" from "hung", on a loaded machine too.
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 20_000);
 
   it("refuses /dev/zero as not a regular file when /dev is allowed, quickly", async () => {
     const started = Date.now();
@@ -155,8 +156,8 @@ describe("loadImage from image_path", () => {
       expect(f.code).toBe("not_an_image");
       expect(f.message).toMatch(/not a regular file/);
     }
-    expect(Date.now() - started).toBeLessThan(2000);
-  }, 4000);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 20_000);
 
   it("applies the path policy first: a file outside is path_not_allowed", async () => {
     const f = await rejectionOf(
