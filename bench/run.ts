@@ -105,9 +105,9 @@ async function coldStart(rows: Row[]): Promise<void> {
     value,
     baseline,
     ratio,
-    target: "ours / baseline <= 1.25",
-    met: ratio <= 1.25,
-    note: "with the on-device pre-check engine installed but not used, as in a dev install",
+    target: "ours / baseline <= 1.0 (the issue 10 moonshot)",
+    met: ratio <= 1.0,
+    note: "bundled dist/index.js (esbuild); the pre-check engine installed but not used, as in a dev install",
   });
 }
 
