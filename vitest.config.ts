@@ -15,6 +15,8 @@ export const SLOW_TESTS = [
   // Load and memory over a spawned server, and a timed symlink race.
   "test/e2e/load.test.ts",
   "test/integration/path-race.test.ts",
+  // The packed tarball under npx: a second, cold install from npm's cache (~10 s).
+  "test/e2e/package-npx.test.ts",
   // Runs only when `npm run bundle` has built the .mcpb; then it unpacks and starts it.
   "test/e2e/mcpb.test.ts",
 ];

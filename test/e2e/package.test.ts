@@ -1,29 +1,26 @@
 import { type SpawnSyncReturns, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { documentedForm, expectTheFiveTools, startAsHost } from "../support/install-forms.js";
 import {
   binEnv,
   ENGINE_SPECS,
   emptyProject,
   npm,
-  npxHostEnv,
   type Packed,
   packProject,
   pkg,
   ROOT,
   readyLine,
-  removeNpxInstalls,
   WINDOWS,
 } from "../support/packed.js";
 
 // Packs the project as npm would publish it (dist/ must already be built: `npm test` builds first), installs the
-// tarball into an empty folder and runs the installed command, with no DIDIT_API_KEY anywhere. Then starts each
-// install form the README's table documents (clone, tarball under npx; the MCPB bundle is test/e2e/mcpb.test.ts) as
-// a host does and lists its tools. The optional pre-check engine is not installed here (300 MB); `npm run
+// tarball into an empty folder and runs the installed command, with no DIDIT_API_KEY anywhere. Then starts the
+// clone and installed forms of the README's table as a host does and lists their tools (the tarball under npx:
+// package-npx.test.ts, in the full set; the MCPB bundle: mcpb.test.ts). The optional pre-check engine is not installed here (300 MB); `npm run
 // test:install` installs it and runs a real pre-check.
 
 const INSTALL_TIMEOUT_MS = 120_000;
@@ -40,14 +37,6 @@ let installedRoot: string;
 let bin: string;
 /** A folder that is neither the clone nor the install: where a host starts its servers from. */
 let hostDir: string;
-
-const TOOLS = [
-  "check_passive_liveness",
-  "explain_warning",
-  "match_faces",
-  "precheck_face_image",
-  "verify_selfie",
-];
 
 function run(args: string[]): SpawnSyncReturns<string> {
   return spawnSync(WINDOWS ? `${bin}.cmd` : bin, args, {
@@ -76,68 +65,10 @@ beforeAll(() => {
 }, INSTALL_TIMEOUT_MS);
 
 afterAll(() => {
-  if (packed && hostDir) removeNpxInstalls(packed.tarball, hostDir, INSTALL_TIMEOUT_MS);
   for (const dir of [packed && path.dirname(packed.tarball), installDir, hostDir]) {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
 });
-
-/** The `command` and `args` cells of one row of the README's install-forms table, as a host config holds them. */
-function documentedForm(form: string): string[] {
-  const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
-  const row = readme.split("\n").find((line) => line.startsWith(`| ${form} `));
-  expect(row, `the README's install-forms table has a "${form}" row`).toBeDefined();
-  const [, , , command = "", args = ""] = (row ?? "").split("|");
-  const words = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((match) => match[1] ?? "");
-  const argv = [...words(command), ...words(args)];
-  // SKILL.md gives the agent the same command, with its `--allow-dir` after it.
-  expect(readFileSync(path.join(ROOT, "SKILL.md"), "utf8")).toContain(`\`${argv.join(" ")} --allow-dir`);
-  return argv;
-}
-
-/** Starts a server as an MCP host does (stdio, its own env and cwd, no key) and connects the SDK's client. */
-async function startAsHost(argv: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<Client> {
-  const [command = "", ...args] = argv;
-  const transport = new StdioClientTransport({
-    command,
-    args,
-    cwd: hostDir,
-    env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
-    stderr: "pipe",
-  });
-  let stderr = "";
-  transport.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-  });
-  const client = new Client({ name: "package-test", version: "1.0.0" });
-  try {
-    await client.connect(transport, { timeout: timeoutMs });
-  } catch (error) {
-    throw new Error(`${argv.join(" ")} did not answer initialize: ${String(error)}\n${stderr}`);
-  }
-  return client;
-}
-
-/** tools/list gives the five tools with their schemas, and a tools/call answers. */
-async function expectTheFiveTools(client: Client): Promise<void> {
-  try {
-    const { tools } = await client.listTools();
-    expect(tools.map((tool) => tool.name).sort()).toEqual(TOOLS);
-    for (const tool of tools) {
-      expect(Object.keys(tool.inputSchema.properties ?? {}), tool.name).not.toHaveLength(0);
-      expect(tool.outputSchema?.type, tool.name).toBe("object");
-      expect(Object.keys(tool.outputSchema?.properties ?? {}), tool.name).not.toHaveLength(0);
-    }
-    const explained = await client.callTool({
-      name: "explain_warning",
-      arguments: { tag: "low-face-luminance" },
-    });
-    expect(explained.isError).toBeFalsy();
-    expect(explained.structuredContent).toMatchObject({ tag: "LOW_FACE_LUMINANCE", known: true });
-  } finally {
-    await client.close();
-  }
-}
 
 describe("the published package", { timeout: INSTALL_TIMEOUT_MS }, () => {
   it("holds only what runs: compiled JavaScript, the sample, the spoof models, the docs and the metadata", () => {
@@ -258,22 +189,10 @@ describe("each install form the README documents, started as a host starts it", 
         : word,
     );
     expect(argv).toEqual(["node", path.join(ROOT, "dist", "index.js")]);
-    await expectTheFiveTools(await startAsHost(argv, binEnv()));
+    await expectTheFiveTools(await startAsHost(argv, binEnv(), hostDir));
   });
 
   it("installed from the tarball: its command answers tools/list", async () => {
-    await expectTheFiveTools(await startAsHost([WINDOWS ? `${bin}.cmd` : bin], binEnv()));
-  });
-
-  it("packed tarball: npx -y --package /abs/path/<tgz> answers tools/list (installs from npm's cache)", async () => {
-    const argv = documentedForm("Packed tarball").map((word) => {
-      if (!word.endsWith(".tgz")) return word;
-      expect(path.basename(word), "the README names the tarball npm pack writes").toBe(
-        path.basename(packed.tarball),
-      );
-      return packed.tarball;
-    });
-    expect(argv).toContain(packed.tarball);
-    await expectTheFiveTools(await startAsHost(argv, npxHostEnv(), INSTALL_TIMEOUT_MS));
+    await expectTheFiveTools(await startAsHost([WINDOWS ? `${bin}.cmd` : bin], binEnv(), hostDir));
   });
 });
