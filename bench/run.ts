@@ -74,7 +74,7 @@ function rssBytes(pid: number): number {
 }
 
 async function coldStart(rows: Row[]): Promise<void> {
-  const runs = QUICK ? 3 : 15;
+  const runs = QUICK ? 7 : 15;
   const ours: number[] = [];
   const base: number[] = [];
   const once = async (entry: string) => {

@@ -20,7 +20,8 @@ import { startTcpTap, type TcpTap, within } from "../support/tcp-tap.js";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
 const IMAGE = "syn_astronaut.jpg";
-const TIMEOUT_MS = 1500;
+/** Long enough that an ordinary check on a loaded 2-core machine finishes inside it; the hang test waits it out. */
+const TIMEOUT_MS = 3000;
 const BILLED = /may have reached Didit and been billed/;
 
 let double: DiditDouble;
@@ -236,17 +237,17 @@ describe("the session itself", () => {
     controller.abort();
     expect(await settled).toBe("rejected");
     const rejectMs = performance.now() - abortedAt;
-    // The deadline would close the socket ~1500 ms after the request started; closing well before that shows
+    // The deadline would close the socket TIMEOUT_MS after the request started; closing well before that shows
     // the cancellation itself reached the HTTP request.
     const closedMs = conn
-      ? (await within(conn.closed, 3000, "closing the cancelled connection")) - abortedAt
+      ? (await within(conn.closed, TIMEOUT_MS + 2000, "closing the cancelled connection")) - abortedAt
       : NaN;
     const nextMs = await expectNextCallSucceeds(1);
     await annotate(
       `cancel: call rejected ${rejectMs.toFixed(1)} ms after abort, HTTP connection closed after ${closedMs.toFixed(1)} ms, next check took ${nextMs.toFixed(1)} ms`,
     );
     expect(rejectMs).toBeLessThan(10_000);
-    expect(closedMs).toBeLessThan(1000);
+    expect(closedMs).toBeLessThan(TIMEOUT_MS - 1000);
     expect(nextMs).toBeLessThan(3000);
     expect(session.stderr()).not.toMatch(/internal_error|Unhandled|uncaught|transport:/i);
   });
