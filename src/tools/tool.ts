@@ -101,13 +101,21 @@ export function jsonResult<O extends z.ZodObject>(schema: O, value: z.output<O>)
   return { content: [{ type: "text", text: JSON.stringify(value) }], structuredContent: value };
 }
 
+const standIns = new WeakMap<z.ZodObject, z.ZodObject>();
+
 /**
  * What the SDK validates arguments with: any object passes (the handler validates), while tools/list still shows
- * the tool's real input schema, converted as the SDK converts schemas (a test compares the two listings).
+ * the tool's real input schema, converted as the SDK converts schemas (a test compares the two listings). Made
+ * once per schema: HTTP mode builds a server per request, and the conversion costs ~2 ms for the five tools.
  */
 export function listedInputSchema(schema: z.ZodObject): z.ZodObject {
-  const { $schema: _, ...jsonSchema } = z.toJSONSchema(schema, { target: "draft-7", io: "input" });
-  return z.looseObject({}).meta(jsonSchema);
+  let standIn = standIns.get(schema);
+  if (!standIn) {
+    const { $schema: _, ...jsonSchema } = z.toJSONSchema(schema, { target: "draft-7", io: "input" });
+    standIn = z.looseObject({}).meta(jsonSchema);
+    standIns.set(schema, standIn);
+  }
+  return standIn;
 }
 
 /** Sends notifications/progress when the client asked for them with a progress token; otherwise a no-op. */
