@@ -74,7 +74,7 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: T
   };
 }
 
-export const SANDBOX_NOTICE =
+const SANDBOX_NOTICE =
   "SANDBOX MODE: this server answers with mocked offline results; nothing is uploaded and no credit is used. ";
 
 /** The description of a tool that calls Didit: in sandbox mode it says first that its results are mocked. */
@@ -82,7 +82,7 @@ export function paidToolDescription(description: string): ToolSpec<z.ZodObject, 
   return ({ sandbox }) => (sandbox ? SANDBOX_NOTICE + description : description);
 }
 
-export function parseToolInput<I extends z.ZodObject>(tool: string, schema: I, args: unknown): z.output<I> {
+function parseToolInput<I extends z.ZodObject>(tool: string, schema: I, args: unknown): z.output<I> {
   const parsed = schema.safeParse(args ?? {});
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) =>
