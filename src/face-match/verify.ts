@@ -2,23 +2,20 @@ import type { DiditClient, FaceMatchParams, LivenessParams } from "../didit/clie
 import { ToolFailure, type UploadState } from "../errors.js";
 import type { LoadedImage } from "../images/load-image.js";
 import { assessLiveness } from "../liveness/assess.js";
-import { noClientFailure } from "../liveness/check.js";
+import {
+  imageOptions,
+  markSandbox,
+  noClientFailure,
+  SANDBOX_LABEL,
+  withImageSlot,
+} from "../liveness/check.js";
 import type { LivenessAssessment } from "../liveness/result.js";
 import { validThreshold } from "../liveness/threshold.js";
 import type { LocalAnalysis } from "../precheck/types.js";
 import type { NextAction } from "../warnings/types.js";
 import { assessFaceMatch } from "./assess.js";
 import { type ImagePair, loadImagePair } from "./images.js";
-import {
-  type FaceFlowCall,
-  type FaceFlowDeps,
-  type FaceMatchRequest,
-  faceMatchParams,
-  imageOptions,
-  markSandbox,
-  SANDBOX_LABEL,
-  withImageSlot,
-} from "./match.js";
+import { type FaceFlowCall, type FaceFlowDeps, type FaceMatchRequest, faceMatchParams } from "./match.js";
 import type { FaceMatchAssessment, PrecheckSummary, SelfieVerification } from "./result.js";
 
 /** Analyses one image on this machine; throws not_configured when the optional engine is not installed. */
@@ -65,7 +62,7 @@ export async function runSelfieVerification(
   };
   return withImageSlot(deps, call, async (upload) => {
     call.onProgress?.("Validating both images");
-    const images = await loadImagePair(request, await imageOptions(deps, call));
+    const images = await loadImagePair(request, await imageOptions(deps, call.signal));
     return verifyLoaded(deps, client, images, livenessParams, matchParams, request, call, upload);
   });
 }
