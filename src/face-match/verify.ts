@@ -1,7 +1,7 @@
 import type { DiditClient, FaceMatchParams, LivenessParams } from "../didit/client.js";
 import { ToolFailure, type UploadState } from "../errors.js";
 import type { LoadedImage } from "../images/load-image.js";
-import { assessLiveness } from "../liveness/assess.js";
+import { assessLiveness, stricterAction } from "../liveness/assess.js";
 import {
   imageOptions,
   markSandbox,
@@ -29,13 +29,6 @@ export interface VerifyDeps extends FaceFlowDeps {
 export interface SelfieVerificationRequest extends FaceMatchRequest {
   face_liveness_score_decline_threshold?: number | undefined;
   precheck?: boolean | undefined;
-}
-
-const SEVERITY: Record<NextAction, number> = { proceed: 0, retake: 1, review: 2, reject: 3 };
-
-/** The stricter of two actions: reject > review > retake > proceed. */
-export function stricterAction(a: NextAction, b: NextAction): NextAction {
-  return SEVERITY[a] >= SEVERITY[b] ? a : b;
 }
 
 /**

@@ -8,6 +8,11 @@ import type { DetectedFace, LivenessAssessment, LivenessWarning } from "./result
 
 const SEVERITY: Record<NextAction, number> = { proceed: 0, retake: 1, review: 2, reject: 3 };
 
+/** The stricter of two actions: reject > review > retake > proceed. */
+export function stricterAction(a: NextAction, b: NextAction): NextAction {
+  return SEVERITY[a] >= SEVERITY[b] ? a : b;
+}
+
 /**
  * Derives what to do from the warnings, catalog first: reject beats review beats retake beats proceed. A retake
  * only follows a decline; an unknown error-level tag, an Approved with an error-level tag, or a decline nothing
@@ -34,7 +39,7 @@ export function deriveNextAction(
       candidate = "review";
       explained = true;
     }
-    if (SEVERITY[candidate] > SEVERITY[action]) action = candidate;
+    action = stricterAction(action, candidate);
   }
   if (status === "Declined" && !explained) return "review";
   return action;
