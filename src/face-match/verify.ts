@@ -1,7 +1,7 @@
 import type { DiditClient, FaceMatchParams, LivenessParams } from "../didit/client.js";
 import { ToolFailure, type UploadState } from "../errors.js";
 import type { LoadedImage } from "../images/load-image.js";
-import { assessLiveness, stricterAction } from "../liveness/assess.js";
+import { assessLiveness, lowerFirst, stricterAction } from "../liveness/assess.js";
 import {
   imageOptions,
   markSandbox,
@@ -206,8 +206,4 @@ function summarizePrecheck(analysis: LocalAnalysis): PrecheckSummary {
 
 function stripSandbox(summary: string): string {
   return summary.startsWith(SANDBOX_LABEL) ? summary.slice(SANDBOX_LABEL.length + 1) : summary;
-}
-
-function lowerFirst(text: string): string {
-  return text.charAt(0).toLowerCase() + text.slice(1);
 }

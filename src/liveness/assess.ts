@@ -112,10 +112,7 @@ function summarize(
     case "proceed":
       return "The liveness check passed: the photo shows a live person.";
     case "retake": {
-      const first = warnings
-        .map((w) => findWarning(w.risk))
-        .find((entry) => entry?.next_action === "retake" && entry.user_message);
-      return `The photo could not be verified: ${lowerFirst(first?.user_message ?? "please take a new, well-lit photo of your face and try again.")}`;
+      return `The photo could not be verified: ${retakeAdvice(warnings, "please take a new, well-lit photo of your face and try again.")}`;
     }
     case "review":
       return status === "Approved"
@@ -126,6 +123,14 @@ function summarize(
   }
 }
 
-function lowerFirst(text: string): string {
+/** The catalog's advice for the first warning that calls for a retake, lower-cased to follow a colon. */
+export function retakeAdvice(warnings: readonly LivenessWarning[], fallback: string): string {
+  const first = warnings
+    .map((w) => findWarning(w.risk))
+    .find((entry) => entry?.next_action === "retake" && entry.user_message);
+  return lowerFirst(first?.user_message ?? fallback);
+}
+
+export function lowerFirst(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1);
 }
