@@ -1,5 +1,5 @@
 import type { CallOptions, FaceMatchParams } from "../didit/client.js";
-import { ToolFailure, type UploadState } from "../errors.js";
+import type { UploadState } from "../errors.js";
 import type { LoadedImage } from "../images/load-image.js";
 import {
   imageOptions,
@@ -9,7 +9,7 @@ import {
   withImageSlot,
 } from "../liveness/check.js";
 import { validMetadata } from "../liveness/metadata.js";
-import { thresholdProblem } from "../liveness/threshold.js";
+import { validThreshold } from "../liveness/threshold.js";
 import { assessFaceMatch } from "./assess.js";
 import { type ImagePairInput, loadImagePair } from "./images.js";
 import type { FaceMatchAssessment } from "./result.js";
@@ -65,17 +65,11 @@ export async function runFaceMatch(
 }
 
 export function faceMatchParams(request: FaceMatchRequest): FaceMatchParams {
-  const threshold = request.face_match_score_decline_threshold;
-  const problem = threshold === undefined ? undefined : thresholdProblem(threshold);
-  if (problem !== undefined) {
-    throw new ToolFailure(
-      "invalid_input",
-      `face_match_score_decline_threshold ${problem}`,
-      "Pass a score from 0 to 100 such as 30 or 42.5. Nothing was sent.",
-    );
-  }
   return {
-    face_match_score_decline_threshold: threshold,
+    face_match_score_decline_threshold: validThreshold(
+      request.face_match_score_decline_threshold,
+      "face_match_score_decline_threshold",
+    ),
     rotate_image: request.rotate_image,
     save_api_request: request.save_api_request,
     vendor_data: request.vendor_data,
