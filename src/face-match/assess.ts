@@ -1,9 +1,8 @@
 import { MAY_HAVE_BEEN_BILLED_HINT } from "../didit/error-mapping.js";
 import type { DiditFaceMatchResponse } from "../didit/face-match-schema.js";
 import { ToolFailure } from "../errors.js";
-import { deriveNextAction } from "../liveness/assess.js";
+import { deriveNextAction, retakeAdvice } from "../liveness/assess.js";
 import type { LivenessWarning } from "../liveness/result.js";
-import { findWarning } from "../warnings/catalog.js";
 import {
   FACE_MATCH_STATUSES,
   type FaceMatchAssessment,
@@ -86,18 +85,11 @@ function summarize(
       if (ref.faces_detected === 0 && user.faces_detected > 0) {
         return "No face could be found in the reference photo (the ID portrait), so it could not be compared: please take a sharp, glare-free photo of the photo page of your ID and try again.";
       }
-      const first = warnings
-        .map((w) => findWarning(w.risk))
-        .find((entry) => entry?.next_action === "retake" && entry.user_message);
-      return `The photos could not be compared: ${lowerFirst(first?.user_message ?? "please take new, well-lit photos and try again.")}`;
+      return `The photos could not be compared: ${retakeAdvice(warnings, "please take new, well-lit photos and try again.")}`;
     }
     case "review":
       return status === "Approved"
         ? "The selfie matches the reference photo, but the verification needs a manual review before you continue."
         : "We could not confirm automatically that the selfie and the reference photo show the same person; it needs a manual review before you continue.";
   }
-}
-
-function lowerFirst(text: string): string {
-  return text.charAt(0).toLowerCase() + text.slice(1);
 }

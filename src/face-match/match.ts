@@ -1,9 +1,15 @@
 import type { CallOptions, FaceMatchParams } from "../didit/client.js";
-import { asToolFailure, createUploadState, ToolFailure, type UploadState } from "../errors.js";
-import type { LoadedImage, LoadImageOptions } from "../images/load-image.js";
-import { type LivenessCheckDeps, noClientFailure } from "../liveness/check.js";
+import type { UploadState } from "../errors.js";
+import type { LoadedImage } from "../images/load-image.js";
+import {
+  imageOptions,
+  type LivenessCheckDeps,
+  markSandbox,
+  noClientFailure,
+  withImageSlot,
+} from "../liveness/check.js";
 import { validMetadata } from "../liveness/metadata.js";
-import { thresholdProblem } from "../liveness/threshold.js";
+import { validThreshold } from "../liveness/threshold.js";
 import { assessFaceMatch } from "./assess.js";
 import { type ImagePairInput, loadImagePair } from "./images.js";
 import type { FaceMatchAssessment } from "./result.js";
@@ -30,9 +36,6 @@ export interface FaceMatchRequest extends ImagePairInput, Omit<FaceMatchParams, 
   metadata?: unknown;
 }
 
-/** Labels a sandboxed result so nobody mistakes it for a verdict. */
-export const SANDBOX_LABEL = "[Sandbox: mocked result, not a real verdict]";
-
 /**
  * The face-match flow shared by match_faces and the CLI: validate both images and every field, ask consent once,
  * spend one check of the budget, call Didit, assess. Nothing leaves the machine before all of it is valid.
@@ -48,7 +51,7 @@ export async function runFaceMatch(
   const params = faceMatchParams(request);
   return withImageSlot(deps, call, async (upload) => {
     call.onProgress?.("Validating both images");
-    const images = await loadImagePair(request, await imageOptions(deps, call));
+    const images = await loadImagePair(request, await imageOptions(deps, call.signal));
     await deps.confirmUpload?.(
       [images.user, images.ref],
       call.signal ?? new AbortController().signal,
@@ -61,60 +64,15 @@ export async function runFaceMatch(
   });
 }
 
-/** Where and how both images may be read: the same rules as every other image tool. */
-export async function imageOptions(deps: FaceFlowDeps, call: FaceFlowCall): Promise<LoadImageOptions> {
-  return {
-    allowedDirs: await deps.allowedDirs(),
-    allowHardlinks: deps.allowHardlinks,
-    urlPolicy: deps.urlPolicy,
-    urlFetch: deps.urlFetch,
-    signal: call.signal,
-  };
-}
-
-/** Holds one in-flight slot for the whole flow, and turns a failure of ours after an upload into a billed hint. */
-export async function withImageSlot<T>(
-  deps: FaceFlowDeps,
-  call: FaceFlowCall,
-  run: (upload: UploadState) => Promise<T>,
-): Promise<T> {
-  const release = deps.inFlight ? await deps.inFlight.acquire(call.signal) : undefined;
-  const upload = call.upload ?? createUploadState();
-  try {
-    return await run(upload);
-  } catch (error) {
-    throw asToolFailure(error, upload);
-  } finally {
-    release?.();
-  }
-}
-
 export function faceMatchParams(request: FaceMatchRequest): FaceMatchParams {
-  const threshold = request.face_match_score_decline_threshold;
-  const problem = threshold === undefined ? undefined : thresholdProblem(threshold);
-  if (problem !== undefined) {
-    throw new ToolFailure(
-      "invalid_input",
-      `face_match_score_decline_threshold ${problem}`,
-      "Pass a score from 0 to 100 such as 30 or 42.5. Nothing was sent.",
-    );
-  }
   return {
-    face_match_score_decline_threshold: threshold,
+    face_match_score_decline_threshold: validThreshold(
+      request.face_match_score_decline_threshold,
+      "face_match_score_decline_threshold",
+    ),
     rotate_image: request.rotate_image,
     save_api_request: request.save_api_request,
     vendor_data: request.vendor_data,
     metadata: validMetadata(request.metadata),
   };
-}
-
-export function markSandbox<T extends { summary: string; sandbox?: boolean | undefined }>(
-  result: T,
-  sandbox?: boolean,
-): T {
-  if (sandbox) {
-    result.sandbox = true;
-    result.summary = `${SANDBOX_LABEL} ${result.summary}`;
-  }
-  return result;
 }

@@ -1,4 +1,5 @@
 import { ToolFailure } from "../errors.js";
+import { lowerFirst } from "../liveness/assess.js";
 import type { EngineLocations } from "../precheck/index.js";
 import type { PrecheckImage } from "./verify.js";
 
@@ -21,8 +22,4 @@ export function createImagePrecheck(engine: EngineLocations | undefined): Preche
     }
     return precheck.createPrecheckAnalyzer(engine).analyze(image.bytes, { signal });
   };
-}
-
-function lowerFirst(text: string): string {
-  return text.charAt(0).toLowerCase() + text.slice(1);
 }

@@ -1,24 +1,21 @@
 import type { DiditClient, FaceMatchParams, LivenessParams } from "../didit/client.js";
 import { ToolFailure, type UploadState } from "../errors.js";
 import type { LoadedImage } from "../images/load-image.js";
-import { assessLiveness } from "../liveness/assess.js";
-import { noClientFailure } from "../liveness/check.js";
+import { assessLiveness, lowerFirst, stricterAction } from "../liveness/assess.js";
+import {
+  imageOptions,
+  markSandbox,
+  noClientFailure,
+  SANDBOX_LABEL,
+  withImageSlot,
+} from "../liveness/check.js";
 import type { LivenessAssessment } from "../liveness/result.js";
 import { validThreshold } from "../liveness/threshold.js";
 import type { LocalAnalysis } from "../precheck/types.js";
 import type { NextAction } from "../warnings/types.js";
 import { assessFaceMatch } from "./assess.js";
 import { type ImagePair, loadImagePair } from "./images.js";
-import {
-  type FaceFlowCall,
-  type FaceFlowDeps,
-  type FaceMatchRequest,
-  faceMatchParams,
-  imageOptions,
-  markSandbox,
-  SANDBOX_LABEL,
-  withImageSlot,
-} from "./match.js";
+import { type FaceFlowCall, type FaceFlowDeps, type FaceMatchRequest, faceMatchParams } from "./match.js";
 import type { FaceMatchAssessment, PrecheckSummary, SelfieVerification } from "./result.js";
 
 /** Analyses one image on this machine; throws not_configured when the optional engine is not installed. */
@@ -32,13 +29,6 @@ export interface VerifyDeps extends FaceFlowDeps {
 export interface SelfieVerificationRequest extends FaceMatchRequest {
   face_liveness_score_decline_threshold?: number | undefined;
   precheck?: boolean | undefined;
-}
-
-const SEVERITY: Record<NextAction, number> = { proceed: 0, retake: 1, review: 2, reject: 3 };
-
-/** The stricter of two actions: reject > review > retake > proceed. */
-export function stricterAction(a: NextAction, b: NextAction): NextAction {
-  return SEVERITY[a] >= SEVERITY[b] ? a : b;
 }
 
 /**
@@ -65,7 +55,7 @@ export async function runSelfieVerification(
   };
   return withImageSlot(deps, call, async (upload) => {
     call.onProgress?.("Validating both images");
-    const images = await loadImagePair(request, await imageOptions(deps, call));
+    const images = await loadImagePair(request, await imageOptions(deps, call.signal));
     return verifyLoaded(deps, client, images, livenessParams, matchParams, request, call, upload);
   });
 }
@@ -216,8 +206,4 @@ function summarizePrecheck(analysis: LocalAnalysis): PrecheckSummary {
 
 function stripSandbox(summary: string): string {
   return summary.startsWith(SANDBOX_LABEL) ? summary.slice(SANDBOX_LABEL.length + 1) : summary;
-}
-
-function lowerFirst(text: string): string {
-  return text.charAt(0).toLowerCase() + text.slice(1);
 }

@@ -8,6 +8,11 @@ import type { DetectedFace, LivenessAssessment, LivenessWarning } from "./result
 
 const SEVERITY: Record<NextAction, number> = { proceed: 0, retake: 1, review: 2, reject: 3 };
 
+/** The stricter of two actions: reject > review > retake > proceed. */
+export function stricterAction(a: NextAction, b: NextAction): NextAction {
+  return SEVERITY[a] >= SEVERITY[b] ? a : b;
+}
+
 /**
  * Derives what to do from the warnings, catalog first: reject beats review beats retake beats proceed. A retake
  * only follows a decline; an unknown error-level tag, an Approved with an error-level tag, or a decline nothing
@@ -34,7 +39,7 @@ export function deriveNextAction(
       candidate = "review";
       explained = true;
     }
-    if (SEVERITY[candidate] > SEVERITY[action]) action = candidate;
+    action = stricterAction(action, candidate);
   }
   if (status === "Declined" && !explained) return "review";
   return action;
@@ -107,10 +112,7 @@ function summarize(
     case "proceed":
       return "The liveness check passed: the photo shows a live person.";
     case "retake": {
-      const first = warnings
-        .map((w) => findWarning(w.risk))
-        .find((entry) => entry?.next_action === "retake" && entry.user_message);
-      return `The photo could not be verified: ${lowerFirst(first?.user_message ?? "please take a new, well-lit photo of your face and try again.")}`;
+      return `The photo could not be verified: ${retakeAdvice(warnings, "please take a new, well-lit photo of your face and try again.")}`;
     }
     case "review":
       return status === "Approved"
@@ -121,6 +123,14 @@ function summarize(
   }
 }
 
-function lowerFirst(text: string): string {
+/** The catalog's advice for the first warning that calls for a retake, lower-cased to follow a colon. */
+export function retakeAdvice(warnings: readonly LivenessWarning[], fallback: string): string {
+  const first = warnings
+    .map((w) => findWarning(w.risk))
+    .find((entry) => entry?.next_action === "retake" && entry.user_message);
+  return lowerFirst(first?.user_message ?? fallback);
+}
+
+export function lowerFirst(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1);
 }

@@ -51,7 +51,8 @@ export async function runLivenessCheck(
   request: LivenessCheckRequest,
   call: CheckCall = {},
 ): Promise<LivenessAssessment> {
-  if (!deps.client) throw noClientFailure();
+  const client = deps.client;
+  if (!client) throw noClientFailure();
   // Every field is checked before a slot is taken or the image is read (or an image_url fetched): a bad field costs nothing.
   const params: LivenessParams = {
     face_liveness_score_decline_threshold: validThreshold(request.face_liveness_score_decline_threshold),
@@ -60,30 +61,59 @@ export async function runLivenessCheck(
     vendor_data: request.vendor_data,
     metadata: validMetadata(request.metadata),
   };
-  const release = deps.inFlight ? await deps.inFlight.acquire(call.signal) : undefined;
-  const upload = call.upload ?? createUploadState();
-  try {
+  return withImageSlot(deps, call, async (upload) => {
     call.onProgress?.("Validating the image");
-    const image = await loadImage(request, {
-      allowedDirs: await deps.allowedDirs(),
-      allowHardlinks: deps.allowHardlinks,
-      urlPolicy: deps.urlPolicy,
-      urlFetch: deps.urlFetch,
-      signal: call.signal,
-    });
+    const image = await loadImage(request, await imageOptions(deps, call.signal));
     if (deps.confirmUpload) await deps.confirmUpload(image, call.signal ?? new AbortController().signal);
     deps.reserveCheck?.();
     // Conservative on purpose: from here a failure may have been billed, even one raised before the first byte left.
     upload.started = true;
-    const response = await deps.client.checkPassiveLiveness(image, params, call);
+    const response = await client.checkPassiveLiveness(image, params, call);
     const assessment = assessLiveness(response, {
       includeFaceAttributes: request.include_face_attributes ?? false,
     });
-    if (deps.sandbox) {
-      assessment.sandbox = true;
-      assessment.summary = `[Sandbox: mocked result, not a real verdict] ${assessment.summary}`;
-    }
-    return assessment;
+    return markSandbox(assessment, deps.sandbox);
+  });
+}
+
+/** Labels a sandboxed result so nobody mistakes it for a verdict. */
+export const SANDBOX_LABEL = "[Sandbox: mocked result, not a real verdict]";
+
+export function markSandbox<T extends { summary: string; sandbox?: boolean | undefined }>(
+  result: T,
+  sandbox?: boolean,
+): T {
+  if (sandbox) {
+    result.sandbox = true;
+    result.summary = `${SANDBOX_LABEL} ${result.summary}`;
+  }
+  return result;
+}
+
+/** Where and how an image may be read: the same rules for every image of every flow. */
+export async function imageOptions(
+  deps: Pick<LivenessCheckDeps, "allowedDirs" | "allowHardlinks" | "urlPolicy" | "urlFetch">,
+  signal: AbortSignal | undefined,
+): Promise<LoadImageOptions> {
+  return {
+    allowedDirs: await deps.allowedDirs(),
+    allowHardlinks: deps.allowHardlinks,
+    urlPolicy: deps.urlPolicy,
+    urlFetch: deps.urlFetch,
+    signal,
+  };
+}
+
+/** Holds one in-flight slot for the whole flow, and turns a failure of ours after an upload into a billed hint. */
+export async function withImageSlot<T>(
+  deps: Pick<LivenessCheckDeps, "inFlight">,
+  call: Pick<CheckCall, "signal" | "upload">,
+  run: (upload: UploadState) => Promise<T>,
+): Promise<T> {
+  const release = deps.inFlight ? await deps.inFlight.acquire(call.signal) : undefined;
+  const upload = call.upload ?? createUploadState();
+  try {
+    return await run(upload);
   } catch (error) {
     throw asToolFailure(error, upload);
   } finally {

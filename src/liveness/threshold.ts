@@ -15,14 +15,17 @@ export function thresholdProblem(value: number): string | undefined {
   return undefined;
 }
 
-/** The threshold to send, refused with invalid_input when it cannot be written as a plain decimal. */
-export function validThreshold(value: number | undefined): number | undefined {
+/** The threshold to send, refused with invalid_input (naming `field`) when it cannot be written as a plain decimal. */
+export function validThreshold(
+  value: number | undefined,
+  field = "face_liveness_score_decline_threshold",
+): number | undefined {
   if (value === undefined) return undefined;
   const problem = thresholdProblem(value);
   if (problem === undefined) return value;
   throw new ToolFailure(
     "invalid_input",
-    `face_liveness_score_decline_threshold ${problem}`,
+    `${field} ${problem}`,
     "Pass a score from 0 to 100 such as 30 or 42.5. Nothing was sent.",
   );
 }

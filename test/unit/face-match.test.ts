@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { DiditClient } from "../../src/didit/client.js";
 import { assessFaceMatch } from "../../src/face-match/assess.js";
-import { runSelfieVerification, stricterAction } from "../../src/face-match/verify.js";
+import { runSelfieVerification } from "../../src/face-match/verify.js";
+import { stricterAction } from "../../src/liveness/assess.js";
 import { createSandboxClient } from "../../src/sandbox/sandbox-client.js";
 import { rejectionOf } from "../support/expectations.js";
 
