@@ -1,9 +1,13 @@
-import { realpath } from "node:fs/promises";
-import path from "node:path";
-import { parseArgs } from "node:util";
 import { CALIBRATE_USAGE, runCalibrate } from "./calibrate/run.js";
 import type { BatchIO } from "./cli/batch.js";
 import { BATCH_OPTIONS, wantsBatch } from "./cli/batch-options.js";
+import {
+  diditRequestOptions,
+  parse,
+  scoreOption,
+  typedImagePath,
+  usageError,
+} from "./cli/command-options.js";
 import { runDoctor } from "./cli/doctor.js";
 import { runFaceCommand } from "./cli/face-commands.js";
 import { ConfigError, loadConfig } from "./config.js";
@@ -179,20 +183,6 @@ export function unknownCommand(word: string): ToolFailure {
   );
 }
 
-export function usageError(message: string): ToolFailure {
-  return new ToolFailure("invalid_input", message, "Run `didit-passive-liveness-mcp --help` for usage.");
-}
-
-type CliOptions = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>["options"]>;
-
-export function parse(argv: readonly string[], options: CliOptions) {
-  try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
-  } catch (error) {
-    throw usageError(error instanceof Error ? error.message : String(error));
-  }
-}
-
 async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
   const { values, positionals } = parse(argv, {
     threshold: { type: "string" },
@@ -208,11 +198,8 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
   if (positionals.length === 0)
     throw usageError("check needs an image path or URL (or several paths, for a batch).");
   const [image = ""] = positionals;
-  const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
-  if (threshold !== undefined && !(Number.isFinite(threshold) && threshold >= 0 && threshold <= 100)) {
-    throw usageError("--threshold must be a number from 0 to 100.");
-  }
-  const metadata = values.metadata === undefined ? undefined : parseMetadata(String(values.metadata));
+  const threshold = scoreOption(values.threshold, "--threshold");
+  const requestOptions = diditRequestOptions(values);
   // The server's allowed directories do not apply here (see below), so a stale DIDIT_ALLOWED_DIRS cannot break it.
   const config = await loadConfig(
     { allowDirs: [], sandbox: values.sandbox === true },
@@ -220,32 +207,27 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
   );
   const fields = {
     face_liveness_score_decline_threshold: threshold,
-    rotate_image: values.rotate === true ? true : undefined,
-    save_api_request: values["no-save"] === true ? false : undefined,
-    vendor_data: values["vendor-data"] as string | undefined,
-    metadata,
+    ...requestOptions,
     include_face_attributes: values.faces === true,
   };
   if (await wantsBatch(positionals, values)) {
     const { runBatch } = await import("./cli/batch.js");
     return runBatch(config, fields, positionals, values, io);
   }
-  const imageInput: TypedImage = /^https?:\/\//i.test(image)
-    ? { image_url: image, dirs: [] }
-    : await typedImagePath(image);
+  const typed = /^https?:\/\//i.test(image) ? undefined : await typedImagePath(image);
   const client = selectLivenessClient(config);
   try {
     const result = await runLivenessCheck(
       {
-        allowedDirs: async () => imageInput.dirs,
+        allowedDirs: async () => (typed ? [typed.dir] : []),
         allowHardlinks: config.allowHardlinks,
         urlPolicy: createUrlPolicy(config.allowedUrlHosts, config.urlAllowOnly),
         client,
         sandbox: config.sandbox,
       },
       {
-        image_path: imageInput.image_path,
-        image_url: imageInput.image_url,
+        image_path: typed?.file,
+        image_url: typed ? undefined : image,
         ...fields,
       },
       { signal: io.signal },
@@ -257,28 +239,6 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
   }
 }
 
-interface TypedImage {
-  image_path?: string;
-  image_url?: string;
-  /** The allowed directories for this image: the typed path's own directory. */
-  dirs: string[];
-}
-
-/** A person typed this path, so its own directory is the allowed one; every other file rule still applies. */
-async function typedImagePath(
-  image: string,
-): Promise<{ image_path: string; image_url?: undefined; dirs: string[] }> {
-  const absolute = path.resolve(image);
-  const dir = await realpath(path.dirname(absolute)).catch(() => {
-    throw new ToolFailure(
-      "file_not_found",
-      `No such directory: ${path.dirname(absolute)}.`,
-      "Check the image path.",
-    );
-  });
-  return { image_path: path.join(dir, path.basename(absolute)), dirs: [dir] };
-}
-
 async function runPrecheck(argv: readonly string[], io: CliIO): Promise<number> {
   const { values, positionals } = parse(argv, { rotate: { type: "boolean" }, json: { type: "boolean" } });
   if (positionals.length !== 1) throw usageError("precheck needs exactly one image path.");
@@ -286,32 +246,19 @@ async function runPrecheck(argv: readonly string[], io: CliIO): Promise<number> 
     { allowDirs: [], sandbox: false },
     { ...io.env, DIDIT_ALLOWED_DIRS: undefined },
   );
-  const { image_path: imagePath, dirs } = await typedImagePath(positionals[0] ?? "");
+  const { dir, file } = await typedImagePath(positionals[0] ?? "");
   // The MCP tool's own pre-check, so --json is exactly the tool's structured result.
   const output = await precheckFaceImage(
     {
-      allowedDirs: async () => dirs,
+      allowedDirs: async () => [dir],
       allowHardlinks: config.allowHardlinks,
       precheckEngine: config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
     },
-    { image_path: imagePath, rotate_image: values.rotate === true ? true : undefined },
+    { image_path: file, rotate_image: values.rotate === true ? true : undefined },
     io.signal,
   );
   io.out(values.json ? `${JSON.stringify(output, null, 2)}\n` : renderPrecheck(output));
   return output.ready ? EXIT.approved : EXIT.declined;
-}
-
-export function parseMetadata(text: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw usageError("--metadata must be valid JSON.");
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw usageError('--metadata must be a JSON object, e.g. \'{"flow":"signup"}\'.');
-  }
-  return value as Record<string, unknown>;
 }
 
 function runExplain(argv: readonly string[], io: CliIO): number {

@@ -7,6 +7,7 @@ import { appendFile, readdir, readFile, realpath, stat, writeFile } from "node:f
 import path from "node:path";
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
+import { usageError } from "../cli/command-options.js";
 import { loadConfig } from "../config.js";
 import type { DiditClient } from "../didit/client.js";
 import { asToolFailure, type ErrorCode, ToolFailure } from "../errors.js";
@@ -56,10 +57,6 @@ interface Scored extends LabelledImage {
   reason?: string;
 }
 
-function usage(message: string): ToolFailure {
-  return new ToolFailure("invalid_input", message, "Run `didit-passive-liveness-mcp --help` for usage.");
-}
-
 /** Runs `calibrate`; resolves to exit code 0, throws ToolFailure otherwise (the CLI maps it to 2 or 3). */
 export async function runCalibrate(argv: readonly string[], io: CalibrateIO): Promise<number> {
   let parsed: ReturnType<typeof parseOptions>;
@@ -68,14 +65,14 @@ export async function runCalibrate(argv: readonly string[], io: CalibrateIO): Pr
   } catch (error) {
     throw error instanceof ToolFailure
       ? error
-      : usage(error instanceof Error ? error.message : String(error));
+      : usageError(error instanceof Error ? error.message : String(error));
   }
   const { values } = parsed;
   const engine = values.engine ?? "didit";
-  if (engine !== "didit" && engine !== "local") throw usage("--engine must be didit or local.");
+  if (engine !== "didit" && engine !== "local") throw usageError("--engine must be didit or local.");
   const target = parseTarget(values["target-bpcer"], values["target-apcer"]);
   if (engine === "local" && values.scores !== undefined) {
-    throw usage("--scores holds Didit scores; it cannot be used with --engine local.");
+    throw usageError("--scores holds Didit scores; it cannot be used with --engine local.");
   }
   const labelled = await collectLabelledImages({
     bonaFide: values["bona-fide"] ?? [],
@@ -132,17 +129,18 @@ function parseOptions(argv: readonly string[]) {
       yes: { type: "boolean" },
     },
   });
-  if (positionals.length > 0) throw usage(`calibrate takes no positional arguments (got ${positionals[0]}).`);
+  if (positionals.length > 0)
+    throw usageError(`calibrate takes no positional arguments (got ${positionals[0]}).`);
   return { values };
 }
 
 function parseTarget(bpcer: string | undefined, apcer: string | undefined): Target {
   if (bpcer !== undefined && apcer !== undefined)
-    throw usage("Give --target-bpcer or --target-apcer, not both.");
+    throw usageError("Give --target-bpcer or --target-apcer, not both.");
   const text = bpcer ?? apcer ?? "0.05";
   const value = Number(text);
   if (!(text.trim() !== "" && Number.isFinite(value) && value >= 0 && value < 1)) {
-    throw usage(`The target must be a fraction from 0 to below 1, e.g. 0.05 for 5% (got ${text}).`);
+    throw usageError(`The target must be a fraction from 0 to below 1, e.g. 0.05 for 5% (got ${text}).`);
   }
   return apcer !== undefined ? { kind: "apcer", value } : { kind: "bpcer", value };
 }
@@ -186,11 +184,11 @@ export async function collectLabelledImages(source: {
 }): Promise<LabelledImage[]> {
   const usesFolders = source.bonaFide.length > 0 || source.attacks.length > 0;
   if (source.manifest !== undefined && usesFolders) {
-    throw usage("Give --manifest or --bona-fide/--attack folders, not both.");
+    throw usageError("Give --manifest or --bona-fide/--attack folders, not both.");
   }
   if (source.manifest !== undefined) return readManifest(source.manifest);
   if (source.bonaFide.length === 0 || source.attacks.length === 0) {
-    throw usage(
+    throw usageError(
       "calibrate needs --bona-fide DIR and at least one --attack DIR[=TYPE] (or --manifest FILE.csv).",
     );
   }
@@ -253,14 +251,15 @@ async function readManifest(file: string): Promise<LabelledImage[]> {
     if (i === 0 && p.toLowerCase() === "path") return;
     const label = rawLabel.toLowerCase();
     const where = `${file} line ${i + 1}`;
-    if (p === "") throw usage(`${where}: the path is empty.`);
+    if (p === "") throw usageError(`${where}: the path is empty.`);
     if (BONA_FIDE_LABELS.has(label)) out.push({ input: path.resolve(base, p), label: "bona_fide" });
     else if (ATTACK_LABELS.has(label)) {
-      if (type === "") throw usage(`${where}: an attack needs an attack_type (e.g. print, screen, mask).`);
+      if (type === "")
+        throw usageError(`${where}: an attack needs an attack_type (e.g. print, screen, mask).`);
       out.push({ input: path.resolve(base, p), label: "attack", attackType: type });
-    } else throw usage(`${where}: label must be bona_fide or attack (got "${rawLabel}").`);
+    } else throw usageError(`${where}: label must be bona_fide or attack (got "${rawLabel}").`);
   });
-  if (out.length === 0) throw usage(`${file} lists no images.`);
+  if (out.length === 0) throw usageError(`${file} lists no images.`);
   return out;
 }
 
@@ -288,7 +287,7 @@ async function hashAll(labelled: readonly LabelledImage[]): Promise<(LabelledIma
     const { sha256 } = await readImage(l.input);
     const prior = seen.get(sha256);
     if (prior && (prior.label !== l.label || prior.attackType !== l.attackType)) {
-      throw usage(`${l.input} and ${prior.input} are the same image with different labels.`);
+      throw usageError(`${l.input} and ${prior.input} are the same image with different labels.`);
     }
     seen.set(sha256, l);
     out.push({ ...l, sha256 });

@@ -1,13 +1,11 @@
-import { realpath } from "node:fs/promises";
-import path from "node:path";
-import { EXIT, parse, parseMetadata, usageError } from "../cli.js";
+import { EXIT } from "../cli.js";
 import { loadConfig } from "../config.js";
-import { ToolFailure } from "../errors.js";
 import { runFaceMatch } from "../face-match/match.js";
 import { createImagePrecheck } from "../face-match/precheck.js";
 import type { FaceMatchAssessment, SelfieVerification } from "../face-match/result.js";
 import { runSelfieVerification } from "../face-match/verify.js";
 import { selectLivenessClient } from "../liveness/select-client.js";
+import { diditRequestOptions, parse, scoreOption, typedImagePath, usageError } from "./command-options.js";
 
 interface FaceCommandIO {
   out: (text: string) => void;
@@ -48,7 +46,7 @@ export async function runFaceCommand(
     { ...io.env, DIDIT_ALLOWED_DIRS: undefined },
   );
   // A person typed these paths, so their own directories are the allowed ones; every other file rule still applies.
-  const [user, ref] = await Promise.all(positionals.map(resolveTyped));
+  const [user, ref] = await Promise.all(positionals.map(typedImagePath));
   const dirs = [user?.dir ?? "", ref?.dir ?? ""];
   const client = selectLivenessClient(config);
   const deps = {
@@ -60,16 +58,13 @@ export async function runFaceCommand(
   const common = {
     user_image_path: user?.file,
     ref_image_path: ref?.file,
-    rotate_image: values.rotate === true ? true : undefined,
-    save_api_request: values["no-save"] === true ? false : undefined,
-    vendor_data: values["vendor-data"] as string | undefined,
-    metadata: values.metadata === undefined ? undefined : parseMetadata(String(values.metadata)),
+    ...diditRequestOptions(values),
   };
   try {
     if (command === "match") {
       const result = await runFaceMatch(
         deps,
-        { ...common, face_match_score_decline_threshold: score(values.threshold, "--threshold") },
+        { ...common, face_match_score_decline_threshold: scoreOption(values.threshold, "--threshold") },
         { signal: io.signal },
       );
       io.out(values.json ? `${JSON.stringify(result, null, 2)}\n` : renderMatch(result));
@@ -84,8 +79,11 @@ export async function runFaceCommand(
       },
       {
         ...common,
-        face_liveness_score_decline_threshold: score(values["liveness-threshold"], "--liveness-threshold"),
-        face_match_score_decline_threshold: score(values["match-threshold"], "--match-threshold"),
+        face_liveness_score_decline_threshold: scoreOption(
+          values["liveness-threshold"],
+          "--liveness-threshold",
+        ),
+        face_match_score_decline_threshold: scoreOption(values["match-threshold"], "--match-threshold"),
         precheck: values.precheck === true,
       },
       { signal: io.signal },
@@ -95,26 +93,6 @@ export async function runFaceCommand(
   } finally {
     await client?.close();
   }
-}
-
-function score(raw: unknown, flag: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!(Number.isFinite(n) && n >= 0 && n <= 100))
-    throw usageError(`${flag} must be a number from 0 to 100.`);
-  return n;
-}
-
-async function resolveTyped(typed: string): Promise<{ dir: string; file: string }> {
-  const absolute = path.resolve(typed);
-  const dir = await realpath(path.dirname(absolute)).catch(() => {
-    throw new ToolFailure(
-      "file_not_found",
-      `No such directory: ${path.dirname(absolute)}.`,
-      "Check the image path.",
-    );
-  });
-  return { dir, file: path.join(dir, path.basename(absolute)) };
 }
 
 const num = (v: number | null) => (v === null ? "n/a" : Number.isInteger(v) ? String(v) : v.toFixed(1));
