@@ -67,6 +67,22 @@ const booleanFlag = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
   .transform((v) => v === "true" || v === "1" || v === "yes");
 
+/** An optional whole-number setting between min and max; `unit` and the bounds' notes complete its messages. */
+function wholeNumber(
+  name: string,
+  min: number,
+  max: number,
+  { unit, minNote, maxNote }: { unit?: string; minNote?: string; maxNote?: string } = {},
+) {
+  const of = unit ? ` of ${unit}` : "";
+  return z.coerce
+    .number({ error: `${name} must be a number${of}` })
+    .int(`${name} must be a whole number${of}`)
+    .min(min, `${name} must be at least ${min}${minNote ? ` (${minNote})` : ""}`)
+    .max(max, `${name} must be at most ${max}${maxNote ? ` (${maxNote})` : ""}`)
+    .optional();
+}
+
 const envSchema = z.object({
   DIDIT_API_KEY: z
     .string()
@@ -78,19 +94,13 @@ const envSchema = z.object({
       error: "DIDIT_BASE_URL must be an http(s) URL such as https://verification.didit.me",
     })
     .optional(),
-  DIDIT_TIMEOUT_MS: z.coerce
-    .number({ error: "DIDIT_TIMEOUT_MS must be a number of milliseconds" })
-    .int("DIDIT_TIMEOUT_MS must be a whole number of milliseconds")
-    .min(1000, "DIDIT_TIMEOUT_MS must be at least 1000 (1 s)")
-    .max(300_000, "DIDIT_TIMEOUT_MS must be at most 300000 (5 min)")
-    .optional(),
+  DIDIT_TIMEOUT_MS: wholeNumber("DIDIT_TIMEOUT_MS", 1000, 300_000, {
+    unit: "milliseconds",
+    minNote: "1 s",
+    maxNote: "5 min",
+  }),
   DIDIT_ALLOWED_DIRS: z.string().optional(),
-  DIDIT_MAX_CHECKS_PER_MINUTE: z.coerce
-    .number({ error: "DIDIT_MAX_CHECKS_PER_MINUTE must be a number" })
-    .int("DIDIT_MAX_CHECKS_PER_MINUTE must be a whole number")
-    .min(1, "DIDIT_MAX_CHECKS_PER_MINUTE must be at least 1")
-    .max(10_000, "DIDIT_MAX_CHECKS_PER_MINUTE must be at most 10000")
-    .optional(),
+  DIDIT_MAX_CHECKS_PER_MINUTE: wholeNumber("DIDIT_MAX_CHECKS_PER_MINUTE", 1, 10_000),
   DIDIT_CONFIRM_UPLOADS: booleanFlag.optional(),
   DIDIT_SANDBOX: booleanFlag.optional(),
   DIDIT_PRECHECK_MODELS_DIR: z.string().optional(),
@@ -104,24 +114,12 @@ const envSchema = z.object({
   DIDIT_MCP_OAUTH_AUDIENCE: z.string().optional(),
   DIDIT_ALLOWED_HOSTS: z.string().optional(),
   DIDIT_ALLOWED_ORIGINS: z.string().optional(),
-  DIDIT_SHUTDOWN_GRACE_MS: z.coerce
-    .number({ error: "DIDIT_SHUTDOWN_GRACE_MS must be a number of milliseconds" })
-    .int("DIDIT_SHUTDOWN_GRACE_MS must be a whole number of milliseconds")
-    .min(0, "DIDIT_SHUTDOWN_GRACE_MS must be at least 0")
-    .max(600_000, "DIDIT_SHUTDOWN_GRACE_MS must be at most 600000 (10 min)")
-    .optional(),
-  DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN: z.coerce
-    .number({ error: "DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN must be a number" })
-    .int("DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN must be a whole number")
-    .min(1, "DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN must be at least 1")
-    .max(10_000, "DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN must be at most 10000")
-    .optional(),
-  DIDIT_HTTP_MAX_IN_FLIGHT: z.coerce
-    .number({ error: "DIDIT_HTTP_MAX_IN_FLIGHT must be a number" })
-    .int("DIDIT_HTTP_MAX_IN_FLIGHT must be a whole number")
-    .min(1, "DIDIT_HTTP_MAX_IN_FLIGHT must be at least 1")
-    .max(10_000, "DIDIT_HTTP_MAX_IN_FLIGHT must be at most 10000")
-    .optional(),
+  DIDIT_SHUTDOWN_GRACE_MS: wholeNumber("DIDIT_SHUTDOWN_GRACE_MS", 0, 600_000, {
+    unit: "milliseconds",
+    maxNote: "10 min",
+  }),
+  DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN: wholeNumber("DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN", 1, 10_000),
+  DIDIT_HTTP_MAX_IN_FLIGHT: wholeNumber("DIDIT_HTTP_MAX_IN_FLIGHT", 1, 10_000),
 });
 
 export interface ServerArgs {
