@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { createUrlPolicy, splitHostList } from "./images/url-policy.js";
+import { ALLOW_URL_HOSTS_SETTING, createUrlPolicy } from "./images/url-policy.js";
 import { SPOOF_MODEL_FILES } from "./precheck/loader.js";
 
 export const DEFAULT_BASE_URL = "https://verification.didit.me";
@@ -194,11 +194,11 @@ export async function loadConfig(
   const e = parsed.data;
   const fromEnv = (e.DIDIT_ALLOWED_DIRS ?? "").split(path.delimiter).filter((d) => d.trim() !== "");
   const allowedDirs = await resolveAllowedDirs([...args.allowDirs, ...fromEnv]);
-  const allowedUrlHosts = splitHostList([...(args.allowUrlHosts ?? []), e.DIDIT_ALLOWED_URL_HOSTS ?? ""]);
+  const allowedUrlHosts = splitList(...(args.allowUrlHosts ?? []), e.DIDIT_ALLOWED_URL_HOSTS ?? "");
   try {
     createUrlPolicy(allowedUrlHosts);
   } catch (error) {
-    throw new ConfigError(`--allow-url-host / DIDIT_ALLOWED_URL_HOSTS: ${(error as Error).message}`);
+    throw new ConfigError(`${ALLOW_URL_HOSTS_SETTING}: ${(error as Error).message}`);
   }
   return Object.freeze({
     apiKey: e.DIDIT_API_KEY === "" ? undefined : e.DIDIT_API_KEY,
@@ -302,9 +302,10 @@ function noHttpFlags(
   return undefined;
 }
 
-function splitList(value: string): string[] {
-  return value
-    .split(",")
+/** Comma-separated entries (an env value, or flags that may each hold several), trimmed, empty ones dropped. */
+function splitList(...values: string[]): string[] {
+  return values
+    .flatMap((v) => v.split(","))
     .map((v) => v.trim())
     .filter((v) => v !== "");
 }
