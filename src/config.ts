@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { createUrlPolicy, splitHostList } from "./images/url-policy.js";
+import { ALLOW_URL_HOSTS_SETTING, createUrlPolicy } from "./images/url-policy.js";
 import { SPOOF_MODEL_FILES } from "./precheck/loader.js";
 
 export const DEFAULT_BASE_URL = "https://verification.didit.me";
@@ -67,6 +67,22 @@ const booleanFlag = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
   .transform((v) => v === "true" || v === "1" || v === "yes");
 
+/** An optional whole-number setting between min and max; `unit` and the bounds' notes complete its messages. */
+function wholeNumber(
+  name: string,
+  min: number,
+  max: number,
+  { unit, minNote, maxNote }: { unit?: string; minNote?: string; maxNote?: string } = {},
+) {
+  const of = unit ? ` of ${unit}` : "";
+  return z.coerce
+    .number({ error: `${name} must be a number${of}` })
+    .int(`${name} must be a whole number${of}`)
+    .min(min, `${name} must be at least ${min}${minNote ? ` (${minNote})` : ""}`)
+    .max(max, `${name} must be at most ${max}${maxNote ? ` (${maxNote})` : ""}`)
+    .optional();
+}
+
 const envSchema = z.object({
   DIDIT_API_KEY: z
     .string()
@@ -78,19 +94,13 @@ const envSchema = z.object({
       error: "DIDIT_BASE_URL must be an http(s) URL such as https://verification.didit.me",
     })
     .optional(),
-  DIDIT_TIMEOUT_MS: z.coerce
-    .number({ error: "DIDIT_TIMEOUT_MS must be a number of milliseconds" })
-    .int("DIDIT_TIMEOUT_MS must be a whole number of milliseconds")
-    .min(1000, "DIDIT_TIMEOUT_MS must be at least 1000 (1 s)")
-    .max(300_000, "DIDIT_TIMEOUT_MS must be at most 300000 (5 min)")
-    .optional(),
+  DIDIT_TIMEOUT_MS: wholeNumber("DIDIT_TIMEOUT_MS", 1000, 300_000, {
+    unit: "milliseconds",
+    minNote: "1 s",
+    maxNote: "5 min",
+  }),
   DIDIT_ALLOWED_DIRS: z.string().optional(),
-  DIDIT_MAX_CHECKS_PER_MINUTE: z.coerce
-    .number({ error: "DIDIT_MAX_CHECKS_PER_MINUTE must be a number" })
-    .int("DIDIT_MAX_CHECKS_PER_MINUTE must be a whole number")
-    .min(1, "DIDIT_MAX_CHECKS_PER_MINUTE must be at least 1")
-    .max(10_000, "DIDIT_MAX_CHECKS_PER_MINUTE must be at most 10000")
-    .optional(),
+  DIDIT_MAX_CHECKS_PER_MINUTE: wholeNumber("DIDIT_MAX_CHECKS_PER_MINUTE", 1, 10_000),
   DIDIT_CONFIRM_UPLOADS: booleanFlag.optional(),
   DIDIT_SANDBOX: booleanFlag.optional(),
   DIDIT_PRECHECK_MODELS_DIR: z.string().optional(),
@@ -104,24 +114,12 @@ const envSchema = z.object({
   DIDIT_MCP_OAUTH_AUDIENCE: z.string().optional(),
   DIDIT_ALLOWED_HOSTS: z.string().optional(),
   DIDIT_ALLOWED_ORIGINS: z.string().optional(),
-  DIDIT_SHUTDOWN_GRACE_MS: z.coerce
-    .number({ error: "DIDIT_SHUTDOWN_GRACE_MS must be a number of milliseconds" })
-    .int("DIDIT_SHUTDOWN_GRACE_MS must be a whole number of milliseconds")
-    .min(0, "DIDIT_SHUTDOWN_GRACE_MS must be at least 0")
-    .max(600_000, "DIDIT_SHUTDOWN_GRACE_MS must be at most 600000 (10 min)")
-    .optional(),
-  DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN: z.coerce
-    .number({ error: "DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN must be a number" })
-    .int("DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN must be a whole number")
-    .min(1, "DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN must be at least 1")
-    .max(10_000, "DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN must be at most 10000")
-    .optional(),
-  DIDIT_HTTP_MAX_IN_FLIGHT: z.coerce
-    .number({ error: "DIDIT_HTTP_MAX_IN_FLIGHT must be a number" })
-    .int("DIDIT_HTTP_MAX_IN_FLIGHT must be a whole number")
-    .min(1, "DIDIT_HTTP_MAX_IN_FLIGHT must be at least 1")
-    .max(10_000, "DIDIT_HTTP_MAX_IN_FLIGHT must be at most 10000")
-    .optional(),
+  DIDIT_SHUTDOWN_GRACE_MS: wholeNumber("DIDIT_SHUTDOWN_GRACE_MS", 0, 600_000, {
+    unit: "milliseconds",
+    maxNote: "10 min",
+  }),
+  DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN: wholeNumber("DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN", 1, 10_000),
+  DIDIT_HTTP_MAX_IN_FLIGHT: wholeNumber("DIDIT_HTTP_MAX_IN_FLIGHT", 1, 10_000),
 });
 
 export interface ServerArgs {
@@ -196,11 +194,11 @@ export async function loadConfig(
   const e = parsed.data;
   const fromEnv = (e.DIDIT_ALLOWED_DIRS ?? "").split(path.delimiter).filter((d) => d.trim() !== "");
   const allowedDirs = await resolveAllowedDirs([...args.allowDirs, ...fromEnv]);
-  const allowedUrlHosts = splitHostList([...(args.allowUrlHosts ?? []), e.DIDIT_ALLOWED_URL_HOSTS ?? ""]);
+  const allowedUrlHosts = splitList(...(args.allowUrlHosts ?? []), e.DIDIT_ALLOWED_URL_HOSTS ?? "");
   try {
     createUrlPolicy(allowedUrlHosts);
   } catch (error) {
-    throw new ConfigError(`--allow-url-host / DIDIT_ALLOWED_URL_HOSTS: ${(error as Error).message}`);
+    throw new ConfigError(`${ALLOW_URL_HOSTS_SETTING}: ${(error as Error).message}`);
   }
   return Object.freeze({
     apiKey: e.DIDIT_API_KEY === "" ? undefined : e.DIDIT_API_KEY,
@@ -304,9 +302,10 @@ function noHttpFlags(
   return undefined;
 }
 
-function splitList(value: string): string[] {
-  return value
-    .split(",")
+/** Comma-separated entries (an env value, or flags that may each hold several), trimmed, empty ones dropped. */
+function splitList(...values: string[]): string[] {
+  return values
+    .flatMap((v) => v.split(","))
     .map((v) => v.trim())
     .filter((v) => v !== "");
 }

@@ -75,7 +75,11 @@ export class StdioLineTransport implements Transport {
   private append(part: Buffer): void {
     if (this.discarding || part.length === 0) return;
     if (this.pendingBytes + part.length > this.maxMessageBytes) {
-      const head = Buffer.concat([...this.chunks, part]).subarray(0, ID_SCAN_BYTES);
+      // Only the head is copied, not the whole message held so far (up to the limit, 64 MB on stdio).
+      const head = Buffer.concat(
+        [...this.chunks, part],
+        Math.min(ID_SCAN_BYTES, this.pendingBytes + part.length),
+      );
       this.discarding = true;
       this.chunks = [];
       this.pendingBytes = 0;

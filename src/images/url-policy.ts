@@ -16,11 +16,6 @@ export interface UrlPolicy {
 
 export const ALLOW_URL_HOSTS_SETTING = "--allow-url-host / DIDIT_ALLOWED_URL_HOSTS";
 
-/** Splits a comma-separated list (flags may repeat, env is one string) into trimmed, non-empty entries. */
-export function splitHostList(values: readonly string[]): string[] {
-  return values.flatMap((v) => v.split(",")).flatMap((v) => (v.trim() === "" ? [] : [v.trim()]));
-}
-
 /** Builds the policy; throws an Error naming the first entry that is not a host name, an IP or a CIDR. */
 export function createUrlPolicy(entries: readonly string[], allowOnly = false): UrlPolicy {
   const names = new Set<string>();

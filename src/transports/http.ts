@@ -75,13 +75,13 @@ export async function runHttp(config: Config): Promise<void> {
     error: { code, message },
   });
 
-  /** The public URL of /mcp as the client sees it (behind a TLS proxy, X-Forwarded-Proto says https). */
-  const resourceUrl = (req: IncomingMessage) => {
+  /** This server's origin as the client sees it (behind a TLS proxy, X-Forwarded-Proto says https). */
+  const publicOrigin = (req: IncomingMessage) => {
     const proto = req.headers["x-forwarded-proto"] === "https" ? "https" : "http";
-    return `${proto}://${req.headers.host ?? `${http.host}:${http.port}`}${MCP_PATH}`;
+    return `${proto}://${req.headers.host ?? `${http.host}:${http.port}`}`;
   };
-  const metadataUrl = (req: IncomingMessage) =>
-    resourceUrl(req).replace(new RegExp(`${MCP_PATH}$`), `${METADATA_PATH}${MCP_PATH}`);
+  const resourceUrl = (req: IncomingMessage) => `${publicOrigin(req)}${MCP_PATH}`;
+  const metadataUrl = (req: IncomingMessage) => `${publicOrigin(req)}${METADATA_PATH}${MCP_PATH}`;
 
   const handleMcp = async (req: IncomingMessage, res: ServerResponse, log: RequestLog) => {
     if (!isHostAllowed(req.headers.host, http.allowedHosts)) {

@@ -51,29 +51,22 @@ export type HttpMetrics = ReturnType<typeof createHttpMetrics>;
 
 /** The same client, timed: latency of every upstream call and the error code of each that failed. */
 export function instrumentClient(client: DiditClient, metrics: HttpMetrics): DiditClient {
+  const timed = async <T>(call: () => Promise<T>): Promise<T> => {
+    const stop = metrics.upstreamLatency.startTimer();
+    try {
+      return await call();
+    } catch (error) {
+      metrics.upstreamErrors.inc({ code: asToolFailure(error).code });
+      throw error;
+    } finally {
+      stop();
+    }
+  };
   return {
-    async checkPassiveLiveness(image, params, call) {
-      const stop = metrics.upstreamLatency.startTimer();
-      try {
-        return await client.checkPassiveLiveness(image, params, call);
-      } catch (error) {
-        metrics.upstreamErrors.inc({ code: asToolFailure(error).code });
-        throw error;
-      } finally {
-        stop();
-      }
-    },
-    async matchFaces(userImage, refImage, params, call) {
-      const stop = metrics.upstreamLatency.startTimer();
-      try {
-        return await client.matchFaces(userImage, refImage, params, call);
-      } catch (error) {
-        metrics.upstreamErrors.inc({ code: asToolFailure(error).code });
-        throw error;
-      } finally {
-        stop();
-      }
-    },
+    checkPassiveLiveness: (image, params, call) =>
+      timed(() => client.checkPassiveLiveness(image, params, call)),
+    matchFaces: (userImage, refImage, params, call) =>
+      timed(() => client.matchFaces(userImage, refImage, params, call)),
     close: () => client.close(),
   };
 }
