@@ -1,13 +1,7 @@
 import type { CallOptions, FaceMatchParams } from "../didit/client.js";
 import type { UploadState } from "../errors.js";
-import type { LoadedImage } from "../images/load-image.js";
-import {
-  imageOptions,
-  type LivenessCheckDeps,
-  markSandbox,
-  noClientFailure,
-  withImageSlot,
-} from "../liveness/check.js";
+import { imageOptions, type LoadedImage } from "../images/load-image.js";
+import { type LivenessCheckDeps, markSandbox, noClientFailure, withImageSlot } from "../liveness/check.js";
 import { validMetadata } from "../liveness/metadata.js";
 import { validThreshold } from "../liveness/threshold.js";
 import { assessFaceMatch } from "./assess.js";

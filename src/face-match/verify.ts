@@ -1,14 +1,8 @@
 import type { DiditClient, FaceMatchParams, LivenessParams } from "../didit/client.js";
 import { ToolFailure, type UploadState } from "../errors.js";
-import type { LoadedImage } from "../images/load-image.js";
+import { imageOptions, type LoadedImage } from "../images/load-image.js";
 import { assessLiveness, lowerFirst, stricterAction } from "../liveness/assess.js";
-import {
-  imageOptions,
-  markSandbox,
-  noClientFailure,
-  SANDBOX_LABEL,
-  withImageSlot,
-} from "../liveness/check.js";
+import { markSandbox, noClientFailure, SANDBOX_LABEL, withImageSlot } from "../liveness/check.js";
 import type { LivenessAssessment } from "../liveness/result.js";
 import { validThreshold } from "../liveness/threshold.js";
 import type { LocalAnalysis } from "../precheck/types.js";

@@ -38,6 +38,32 @@ export interface LoadImageOptions {
   urlFetch?: Pick<UrlFetchOptions, "resolve" | "timeoutMs"> | undefined;
 }
 
+/** Where a flow's images may come from: the same rules for every image of every flow (from config or a test). */
+export interface ImageSources {
+  /** The directories image_path may read from (the configured ones, or the client's roots). */
+  allowedDirs: () => Promise<readonly string[]>;
+  /** Read image files with more than one hard link (--allow-hardlinks). */
+  allowHardlinks?: boolean | undefined;
+  /** Which image_url hosts may be fetched (--allow-url-host); default: https to public addresses. */
+  urlPolicy?: UrlPolicy | undefined;
+  /** Test seams for image_url: resolver and deadline. */
+  urlFetch?: LoadImageOptions["urlFetch"];
+}
+
+/** The options one call loads its images with. */
+export async function imageOptions(
+  sources: ImageSources,
+  signal: AbortSignal | undefined,
+): Promise<LoadImageOptions> {
+  return {
+    allowedDirs: await sources.allowedDirs(),
+    allowHardlinks: sources.allowHardlinks,
+    urlPolicy: sources.urlPolicy,
+    urlFetch: sources.urlFetch,
+    signal,
+  };
+}
+
 /** A URL typed where a path belongs would otherwise be resolved as a relative path and reported missing. */
 const LOOKS_LIKE_URL = /^https?:\/\//i;
 

@@ -1,7 +1,12 @@
 import type { DiditClient, LivenessParams } from "../didit/client.js";
 import { asToolFailure, createUploadState, ToolFailure, type UploadState } from "../errors.js";
-import { type ImageInput, type LoadedImage, type LoadImageOptions, loadImage } from "../images/load-image.js";
-import type { UrlPolicy } from "../images/url-policy.js";
+import {
+  type ImageInput,
+  type ImageSources,
+  imageOptions,
+  type LoadedImage,
+  loadImage,
+} from "../images/load-image.js";
 import type { InFlightLimit } from "../in-flight.js";
 import { assessLiveness } from "./assess.js";
 import { validMetadata } from "./metadata.js";
@@ -14,15 +19,7 @@ export interface LivenessCheckRequest extends ImageInput, Omit<LivenessParams, "
   include_face_attributes?: boolean | undefined;
 }
 
-export interface LivenessCheckDeps {
-  /** The directories image_path may read from. */
-  allowedDirs: () => Promise<readonly string[]>;
-  /** Read image files with more than one hard link (--allow-hardlinks). */
-  allowHardlinks?: boolean | undefined;
-  /** Which image_url hosts may be fetched (--allow-url-host); default: https to public addresses. */
-  urlPolicy?: UrlPolicy | undefined;
-  /** Test seams for image_url: resolver and deadline. */
-  urlFetch?: LoadImageOptions["urlFetch"];
+export interface LivenessCheckDeps extends ImageSources {
   /** Undefined when no API key is configured (and no sandbox). */
   client: DiditClient | undefined;
   /** True when `client` is the offline sandbox responder: results say they are not real verdicts. */
@@ -88,20 +85,6 @@ export function markSandbox<T extends { summary: string; sandbox?: boolean | und
     result.summary = `${SANDBOX_LABEL} ${result.summary}`;
   }
   return result;
-}
-
-/** Where and how an image may be read: the same rules for every image of every flow. */
-export async function imageOptions(
-  deps: Pick<LivenessCheckDeps, "allowedDirs" | "allowHardlinks" | "urlPolicy" | "urlFetch">,
-  signal: AbortSignal | undefined,
-): Promise<LoadImageOptions> {
-  return {
-    allowedDirs: await deps.allowedDirs(),
-    allowHardlinks: deps.allowHardlinks,
-    urlPolicy: deps.urlPolicy,
-    urlFetch: deps.urlFetch,
-    signal,
-  };
 }
 
 /** Holds one in-flight slot for the whole flow, and turns a failure of ours after an upload into a billed hint. */

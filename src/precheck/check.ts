@@ -1,5 +1,4 @@
-import { type ImageInput, type LoadImageOptions, loadImage } from "../images/load-image.js";
-import type { UrlPolicy } from "../images/url-policy.js";
+import { type ImageInput, type ImageSources, imageOptions, loadImage } from "../images/load-image.js";
 import type { InFlightLimit } from "../in-flight.js";
 import type { EngineLocations } from "./loader.js";
 import type { LocalAnalysis, PrecheckOutput } from "./types.js";
@@ -7,15 +6,7 @@ import type { LocalAnalysis, PrecheckOutput } from "./types.js";
 const ADVISORY_CLAUSE = "this is advisory, only Didit's check decides liveness";
 
 /** What a pre-check needs: where images may come from, the shared in-flight bound and the engine's location. */
-export interface PrecheckDeps {
-  /** The directories image_path may read from. */
-  allowedDirs: () => Promise<readonly string[]>;
-  /** Read image files with more than one hard link (--allow-hardlinks). */
-  allowHardlinks?: boolean | undefined;
-  /** Which image_url hosts may be fetched (--allow-url-host); default: https to public addresses. */
-  urlPolicy?: UrlPolicy | undefined;
-  /** Test seams for image_url: resolver and deadline. */
-  urlFetch?: LoadImageOptions["urlFetch"];
+export interface PrecheckDeps extends ImageSources {
   /** Shared with the other image tools: a slot is taken before the image is loaded and held until the end. */
   inFlight?: InFlightLimit | undefined;
   /** Where the engine's packages and models are; default: installed next to the server. */
@@ -43,13 +34,7 @@ export async function precheckFaceImage(
   const release = deps.inFlight ? await deps.inFlight.acquire(signal) : undefined;
   let analysis: LocalAnalysis;
   try {
-    const image = await loadImage(input, {
-      allowedDirs: await deps.allowedDirs(),
-      allowHardlinks: deps.allowHardlinks,
-      urlPolicy: deps.urlPolicy,
-      urlFetch: deps.urlFetch,
-      signal,
-    });
+    const image = await loadImage(input, await imageOptions(deps, signal));
     analysis = await precheck
       .createPrecheckAnalyzer(deps.precheckEngine)
       .analyze(image.bytes, { rotate: input.rotate_image === true, signal });
