@@ -11,7 +11,7 @@ import { createInFlightLimit, type InFlightLimit } from "./in-flight.js";
 import type { Logger } from "./log.js";
 import { registerIdentityPrompt } from "./prompts/identity-check.js";
 import { registerLivenessPrompt } from "./prompts/liveness-check.js";
-import { createCheckBudget } from "./rate-guard.js";
+import { type CheckBudget, createCheckBudget } from "./rate-guard.js";
 import { collectGarbageSoon } from "./reclaim-memory.js";
 import type { Redact } from "./redact.js";
 import { registerWarningResources } from "./resources/warnings.js";
@@ -29,8 +29,8 @@ export interface ServerDeps {
   version: string;
   /** The bound on image tools in flight; tests pass their own to observe it. Default: the Didit pool size. */
   inFlight?: InFlightLimit;
-  /** Takes one check from the budget or throws rate_limited; default: this server's own per-minute budget. */
-  reserveCheck?: (() => void) | undefined;
+  /** The checks budget (reserve all or none, release unused); default: this server's own per-minute budget. */
+  checkBudget?: CheckBudget | undefined;
   /** Told how each tool call ended ("ok", "approved"/"declined", or the error code), for metrics and logs. */
   onToolResult?: ((event: ToolResultEvent) => void) | undefined;
 }
@@ -50,8 +50,7 @@ export function createServer(deps: ServerDeps): McpServer {
 
   const dirs = createAllowedDirsSource(server.server, config.allowedDirs, deps.logger);
   // One budget and one consent for every tool that calls Didit: the cost guard counts checks, not tools.
-  const ownBudget = deps.reserveCheck ? undefined : createCheckBudget(config.maxChecksPerMinute);
-  const external = deps.reserveCheck;
+  const budget = deps.checkBudget ?? createCheckBudget(config.maxChecksPerMinute);
   const context: ToolContext = {
     allowedDirs: dirs.current,
     allowHardlinks: config.allowHardlinks,
@@ -60,12 +59,8 @@ export function createServer(deps: ServerDeps): McpServer {
     sandbox: config.sandbox,
     // One bound for every tool that loads an image, so a burst of either cannot hold more images than this.
     inFlight: deps.inFlight ?? createInFlightLimit(undefined, { onBurstOver: () => collectGarbageSoon() }),
-    reserveCheck:
-      ownBudget ??
-      ((count = 1) => {
-        for (let i = 0; i < count; i++) external?.();
-      }),
-    releaseCheck: ownBudget?.release,
+    reserveCheck: budget,
+    releaseCheck: budget.release,
     confirmUpload: config.confirmUploads ? createUploadConsent(server.server) : undefined,
     precheckEngine: config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
   };

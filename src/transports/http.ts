@@ -173,7 +173,7 @@ export async function runHttp(config: Config): Promise<void> {
       logger,
       redact,
       version,
-      reserveCheck: budgets(caller.tokenId),
+      checkBudget: budgets(caller.tokenId),
       // One image-tool bound for the process, not one per request's server.
       inFlight: imageTools,
       onToolResult: (event) => {

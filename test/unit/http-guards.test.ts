@@ -104,4 +104,28 @@ describe("per-caller budgets", () => {
     t += 60_001;
     a();
   });
+
+  it("reserves all or nothing: a refusal of either budget leaves both as they were, and release returns to both", () => {
+    const t = 0;
+    const budgets = createCallerBudgets(
+      3,
+      2,
+      () => {},
+      () => t,
+    );
+    const a = budgets("a");
+    const b = budgets("b");
+    a();
+    // Two checks (verify_selfie) with one left in a's share: refused, and the one left is still there.
+    expect(() => a(2)).toThrow(/fewer than the 2/);
+    a();
+    expect(() => a()).toThrow(ToolFailure);
+    // The process has one left: b's two are refused by it, and b's own share is not spent by the refusal.
+    expect(() => b(2)).toThrow(ToolFailure);
+    b();
+    expect(() => b()).toThrow(ToolFailure);
+    // A skipped face match goes back to the caller's share and to the process.
+    b.release();
+    b();
+  });
 });

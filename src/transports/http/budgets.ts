@@ -1,5 +1,5 @@
 import { ToolFailure } from "../../errors.js";
-import { createCheckBudget } from "../../rate-guard.js";
+import { type CheckBudget, createCheckBudget } from "../../rate-guard.js";
 
 /** Callers seen in the last minute beyond which idle budgets are dropped, so many OAuth subjects cannot grow memory. */
 const SWEEP_AT = 1_000;
@@ -14,23 +14,42 @@ export function createCallerBudgets(
   perMinutePerCaller: number,
   onRefused: (scope: "token" | "process") => void,
   now: () => number = Date.now,
-) {
+): (tokenId: string) => CheckBudget {
   const processBudget = createCheckBudget(perMinute, now);
-  const perCaller = new Map<string, { reserve: () => void; lastUsed: number }>();
-  return (tokenId: string) => () => {
+  const perCaller = new Map<string, { budget: CheckBudget; lastUsed: number }>();
+  const callerBudget = (tokenId: string) => {
     const t = now();
     if (perCaller.size >= SWEEP_AT) {
       for (const [id, entry] of perCaller) if (entry.lastUsed <= t - 60_000) perCaller.delete(id);
     }
     let entry = perCaller.get(tokenId);
     if (entry === undefined) {
-      entry = { reserve: createCheckBudget(perMinutePerCaller, now), lastUsed: t };
+      entry = { budget: createCheckBudget(perMinutePerCaller, now), lastUsed: t };
       perCaller.set(tokenId, entry);
     }
     entry.lastUsed = t;
-    refusedAs("token", entry.reserve, onRefused);
-    refusedAs("process", processBudget, onRefused);
+    return entry.budget;
   };
+  return (tokenId) =>
+    Object.assign(
+      // All or nothing, like each budget alone: the caller's share is given back when the process refuses.
+      (count = 1) => {
+        const caller = callerBudget(tokenId);
+        refusedAs("token", () => caller(count), onRefused);
+        try {
+          refusedAs("process", () => processBudget(count), onRefused);
+        } catch (error) {
+          caller.release(count);
+          throw error;
+        }
+      },
+      {
+        release: (count = 1) => {
+          callerBudget(tokenId).release(count);
+          processBudget.release(count);
+        },
+      },
+    );
 }
 
 function refusedAs(
