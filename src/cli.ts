@@ -67,7 +67,7 @@ batch    Several images, a directory (.jpg/.jpeg/.png/.webp/.tif/.tiff), a glob 
          stdin, one per line): one row per input, written as each check finishes.
          --recursive       search directories' subdirectories too
          --concurrency N   checks at once (default 4, max 16)
-         --out FILE        append rows to FILE instead of stdout
+         --out FILE        append rows to FILE instead of stdout, in the format FILE already has
          --format F        jsonl (default: {input, sha256, ok, uploaded, result | error, elapsed_ms}) or csv
                            (input,sha256,status,next_action,score,warnings,error_code,request_id)
          --resume          skip inputs whose sha256 has a verdict row in --out; failed rows are redone

@@ -1,5 +1,6 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
 import type { LivenessAssessment } from "../liveness/result.js";
+import { usageError } from "./command-options.js";
 
 /** The pre-check's findings on an input it marked not ready (`--precheck`): nothing was uploaded. */
 export interface PrecheckSkip {
@@ -106,19 +107,52 @@ export function parseCsv(text: string): string[][] {
 /** A finished row: Didit gave a verdict. Failed, skipped and dry-run rows are redone on --resume. */
 const FINISHED_STATUSES = new Set(["Approved", "Declined"]);
 
+const FORMAT_NAMES: Record<OutputFormat, string> = { jsonl: "JSONL", csv: "CSV" };
+
+/** An earlier output file's format, from its first line: this project's CSV header, or a JSON object. */
+export function detectFormat(text: string): OutputFormat | undefined {
+  const first = text.split(/\r?\n/).find((line) => line.trim() !== "") ?? "";
+  if (first === CSV_COLUMNS.join(",")) return "csv";
+  if (first.trimStart().startsWith("{")) return "jsonl";
+  return undefined;
+}
+
 /**
- * Reads a previous run's output for --resume: the sha256 of every finished input. The file is then rewritten
- * (atomically) with only those rows, one per input, so the inputs redone now are not listed twice; a line cut
- * short by a crash is dropped the same way.
+ * The format rows are added to an earlier output file in: the file's own, so a forgotten --format never mixes two
+ * in one file; a --format the file is not in is refused. Nothing is read or written before this answers.
  */
-export async function prepareResume(file: string, format: OutputFormat): Promise<Set<string>> {
+export function outputFormat(
+  file: string,
+  text: string,
+  given: OutputFormat | undefined,
+): OutputFormat | undefined {
+  const found = detectFormat(text);
+  if (found && given && found !== given) {
+    throw usageError(
+      `${file} holds ${FORMAT_NAMES[found]} rows, but --format ${given} was given; run again without --format (the file's format is used) or with --format ${found}, or pick another --out.`,
+    );
+  }
+  return found ?? given;
+}
+
+/**
+ * Reads a previous run's output for --resume: the sha256 of every finished input, and the file's format. The file is
+ * then rewritten (atomically) with only those rows, one per input, so the inputs redone now are not listed twice; a
+ * line cut short by a crash is dropped the same way. A non-empty file with no row this reads is refused, never
+ * replaced: it is not this command's output (or not in this format), and nothing was uploaded yet.
+ */
+export async function prepareResume(
+  file: string,
+  given: OutputFormat | undefined,
+): Promise<{ done: Set<string>; format: OutputFormat | undefined }> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return new Set();
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { done: new Set(), format: given };
     throw error;
   }
+  const format = outputFormat(file, text, given) ?? "jsonl";
   const done = new Set<string>();
   // One row per input: identical files under two names each keep theirs.
   const keptInputs = new Set<string>();
@@ -130,6 +164,7 @@ export async function prepareResume(file: string, format: OutputFormat): Promise
     return true;
   };
   const kept: string[] = [];
+  let readable = 0;
   // Only complete lines count: the last one may have been cut off mid-write.
   const complete = text.endsWith("\n") ? text : text.slice(0, text.lastIndexOf("\n") + 1);
   if (format === "jsonl") {
@@ -141,25 +176,33 @@ export async function prepareResume(file: string, format: OutputFormat): Promise
       } catch {
         continue;
       }
-      if (
-        row.ok === true &&
-        row.result &&
-        typeof row.sha256 === "string" &&
-        keep(row.sha256, String(row.input))
-      ) {
+      if (row === null || typeof row !== "object" || typeof row.input !== "string") continue;
+      readable += 1;
+      if (row.ok === true && row.result && typeof row.sha256 === "string" && keep(row.sha256, row.input)) {
         kept.push(`${line}\n`);
       }
     }
   } else {
     const records = parseCsv(complete);
-    if (records[0]?.join(",") === CSV_COLUMNS.join(",")) records.shift();
+    if (records[0]?.join(",") === CSV_COLUMNS.join(",")) {
+      records.shift();
+      readable += 1;
+    }
     kept.push(csvHeader());
     for (const record of records) {
+      if (record.length !== CSV_COLUMNS.length) continue;
+      readable += 1;
       const [input = "", sha, status] = record;
       if (sha && status && FINISHED_STATUSES.has(status) && keep(sha, input)) {
         kept.push(`${record.map(csvField).join(",")}\n`);
       }
     }
+  }
+  if (readable === 0 && text.trim() !== "") {
+    throw usageError(
+      `${file} is not empty but has no ${FORMAT_NAMES[format]} row of a batch run, so --resume left it as it is and uploaded nothing.`,
+      "Pass the previous run's output as --out (and its --format), or move this file away.",
+    );
   }
   const next = kept.join("");
   if (next !== text) {
@@ -167,7 +210,7 @@ export async function prepareResume(file: string, format: OutputFormat): Promise
     await writeFile(temp, next);
     await rename(temp, file);
   }
-  return done;
+  return { done, format };
 }
 
 /** Counts for the end-of-run summary. */

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { closeSync, createReadStream, fstatSync, openSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -23,10 +23,12 @@ import {
   emptySummary,
   formatRow,
   type OutputFormat,
+  outputFormat,
   type PrecheckSkip,
   prepareResume,
   renderSummary,
 } from "./batch-output.js";
+import { usageError } from "./command-options.js";
 import { createProgress, type ProgressState } from "./progress.js";
 
 /** Batch exit codes, beside the single-image ones (0 Approved, 1 Declined, 2 usage/input, 3 config/API). */
@@ -56,15 +58,11 @@ export interface BatchIO {
   stderrIsTTY?: boolean | undefined;
 }
 
-function usage(message: string): ToolFailure {
-  return new ToolFailure("invalid_input", message, "Run `didit-passive-liveness-mcp --help` for usage.");
-}
-
 function intOption(value: unknown, name: string, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max)
-    throw usage(`${name} must be a whole number from ${min} to ${max}.`);
+    throw usageError(`${name} must be a whole number from ${min} to ${max}.`);
   return n;
 }
 
@@ -78,6 +76,22 @@ async function sha256OfFile(file: string): Promise<string | null> {
     return hash.digest("hex");
   } catch {
     return null; // unreadable here; the check itself says why
+  }
+}
+
+/** The first bytes of an earlier output file, enough for its first line; "" when there is none. */
+function headOf(file: string): string {
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch {
+    return "";
+  }
+  try {
+    const buffer = Buffer.alloc(4096);
+    return buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString("utf8");
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -132,13 +146,14 @@ export async function runBatch(
   const concurrency =
     intOption(values.concurrency, "--concurrency", 1, MAX_CHECKS_IN_FLIGHT) ?? DEFAULT_CONCURRENCY;
   const maxCredits = intOption(values["max-credits"], "--max-credits", 0, Number.MAX_SAFE_INTEGER);
-  const format = (values.format ?? "jsonl") as OutputFormat;
-  if (format !== "jsonl" && format !== "csv") throw usage("--format must be jsonl or csv.");
+  const givenFormat = values.format as OutputFormat | undefined;
+  if (givenFormat !== undefined && givenFormat !== "jsonl" && givenFormat !== "csv")
+    throw usageError("--format must be jsonl or csv.");
   const outFile = values.out === undefined ? undefined : path.resolve(String(values.out));
-  if (values.resume && !outFile) throw usage("--resume needs --out FILE (the previous run's output).");
+  if (values.resume && !outFile) throw usageError("--resume needs --out FILE (the previous run's output).");
   const dryRun = values["dry-run"] === true;
   const usesStdinForPaths = positionals.includes("-");
-  if (usesStdinForPaths && !io.stdin) throw usage("`-` reads paths from stdin, but there is no stdin.");
+  if (usesStdinForPaths && !io.stdin) throw usageError("`-` reads paths from stdin, but there is no stdin.");
   const redact = createRedactor([config.apiKey, io.env.DIDIT_API_KEY]);
 
   // Plan: every input once, its bytes hashed, finished ones skipped on --resume.
@@ -146,8 +161,13 @@ export async function runBatch(
     recursive: values.recursive === true,
     readStdin: () => readAll(io.stdin as NodeJS.ReadableStream),
   });
-  if (inputs.length === 0) throw usage("No images found in the given paths.");
-  const done = values.resume && outFile ? await prepareResume(outFile, format) : new Set<string>();
+  if (inputs.length === 0) throw usageError("No images found in the given paths.");
+  // Rows go on in the format the earlier file is in; --resume also learns which inputs are done.
+  let done = new Set<string>();
+  let fileFormat = givenFormat;
+  if (values.resume && outFile) ({ done, format: fileFormat } = await prepareResume(outFile, givenFormat));
+  else if (outFile) fileFormat = outputFormat(outFile, headOf(outFile), givenFormat);
+  const format = fileFormat ?? "jsonl";
   const summary = emptySummary(inputs.length, config.sandbox);
   const plan: Planned[] = [];
   const firstWithSha = new Map<string, number>();

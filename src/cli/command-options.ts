@@ -6,8 +6,11 @@ import { ToolFailure } from "../errors.js";
 // The option parsing every command shares. A leaf module: calibrate/run.ts cannot import cli.ts, whose usage text
 // needs calibrate's at load time.
 
-export function usageError(message: string): ToolFailure {
-  return new ToolFailure("invalid_input", message, "Run `didit-passive-liveness-mcp --help` for usage.");
+export function usageError(
+  message: string,
+  hint = "Run `didit-passive-liveness-mcp --help` for usage.",
+): ToolFailure {
+  return new ToolFailure("invalid_input", message, hint);
 }
 
 type CliOptions = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>["options"]>;

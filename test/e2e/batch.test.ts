@@ -222,6 +222,42 @@ describe("check on many images", () => {
     expect(byInput.get(files[0])?.[7]).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it("--resume on a CSV file without --format reads it as CSV: earlier rows kept, only the new image uploaded", async () => {
+    const { files } = await makeImages(3);
+    const out = path.join(work, "rows.csv");
+    expect((await cli([...files.slice(0, 2), "--out", out, "--format", "csv"])).code).toBe(0);
+    const before = await readFile(out, "utf8");
+    double.reset();
+    const resumed = await cli([...files, "--out", out, "--resume"]);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toContain("2 inputs already done are skipped");
+    expect(double.requests).toHaveLength(1);
+    const after = await readFile(out, "utf8");
+    expect(after.startsWith(before)).toBe(true);
+    const [header, ...records] = parseCsv(after);
+    expect(header).toEqual([...CSV_COLUMNS]);
+    expect(records.map((record) => record[0]).sort()).toEqual([...files].sort());
+  });
+
+  it("--resume refuses a --format the file is not in, and a file with no row it can read: nothing replaced or uploaded", async () => {
+    const { files } = await makeImages(2);
+    const out = path.join(work, "rows.jsonl");
+    expect((await cli([...files, "--out", out])).code).toBe(0);
+    const before = await readFile(out, "utf8");
+    double.reset();
+    const mismatch = await cli([...files, "--out", out, "--resume", "--format", "csv"]);
+    expect(mismatch.code).toBe(2);
+    expect(mismatch.stderr).toMatch(/Error \[invalid_input\].*JSONL.*--format csv/);
+    expect(await readFile(out, "utf8")).toBe(before);
+    const notes = path.join(work, "notes.txt");
+    await writeFile(notes, "not batch output\nsecond line\n");
+    const unreadable = await cli([...files, "--out", notes, "--resume"]);
+    expect(unreadable.code).toBe(2);
+    expect(unreadable.stderr).toMatch(/Error \[invalid_input\].*has no JSONL row/);
+    expect(await readFile(notes, "utf8")).toBe("not batch output\nsecond line\n");
+    expect(double.requests).toHaveLength(0);
+  });
+
   it("a single image keeps today's output; with --json its failure is JSON on stdout too", async () => {
     const one = await cli([FIXTURE]);
     expect(one.code).toBe(0);

@@ -128,13 +128,13 @@ describe("batch output", () => {
         .map((r) => JSON.stringify(r))
         .join("\n")}\n{"input":"cut`,
     );
-    expect([...(await prepareResume(file, "jsonl"))]).toEqual(["s1"]);
+    expect([...(await prepareResume(file, "jsonl")).done]).toEqual(["s1"]);
     const { readFile } = await import("node:fs/promises");
     // One row per input: a repeated row goes, an identical file under another name keeps its own.
     expect(await readFile(file, "utf8")).toBe(
       `${JSON.stringify(verdict)}\n${JSON.stringify({ ...verdict, input: "same-bytes.jpg" })}\n`,
     );
-    expect(await prepareResume(path.join(root, "none.jsonl"), "jsonl")).toEqual(new Set());
+    expect((await prepareResume(path.join(root, "none.jsonl"), "jsonl")).done).toEqual(new Set());
   });
 });
 
