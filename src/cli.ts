@@ -69,7 +69,8 @@ batch    Several images, a directory (.jpg/.jpeg/.png/.webp/.tif/.tiff), a glob 
          --concurrency N   checks at once (default 4, max 16)
          --out FILE        append rows to FILE instead of stdout, in the format FILE already has
          --format F        jsonl (default: {input, sha256, ok, uploaded, result | error, elapsed_ms}) or csv
-                           (input,sha256,status,next_action,score,warnings,error_code,request_id)
+                           (input,sha256,status,next_action,score,warnings,error_code,request_id; a cell
+                           starting with = + - @, tab or CR gets a leading ' so no spreadsheet runs it)
          --resume          skip inputs whose sha256 has a verdict row in --out; failed rows are redone
          --dry-run         validate every input locally (path, size, type, --precheck); upload nothing
          --yes             confirm a spend above 10 credits (asked on a terminal, refused otherwise)

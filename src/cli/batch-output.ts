@@ -46,8 +46,24 @@ export function rowStatus(row: BatchRow): string {
   return "error";
 }
 
+/** What makes a spreadsheet run a cell as a formula (OWASP CSV injection): its first character. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+/** The mark a neutralised cell starts with; a value that starts with it gets one more, so each reads back exactly. */
+const TEXT_MARK = "'";
+
+/**
+ * One cell of every CSV the project writes (RFC 4180 quoting). A value a spreadsheet would run as a formula (a file
+ * named `=2*21.jpg`, upstream text starting `@`) is neutralised the OWASP way: a leading `'`, and quoted.
+ */
 export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) || /^\s|\s$/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+  const quote = (text: string) => `"${text.replaceAll('"', '""')}"`;
+  if (FORMULA_START.test(value) || value.startsWith(TEXT_MARK)) return quote(`${TEXT_MARK}${value}`);
+  return /[",\r\n]/.test(value) || /^\s|\s$/.test(value) ? quote(value) : value;
+}
+
+/** A cell's value as csvField was given it: the neutralising mark taken off. */
+function csvValue(cell: string): string {
+  return cell.startsWith(TEXT_MARK) ? cell.slice(TEXT_MARK.length) : cell;
 }
 
 export function csvHeader(): string {
@@ -71,7 +87,7 @@ export function formatRow(row: BatchRow, format: OutputFormat): string {
   return `${cells.map(csvField).join(",")}\n`;
 }
 
-/** Parses CSV text (RFC 4180 quoting) into records of fields. */
+/** Parses CSV text as csvField writes it (RFC 4180 quoting, neutralised cells read back) into records of fields. */
 export function parseCsv(text: string): string[][] {
   const records: string[][] = [];
   let field = "";
@@ -87,18 +103,18 @@ export function parseCsv(text: string): string[][] {
       else field += ch;
     } else if (ch === '"') quoted = true;
     else if (ch === ",") {
-      record.push(field);
+      record.push(csvValue(field));
       field = "";
     } else if (ch === "\n" || ch === "\r") {
       if (ch === "\r" && text[i + 1] === "\n") i++;
-      record.push(field);
+      record.push(csvValue(field));
       records.push(record);
       record = [];
       field = "";
     } else field += ch;
   }
   if (field !== "" || record.length > 0) {
-    record.push(field);
+    record.push(csvValue(field));
     records.push(record);
   }
   return records;

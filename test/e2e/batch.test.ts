@@ -258,6 +258,34 @@ describe("check on many images", () => {
     expect(double.requests).toHaveLength(0);
   });
 
+  it("--format csv neutralises cells a spreadsheet would run as formulas; --resume still knows those rows", async () => {
+    await makeImages(0);
+    const names = ["=2*21.jpg", "+1.jpg", "-1.jpg", "@SUM(A1).jpg", "\tTab.jpg"];
+    for (const [i, name] of names.entries())
+      await writeFile(path.join(work, name), Buffer.concat([fixture, Buffer.from(`=${i}`)]));
+    const out = path.join(work, "rows.csv");
+    const cwd = process.cwd();
+    process.chdir(work); // the input column holds each path as given: relative names start the cell
+    try {
+      const first = await cli(["--out", out, "--format", "csv", "--", ...names]);
+      expect(first.code).toBe(0);
+      expect(double.requests).toHaveLength(names.length);
+      const text = await readFile(out, "utf8");
+      const lines = text.trimEnd().split("\n").slice(1);
+      expect(lines).toHaveLength(names.length);
+      for (const line of lines) expect(line).toMatch(/^"'[=+\-@\t]/);
+      for (const line of lines) for (const cell of line.split(",")) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
+      double.reset();
+      const resumed = await cli(["--out", out, "--resume", "--", ...names]);
+      expect(resumed.code).toBe(0);
+      expect(resumed.stderr).toContain(`${names.length} inputs already done are skipped`);
+      expect(double.requests).toHaveLength(0);
+      expect(await readFile(out, "utf8")).toBe(text);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it("a single image keeps today's output; with --json its failure is JSON on stdout too", async () => {
     const one = await cli([FIXTURE]);
     expect(one.code).toBe(0);
