@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -113,7 +113,8 @@ describe("check on many images", () => {
     const declined = rows.filter((row) => (row.result as { status?: string })?.status === "Declined");
     expect(declined).toHaveLength(20);
     expect(double.requests).toHaveLength(197);
-    expect(r.stderr).toContain("This run will upload up to 199 images");
+    // The announcement counts the images a check would send: the text file and the empty one are not among them.
+    expect(r.stderr).toContain("This run will upload up to 197 images");
     expect(r.stderr).toContain("Batch summary: 200 of 200 inputs checked");
     expect(r.stderr).toMatch(/status: Approved 177, Declined 20, error 3/);
     expect(r.stderr).toMatch(/errors: not_an_image 2, too_large 1/);
@@ -283,6 +284,29 @@ describe("check on many images", () => {
       expect(await readFile(out, "utf8")).toBe(text);
     } finally {
       process.chdir(cwd);
+    }
+  });
+
+  it("a symlink to a file outside its directory is refused with no hash of that file, and shares no other verdict", async () => {
+    const { dir, files } = await makeImages(1);
+    const outside = path.join(work, "outside");
+    await mkdir(outside);
+    // One outside file has the same bytes as the inside image, the other bytes of its own.
+    await writeFile(path.join(outside, "same.jpg"), await readFile(files[0] as string));
+    await writeFile(path.join(outside, "other.jpg"), Buffer.concat([fixture, Buffer.from("outside")]));
+    await symlink(path.join(outside, "same.jpg"), path.join(dir, "link-same.jpg"));
+    await symlink(path.join(outside, "other.jpg"), path.join(dir, "link-other.jpg"));
+    for (const extra of [[], ["--dry-run"]]) {
+      double.reset();
+      const r = await cli([dir, ...extra]);
+      expect(r.code).toBe(2);
+      const rows = new Map(jsonl(r.stdout).map((row) => [path.basename(String(row.input)), row]));
+      for (const name of ["link-same.jpg", "link-other.jpg"]) {
+        expect(rows.get(name)).toMatchObject({ ok: false, uploaded: false, sha256: null });
+        expect(rows.get(name)?.error).toMatchObject({ code: "path_not_allowed" });
+      }
+      expect(double.requests).toHaveLength(extra.length === 0 ? 1 : 0);
+      if (extra.length === 0) expect(r.stderr).toContain("This run will upload up to 1 images");
     }
   });
 
