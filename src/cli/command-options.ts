@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { type Config, loadConfig } from "../config.js";
 import { ToolFailure } from "../errors.js";
 import { type LoadedImage, loadImage } from "../images/load-image.js";
 
@@ -93,3 +94,20 @@ export async function loadTypedImage(
 }
 
 export const sha256Hex = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+/** The option every command that reads image files takes, as the server does (`--allow-hardlinks`). */
+export const IMAGE_FILE_OPTIONS = { "allow-hardlinks": { type: "boolean" } } as const;
+
+/**
+ * A command's Config: env plus its own flags. The server's allowed directories do not apply to a command (each typed
+ * path's own directory does), so a stale DIDIT_ALLOWED_DIRS cannot break it.
+ */
+export function loadCommandConfig(
+  env: NodeJS.ProcessEnv,
+  flags: { sandbox?: unknown; "allow-hardlinks"?: unknown },
+): Promise<Config> {
+  return loadConfig(
+    { allowDirs: [], sandbox: flags.sandbox === true, allowHardlinks: flags["allow-hardlinks"] === true },
+    { ...env, DIDIT_ALLOWED_DIRS: undefined },
+  );
+}

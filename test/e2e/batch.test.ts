@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { link, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -308,6 +308,20 @@ describe("check on many images", () => {
       expect(double.requests).toHaveLength(extra.length === 0 ? 1 : 0);
       if (extra.length === 0) expect(r.stderr).toContain("This run will upload up to 1 images");
     }
+  });
+
+  it("--allow-hardlinks reads images with more than one hard link; without it they are refused", async () => {
+    const { dir } = await makeImages(1);
+    const original = path.join(work, "original.jpg");
+    await writeFile(original, Buffer.concat([fixture, Buffer.from("linked")]));
+    await link(original, path.join(dir, "linked.jpg"));
+    const refused = await cli([dir]);
+    expect(refused.code).toBe(2);
+    expect(double.requests).toHaveLength(1);
+    double.reset();
+    const allowed = await cli([dir, "--allow-hardlinks"]);
+    expect(allowed.code).toBe(0);
+    expect(double.requests).toHaveLength(2);
   });
 
   it("a single image keeps today's output; with --json its failure is JSON on stdout too", async () => {
