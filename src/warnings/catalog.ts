@@ -151,19 +151,21 @@ export const WARNING_CATALOG: readonly WarningEntry[] = Object.freeze([
     explanation:
       "More than one face was found in the image and only the largest one was scored. This warning " +
       "does not decline the result by itself, but the verdict is only meaningful if the largest face is " +
-      "the user's.",
+      "the user's, and a second face is also what a photo or screen held up beside a live face (a replay) " +
+      "looks like: so the result goes to a human even when it is Approved.",
     likely_causes: [
       "Another person standing beside or behind the user.",
       "A poster, picture or screen showing a face in the background.",
-      "The user holding an ID card or photo with a portrait next to their face.",
+      "The user holding an ID card, a phone or a photo with a portrait next to their face.",
       "A reflection of the face in a mirror or window.",
     ],
-    next_action: "proceed",
+    next_action: "review",
     agent_guidance:
-      "Continue with the verdict from the other fields, since the largest face was scored. If the result " +
-      "is Declined, or the largest face might not be the user (for example someone closer to the camera), " +
-      "ask for a new photo with only the user in the frame. Do not loop: at most two retakes, then hand " +
-      "over to a human reviewer.",
+      "Do not treat an Approved result as verified on its own: hand the case to a human reviewer with the " +
+      "request_id, who can see whether the second face is a bystander or a reproduction held up to the " +
+      "camera. If the flow allows a retake before the review, ask for a new photo with only the user in the " +
+      "frame and no screen or photo showing a face. Do not loop: at most two retakes. " +
+      DO_NOT_DISCLOSE,
     user_message:
       "We noticed more than one face in your photo. If you are asked to try again, make sure only you are " +
       "in the picture.",

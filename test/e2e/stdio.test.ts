@@ -107,7 +107,8 @@ describe("the built server over stdio against the loopback Didit", () => {
       "syn_astronaut.webp",
       { kind: "multiple_faces" },
       "Approved",
-      "proceed",
+      // Was proceed before issue 18: a second face goes to a human.
+      "review",
       "MULTIPLE_FACES_DETECTED",
     ],
     [
