@@ -5,6 +5,7 @@ import { findWarning } from "../warnings/catalog.js";
 import type { NextAction } from "../warnings/types.js";
 import { metadataProblem } from "./metadata.js";
 import type { DetectedFace, LivenessAssessment, LivenessWarning } from "./result.js";
+import { warningsOf } from "./warnings.js";
 
 const SEVERITY: Record<NextAction, number> = { proceed: 0, retake: 1, review: 2, reject: 3 };
 
@@ -59,12 +60,7 @@ export function assessLiveness(
     );
   }
   const status = liveness.status;
-  const warnings: LivenessWarning[] = (liveness.warnings ?? []).map((w) => ({
-    risk: w.risk,
-    log_type: w.log_type ?? "information",
-    short_description: w.short_description ?? "",
-    long_description: w.long_description ?? "",
-  }));
+  const warnings = warningsOf(liveness.warnings);
   const entities = liveness.user_image?.entities ?? [];
   const faces: LivenessAssessment["faces"] = entities.map((e) => {
     const face: DetectedFace = { bbox: e.bbox ?? null, confidence: e.confidence ?? null };

@@ -6,7 +6,14 @@ import type { NextAction } from "../../src/warnings/types.js";
 
 /** A warning as Didit sends it; usable both as a LivenessWarning and inside a raw response. */
 function w(risk: string, log_type = "error") {
-  return { risk, log_type, short_description: `${risk} short`, long_description: `${risk} long` };
+  return {
+    risk,
+    log_type,
+    short_description: `${risk} short`,
+    long_description: `${risk} long`,
+    feature: null,
+    additional_data: null,
+  };
 }
 
 /** The documented log_type of each tag on this endpoint (configurable ones arrive as whatever the operator set). */
@@ -284,7 +291,14 @@ describe("assessLiveness", () => {
     expect(a.is_live).toBe(false);
     expect(a.next_action).toBe("retake");
     expect(a.warnings).toEqual([
-      { risk: "NO_FACE_DETECTED", log_type: "error", short_description: "", long_description: "" },
+      {
+        risk: "NO_FACE_DETECTED",
+        log_type: "error",
+        short_description: "",
+        long_description: "",
+        feature: null,
+        additional_data: null,
+      },
     ]);
   });
 
