@@ -4,6 +4,8 @@ import {
   BLOCKLIST_ADDITIONAL_DATA,
   DIDIT_BODIES,
   type DiditDouble,
+  DOCUMENTED_FACE,
+  documentedLivenessBody,
   startDiditDouble,
   TEST_API_KEY,
 } from "../support/didit-double.js";
@@ -35,20 +37,8 @@ afterAll(async () => {
 afterEach(() => double.reset());
 
 const ok200 = (body: unknown) => ({ kind: "status", status: 200, body: JSON.stringify(body) }) as const;
-const FACE = { bbox: [661, 728, 1688, 2188], confidence: 0.73, age: 26.9, gender: "male", race: null };
-const approved = (liveness: Record<string, unknown>) => ({
-  request_id: "a1b2c3d4-e5f6-7890-1234-567890abcdef",
-  liveness: {
-    status: "Approved",
-    method: "PASSIVE",
-    score: 95,
-    user_image: { entities: [FACE], best_angle: 0 },
-    warnings: [],
-    face_quality: 84,
-    face_luminance: 50,
-    ...liveness,
-  },
-});
+const FACE = DOCUMENTED_FACE;
+const approved = documentedLivenessBody;
 
 describe("an answer we do not understand is never a proceed", () => {
   it.each<[string, unknown]>([

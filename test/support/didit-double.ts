@@ -122,6 +122,35 @@ export const DIDIT_BODIES = Object.freeze({
   }),
 });
 
+/** The face of the contract's newest 200 example. */
+export const DOCUMENTED_FACE = Object.freeze({
+  bbox: [661, 728, 1688, 2188],
+  confidence: 0.732973,
+  age: 26.91,
+  gender: "male",
+  race: null,
+});
+
+/** The contract's newest documented 200 body, with fields of `liveness` replaced: for out-of-range answers. */
+export function documentedLivenessBody(liveness: Record<string, unknown> = {}) {
+  return {
+    request_id: "a1b2c3d4-e5f6-7890-1234-567890abcdef",
+    liveness: {
+      status: "Approved",
+      method: "PASSIVE",
+      score: 95,
+      user_image: { entities: [{ ...DOCUMENTED_FACE }], best_angle: 0 },
+      warnings: [],
+      face_quality: 84.21,
+      face_luminance: 50.33,
+      ...liveness,
+    },
+    vendor_data: "user-123",
+    metadata: null,
+    created_at: "2026-06-12T01:04:42.763237+00:00",
+  };
+}
+
 /** The 429 the contract documents, with `Retry-After` (seconds). */
 export function throttled(retryAfterSeconds = 2): Outcome {
   return {

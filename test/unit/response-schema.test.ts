@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseFaceMatchResponse, parseLivenessResponse } from "../../src/didit/client.js";
 import { MAY_HAVE_BEEN_BILLED_HINT } from "../../src/didit/error-mapping.js";
+import { DOCUMENTED_FACE, documentedLivenessBody } from "../support/didit-double.js";
 import { failureOf } from "../support/expectations.js";
 
 // Issue 18: "never proceed on an answer we do not understand". A 200 outside the ranges the OpenAPI documents is
@@ -10,23 +11,8 @@ import { failureOf } from "../support/expectations.js";
 const DOCUMENTED_SPOOF =
   '{"request_id":"f1c8c9b2-d3e4-4f5a-9b8c-7d6e5f4a3b2c","liveness":{"status":"Declined","method":"PASSIVE","score":12.5,"user_image":{"entities":[{"bbox":[100,120,420,540],"confidence":0.81,"age":30.1,"gender":"female","race":null}],"best_angle":0},"warnings":[{"risk":"LOW_LIVENESS_SCORE","feature":"LIVENESS","additional_data":null,"log_type":"error","short_description":"Low liveness score","long_description":"The liveness check resulted in a low score, indicating potential use of non-live facial representations or poor-quality biometric data."},{"risk":"LIVENESS_FACE_ATTACK","feature":"LIVENESS","additional_data":null,"log_type":"error","short_description":"Liveness Face Attack","long_description":"The system detected a potential attempt to bypass the liveness check."}],"face_quality":72.4,"face_luminance":48.2},"vendor_data":"user-123","metadata":null,"created_at":"2026-06-12T01:04:42.763237+00:00"}';
 
-const FACE = { bbox: [661, 728, 1688, 2188], confidence: 0.732973, age: 26.91, gender: "male", race: null };
-const approvedLiveness = (liveness: Record<string, unknown> = {}) => ({
-  request_id: "a1b2c3d4-e5f6-7890-1234-567890abcdef",
-  liveness: {
-    status: "Approved",
-    method: "PASSIVE",
-    score: 95,
-    user_image: { entities: [FACE], best_angle: 0 },
-    warnings: [],
-    face_quality: 84.21,
-    face_luminance: 50.33,
-    ...liveness,
-  },
-  vendor_data: "user-123",
-  metadata: null,
-  created_at: "2026-06-12T01:04:42.763237+00:00",
-});
+const FACE = DOCUMENTED_FACE;
+const approvedLiveness = documentedLivenessBody;
 
 describe("parseLivenessResponse: documented ranges", () => {
   it("accepts the documented spoof example verbatim", () => {
