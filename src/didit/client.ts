@@ -228,7 +228,7 @@ export function createDiditClient(options: DiditClientOptions): DiditClient {
         call,
         "both images",
       );
-      return parseResponse(diditFaceMatchResponseSchema, body);
+      return parseFaceMatchResponse(body);
     },
     close: async () => pool?.close(),
   };
@@ -287,6 +287,10 @@ function buildForm(image: LoadedImage, params: LivenessParams) {
 
 export function parseLivenessResponse(bodyText: string): DiditLivenessResponse {
   return parseResponse(diditLivenessResponseSchema, bodyText);
+}
+
+export function parseFaceMatchResponse(bodyText: string): DiditFaceMatchResponse {
+  return parseResponse(diditFaceMatchResponseSchema, bodyText);
 }
 
 function parseResponse<T>(schema: z.ZodType<T>, bodyText: string): T {

@@ -3,6 +3,7 @@ import type { DiditFaceMatchResponse } from "../didit/face-match-schema.js";
 import { ToolFailure } from "../errors.js";
 import { deriveNextAction, retakeAdvice } from "../liveness/assess.js";
 import type { LivenessWarning } from "../liveness/result.js";
+import { warningsOf } from "../liveness/warnings.js";
 import {
   FACE_MATCH_STATUSES,
   type FaceMatchAssessment,
@@ -23,12 +24,7 @@ export function assessFaceMatch(response: DiditFaceMatchResponse): FaceMatchAsse
       MAY_HAVE_BEEN_BILLED_HINT,
     );
   }
-  const warnings: LivenessWarning[] = (match.warnings ?? []).map((w) => ({
-    risk: w.risk,
-    log_type: w.log_type ?? "information",
-    short_description: w.short_description ?? "",
-    long_description: w.long_description ?? "",
-  }));
+  const warnings = warningsOf(match.warnings);
   const noScore = warnings.some((w) => NO_SCORE_TAGS.has(w.risk));
   // Documented quirk: with save_api_request=false a faceless pair scores 0 instead of null; both mean no score.
   const score = noScore ? null : (match.score ?? null);

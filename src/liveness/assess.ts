@@ -5,6 +5,7 @@ import { findWarning } from "../warnings/catalog.js";
 import type { NextAction } from "../warnings/types.js";
 import { metadataProblem } from "./metadata.js";
 import type { DetectedFace, LivenessAssessment, LivenessWarning } from "./result.js";
+import { warningsOf } from "./warnings.js";
 
 const SEVERITY: Record<NextAction, number> = { proceed: 0, retake: 1, review: 2, reject: 3 };
 
@@ -13,10 +14,13 @@ export function stricterAction(a: NextAction, b: NextAction): NextAction {
   return SEVERITY[a] >= SEVERITY[b] ? a : b;
 }
 
+/** The log types Didit documents; any other is a warning we do not understand. */
+const LOG_TYPES: ReadonlySet<string> = new Set(["error", "warning", "information"]);
+
 /**
  * Derives what to do from the warnings, catalog first: reject beats review beats retake beats proceed. A retake
- * only follows a decline; an unknown error-level tag, an Approved with an error-level tag, or a decline nothing
- * explains goes to a human.
+ * only follows a decline. What we do not understand goes to a human at least: an unknown tag or log type, an
+ * Approved with an error-level photo tag, or a decline nothing explains.
  */
 export function deriveNextAction(
   status: "Approved" | "Declined",
@@ -26,19 +30,17 @@ export function deriveNextAction(
   let explained = false;
   for (const warning of warnings) {
     const entry = findWarning(warning.risk);
-    let candidate: NextAction = "proceed";
-    if (entry) {
-      if (entry.next_action === "retake" && status !== "Declined") {
-        // Approved despite an error-level photo problem contradicts the contract: let a human decide.
-        candidate = warning.log_type === "error" ? "review" : "proceed";
-      } else {
-        candidate = entry.next_action;
-      }
-      if (candidate !== "proceed") explained = true;
-    } else if (warning.log_type === "error") {
+    let candidate: NextAction;
+    if (!entry) {
       candidate = "review";
-      explained = true;
+    } else if (entry.next_action === "retake" && status !== "Declined") {
+      // Approved despite an error-level photo problem contradicts the contract: let a human decide.
+      candidate = warning.log_type === "error" ? "review" : "proceed";
+    } else {
+      candidate = entry.next_action;
     }
+    if (!LOG_TYPES.has(warning.log_type)) candidate = stricterAction(candidate, "review");
+    if (candidate !== "proceed") explained = true;
     action = stricterAction(action, candidate);
   }
   if (status === "Declined" && !explained) return "review";
@@ -58,12 +60,7 @@ export function assessLiveness(
     );
   }
   const status = liveness.status;
-  const warnings: LivenessWarning[] = (liveness.warnings ?? []).map((w) => ({
-    risk: w.risk,
-    log_type: w.log_type ?? "information",
-    short_description: w.short_description ?? "",
-    long_description: w.long_description ?? "",
-  }));
+  const warnings = warningsOf(liveness.warnings);
   const entities = liveness.user_image?.entities ?? [];
   const faces: LivenessAssessment["faces"] = entities.map((e) => {
     const face: DetectedFace = { bbox: e.bbox ?? null, confidence: e.confidence ?? null };

@@ -14,7 +14,7 @@ export const METADATA_LIMITS = {
   maxJsonChars: 64 * 1024,
 } as const;
 
-export type MetadataLimits = typeof METADATA_LIMITS;
+export type MetadataLimits = { readonly [K in keyof typeof METADATA_LIMITS]: number };
 
 /**
  * Why `value` cannot be sent as metadata, or undefined when it can. An explicit stack instead of recursion, and

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { NEXT_ACTIONS } from "../warnings/types.js";
+import { ADDITIONAL_DATA_LIMITS as L } from "./warnings.js";
 
 // The result contracts, once: each tool lists these schemas as its outputSchema, and the types the flows build are
 // their z.output, so a field added on one side cannot be missing on the other.
@@ -12,6 +13,22 @@ export const diditWarningSchema = z.object({
   log_type: z.string().describe("error (declines), warning or information."),
   short_description: z.string().describe("Didit's short text."),
   long_description: z.string().describe("Didit's long text."),
+  feature: z
+    .string()
+    .nullable()
+    .describe(
+      "Which Didit feature raised it: LIVENESS or FACEMATCH; null when Didit did not say (older form).",
+    ),
+  additional_data: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .describe(
+      "What a screening hit matched, as Didit sent it: for a blocklist hit blocklisted_session_id and " +
+        "blocklisted_session_number, for a duplicate duplicated_session_id: the session a reviewer looks up in the " +
+        `Business Console. Kept whole up to ${L.maxDepth} levels, ${L.maxEntries} keys and elements and ` +
+        `${L.maxJsonChars / 1024} KB as JSON; past that only its top-level text (cut at ${L.fallbackTextChars} ` +
+        `characters), number, true/false and null fields, ${L.fallbackFields} at most. Null when none.`,
+    ),
 });
 export type LivenessWarning = z.output<typeof diditWarningSchema>;
 

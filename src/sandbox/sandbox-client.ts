@@ -140,9 +140,8 @@ function sandboxResponse(outcome: SandboxOutcome, params: LivenessParams, at: Da
   const warnings = risks.map(([risk, logType]) => sandboxWarning(risk, logType));
   const mocked = { bbox: [120, 96, 392, 420], confidence: 0.97, age: 31.4, gender: "female", race: null };
   const faceCount = noFace ? 0 : outcome === "multiple_faces" ? 2 : 1;
-  const entities = Array.from({ length: faceCount }, (_, i) =>
-    i === 0 ? mocked : { bbox: null, confidence: null, age: null, gender: null, race: null },
-  );
+  const second = { bbox: [430, 140, 560, 300], confidence: 0.88, age: 38.2, gender: "male", race: null };
+  const entities = [mocked, second].slice(0, faceCount);
   return {
     request_id: randomUUID(),
     liveness: {

@@ -12,6 +12,14 @@ const RETAKE_LIMIT =
   "Allow at most two retakes in total; each check that gets an answer costs one credit. " +
   "If it still fails, stop and hand the case to a human reviewer with the request_id.";
 
+/** Where a screening hit names the session it matched (Didit's additional_data), for the reviewer. */
+const BLOCKLIST_SESSION =
+  "The warning's additional_data names the session the face matched: blocklisted_session_id (and " +
+  "blocklisted_session_number, as the Business Console shows it), so a reviewer can open that session.";
+const DUPLICATE_SESSION =
+  "The warning's additional_data names the session the face matched (duplicated_session_id, and its number " +
+  "when Didit sends one), so a reviewer can open that session and compare.";
+
 const DO_NOT_DISCLOSE =
   "Never tell the user the precise reason (the tag, the score, or what was detected): " +
   "show only the neutral user_message.";
@@ -104,7 +112,8 @@ export const WARNING_CATALOG: readonly WarningEntry[] = Object.freeze([
     title: "Face in Blocklist",
     explanation:
       "The face matches a face on the face blocklist of this Didit application, so the result is " +
-      "Declined. Someone on the operator's side added this face to the blocklist earlier.",
+      "Declined. Someone on the operator's side added this face to the blocklist earlier. " +
+      BLOCKLIST_SESSION,
     likely_causes: [
       "The person was blocked earlier, for example after confirmed fraud or abuse, and is trying again.",
       "A blocked person is attempting to open a new account under a different identity.",
@@ -115,8 +124,8 @@ export const WARNING_CATALOG: readonly WarningEntry[] = Object.freeze([
       "Do not retry or offer a retake: a new photo of the same face will match again. Stop the automated " +
       "flow and treat the verification as failed. " +
       DO_NOT_DISCLOSE +
-      " If the user disputes the outcome, route the request_id to your compliance or support team; only " +
-      "a human should overturn it.",
+      " If the user disputes the outcome, route the request_id and additional_data.blocklisted_session_id to " +
+      "your compliance or support team; only a human should overturn it.",
     user_message:
       "We are unable to verify your identity at this time. If you think this is a mistake, please " +
       "contact our support team.",
@@ -128,7 +137,8 @@ export const WARNING_CATALOG: readonly WarningEntry[] = Object.freeze([
     title: "Possible Face in Blocklist",
     explanation:
       "The face probably, but not certainly, matches a face on this application's face blocklist, and the " +
-      "result is Declined. A person should compare the faces before any final decision is taken.",
+      "result is Declined. A person should compare the faces before any final decision is taken. " +
+      BLOCKLIST_SESSION,
     likely_causes: [
       "A previously blocked person trying again, possibly with changed appearance or a lower-quality photo.",
       "A different person who closely resembles someone on the blocklist.",
@@ -137,7 +147,8 @@ export const WARNING_CATALOG: readonly WarningEntry[] = Object.freeze([
     next_action: "review",
     agent_guidance:
       "Do not retry or ask for a retake: it will not resolve a probable match and can help an attacker " +
-      "probe the check. Hold the user's request and escalate to a human reviewer with the request_id; do " +
+      "probe the check. Hold the user's request and escalate to a human reviewer with the request_id and " +
+      "additional_data.blocklisted_session_id (the session it may match); do " +
       "not grant access until the review is done. " +
       DO_NOT_DISCLOSE,
     user_message:
@@ -151,19 +162,21 @@ export const WARNING_CATALOG: readonly WarningEntry[] = Object.freeze([
     explanation:
       "More than one face was found in the image and only the largest one was scored. This warning " +
       "does not decline the result by itself, but the verdict is only meaningful if the largest face is " +
-      "the user's.",
+      "the user's, and a second face is also what a photo or screen held up beside a live face (a replay) " +
+      "looks like: so the result goes to a human even when it is Approved.",
     likely_causes: [
       "Another person standing beside or behind the user.",
       "A poster, picture or screen showing a face in the background.",
-      "The user holding an ID card or photo with a portrait next to their face.",
+      "The user holding an ID card, a phone or a photo with a portrait next to their face.",
       "A reflection of the face in a mirror or window.",
     ],
-    next_action: "proceed",
+    next_action: "review",
     agent_guidance:
-      "Continue with the verdict from the other fields, since the largest face was scored. If the result " +
-      "is Declined, or the largest face might not be the user (for example someone closer to the camera), " +
-      "ask for a new photo with only the user in the frame. Do not loop: at most two retakes, then hand " +
-      "over to a human reviewer.",
+      "Do not treat an Approved result as verified on its own: hand the case to a human reviewer with the " +
+      "request_id, who can see whether the second face is a bystander or a reproduction held up to the " +
+      "camera. If the flow allows a retake before the review, ask for a new photo with only the user in the " +
+      "frame and no screen or photo showing a face. Do not loop: at most two retakes. " +
+      DO_NOT_DISCLOSE,
     user_message:
       "We noticed more than one face in your photo. If you are asked to try again, make sure only you are " +
       "in the picture.",
@@ -176,7 +189,8 @@ export const WARNING_CATALOG: readonly WarningEntry[] = Object.freeze([
     explanation:
       "The same face already appears in another approved session of this application under a different " +
       "vendor_data, so one person may be linked to more than one account. It is informational and never " +
-      "declines the result by itself; the liveness verdict is unaffected.",
+      "declines the result by itself; the liveness verdict is unaffected. " +
+      DUPLICATE_SESSION,
     likely_causes: [
       "The same person signing up a second account, for example to abuse promotions or evade a ban.",
       "A genuine user who lost access to an old account and registered again.",
@@ -187,8 +201,9 @@ export const WARNING_CATALOG: readonly WarningEntry[] = Object.freeze([
     next_action: "review",
     agent_guidance:
       "Do not ask for a retake: a new photo will show the same face. Do not reject automatically either, " +
-      "because there are legitimate reasons. Flag the case for a human reviewer with the request_id and " +
-      "vendor_data so they can check the linked account, and hold any step that a second account would " +
+      "because there are legitimate reasons. Flag the case for a human reviewer with the request_id, " +
+      "vendor_data and additional_data.duplicated_session_id so they can check the linked account, and hold any " +
+      "step that a second account would " +
       "abuse until then. " +
       DO_NOT_DISCLOSE,
     user_message:
@@ -202,7 +217,8 @@ export const WARNING_CATALOG: readonly WarningEntry[] = Object.freeze([
     title: "Possible Duplicated Face",
     explanation:
       "The face may match a user already registered with this application under a different vendor_data, " +
-      "but the match is not certain. It is informational and never declines the result by itself.",
+      "but the match is not certain. It is informational and never declines the result by itself. " +
+      DUPLICATE_SESSION,
     likely_causes: [
       "The same person registering again under another account.",
       "A different person with a similar appearance, such as a relative.",
@@ -211,7 +227,8 @@ export const WARNING_CATALOG: readonly WarningEntry[] = Object.freeze([
     next_action: "review",
     agent_guidance:
       "Do not ask for a retake and do not reject or accuse the user: the match is uncertain. Flag the case " +
-      "for a human reviewer with the request_id and vendor_data, and hold high-risk actions until they " +
+      "for a human reviewer with the request_id, vendor_data and additional_data.duplicated_session_id, and " +
+      "hold high-risk actions until they " +
       "have looked at it. " +
       DO_NOT_DISCLOSE,
     user_message:

@@ -68,7 +68,7 @@ export function explainWarning(rawTag: string): WarningExplanation {
     likely_causes: ["A tag Didit added after this server was released.", "A typo in the tag."],
     next_action: "review",
     agent_guidance:
-      "Check the spelling against known_tags. If the tag really came from a result, rely on its log_type: an error-level unknown tag means a human should review the case; otherwise read the result's status.",
+      "Check the spelling against known_tags. If the tag really came from a result, a human should review the case whatever its log_type: the check tools answer next_action review for any tag they do not know.",
     user_message: "We need a moment to check your photo; we will let you know if anything else is needed.",
     known_tags: [...KNOWN_TAGS],
   };

@@ -107,7 +107,8 @@ describe("the built server over stdio against the loopback Didit", () => {
       "syn_astronaut.webp",
       { kind: "multiple_faces" },
       "Approved",
-      "proceed",
+      // Was proceed before issue 18: a second face goes to a human.
+      "review",
       "MULTIPLE_FACES_DETECTED",
     ],
     [
@@ -283,11 +284,15 @@ describe("configuration errors reach the agent as tool errors", () => {
     expect(viaBase64.structuredContent).toMatchObject({ status: "Approved" });
   });
 
-  it("unauthorized with a wrong key, and the wrong key is not echoed either", async () => {
+  // Was unauthorized (a 401 from the double) before issue 18: Didit's OpenAPI answers a wrong key with 403.
+  it("forbidden with a wrong key, saying the key may be wrong, and the wrong key is not echoed either", async () => {
     const wrongKey = "wrong-key-abcdef0123456789";
     const s = await open({ DIDIT_API_KEY: wrongKey, DIDIT_BASE_URL: double.url });
     const result = await s.call("check_passive_liveness", { image_path: "syn_astronaut.jpg" });
-    expect(textOf(result)).toMatch(/^Error \[unauthorized\]/);
+    expect(textOf(result)).toMatch(
+      /^Error \[forbidden\]: Didit refused the API key for Passive Liveness \(403\)\./,
+    );
+    expect(textOf(result)).toMatch(/wrong or revoked/);
     expect(JSON.stringify(result)).not.toContain(wrongKey);
     expect(double.requests[0]?.headers["x-api-key"]).toBe(wrongKey);
   });

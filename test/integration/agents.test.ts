@@ -110,7 +110,7 @@ describe("sandbox mode", () => {
     approved: "proceed",
     spoof: "reject",
     no_face: "retake",
-    multiple_faces: "proceed",
+    multiple_faces: "review",
     low_score: "retake",
     blocklist: "reject",
     possible_blocklist: "review",

@@ -1,6 +1,9 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { diditFaceMatchResponseSchema } from "../../src/didit/face-match-schema.js";
+import { diditLivenessResponseSchema } from "../../src/didit/response-schema.js";
 import { selectLivenessClient } from "../../src/liveness/select-client.js";
+import { createSandboxClient, SANDBOX_OUTCOMES } from "../../src/sandbox/sandbox-client.js";
 import { type InMemorySession, startInMemory, testConfig } from "../support/in-memory.js";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
@@ -59,5 +62,20 @@ describe("sandbox mode is deterministic: the answer depends on vendor_data and a
     const result = await s.call("check_passive_liveness", { image_path: "SOURCES.md" });
     expect(result.isError).toBe(true);
     expect(JSON.stringify(result.content)).toContain("not_an_image");
+  });
+});
+
+// Issue 18: the sandbox must answer what a real 200 may hold, or it would demo answers the client now refuses.
+describe("sandbox answers keep the documented ranges", () => {
+  const image = { bytes: new Uint8Array([0xff, 0xd8, 0xff]), mime: "image/jpeg", filename: "image.jpg" };
+  const answers = SANDBOX_OUTCOMES.filter((o) => !/error|rate_limited/.test(o));
+
+  it.each(answers)("sandbox:%s parses under Didit's liveness and face-match schemas", async (outcome) => {
+    const client = createSandboxClient();
+    const params = { vendor_data: `sandbox:${outcome}` };
+    const liveness = await client.checkPassiveLiveness(image as never, params);
+    expect(diditLivenessResponseSchema.safeParse(liveness).error).toBeUndefined();
+    const match = await client.matchFaces(image as never, image as never, params);
+    expect(diditFaceMatchResponseSchema.safeParse(match).error).toBeUndefined();
   });
 });

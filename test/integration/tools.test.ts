@@ -150,7 +150,8 @@ describe("check_passive_liveness", () => {
     ["blocklist", { kind: "blocklist" }, "Declined", "reject"],
     ["possible blocklist", { kind: "blocklist", possible: true }, "Declined", "review"],
     ["duplicate", { kind: "duplicate" }, "Approved", "review"],
-    ["multiple faces", { kind: "multiple_faces" }, "Approved", "proceed"],
+    // Was proceed before issue 18: a second face goes to a human.
+    ["multiple faces", { kind: "multiple_faces" }, "Approved", "review"],
     ["unknown error tag", { kind: "unknown_error_tag" }, "Declined", "review"],
     ["older response form", { kind: "old_form" }, "Approved", "proceed"],
   ] as const)("maps a %s verdict to next_action", async (_name, outcome, status, action) => {

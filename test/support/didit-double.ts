@@ -106,14 +106,57 @@ export function delayed(ms: number, then?: Outcome): Outcome {
   return { kind: "delay", ms, then };
 }
 
+/** Error bodies exactly as Didit's OpenAPI document quotes them (the contract's "Errors"). */
+export const DIDIT_BODIES = Object.freeze({
+  /** 403 for a missing or an invalid key (older docs: 401). */
+  permissionDenied: JSON.stringify({ detail: "You do not have permission to perform this action." }),
+  /** 403 for an empty balance, checked before any processing. */
+  noCredits: JSON.stringify({
+    error:
+      "You don't have enough credits to perform this request. Please top up at https://business.didit.me",
+  }),
+  /** 400 for a file that passes the extension check but cannot be decoded. */
+  invalidImageFormat: JSON.stringify({ error: "Invalid user image format." }),
+  rateLimited: JSON.stringify({
+    detail: "Write request rate limit exceeded. You can make up to 300 requests per minute.",
+  }),
+});
+
+/** The face of the contract's newest 200 example. */
+export const DOCUMENTED_FACE = Object.freeze({
+  bbox: [661, 728, 1688, 2188],
+  confidence: 0.732973,
+  age: 26.91,
+  gender: "male",
+  race: null,
+});
+
+/** The contract's newest documented 200 body, with fields of `liveness` replaced: for out-of-range answers. */
+export function documentedLivenessBody(liveness: Record<string, unknown> = {}) {
+  return {
+    request_id: "a1b2c3d4-e5f6-7890-1234-567890abcdef",
+    liveness: {
+      status: "Approved",
+      method: "PASSIVE",
+      score: 95,
+      user_image: { entities: [{ ...DOCUMENTED_FACE }], best_angle: 0 },
+      warnings: [],
+      face_quality: 84.21,
+      face_luminance: 50.33,
+      ...liveness,
+    },
+    vendor_data: "user-123",
+    metadata: null,
+    created_at: "2026-06-12T01:04:42.763237+00:00",
+  };
+}
+
 /** The 429 the contract documents, with `Retry-After` (seconds). */
 export function throttled(retryAfterSeconds = 2): Outcome {
   return {
     kind: "status",
     status: 429,
-    body: JSON.stringify({
-      detail: `Request was throttled. Expected available in ${retryAfterSeconds} seconds.`,
-    }),
+    body: DIDIT_BODIES.rateLimited,
     headers: {
       "retry-after": String(retryAfterSeconds),
       "x-ratelimit-limit": "300",
@@ -131,25 +174,41 @@ function requestIdFromSha256(hex: string): string {
 // Warnings
 
 type LogType = "error" | "warning" | "information";
+/** The OpenAPI warning object, in its field order. */
 interface Warning {
   risk: string;
+  feature: "LIVENESS" | "FACEMATCH";
+  additional_data: Record<string, unknown> | null;
   log_type: LogType;
   short_description: string;
   long_description: string;
 }
 
+/** What a blocklist hit points to, as the contract quotes it; duplicates carry their matching session the same way. */
+export const BLOCKLIST_ADDITIONAL_DATA = Object.freeze({
+  blocklisted_session_id: "882c42d5-8a4d-4d20-8080-a22f57822c86",
+  blocklisted_session_number: 3242,
+  api_service: null,
+});
+export const DUPLICATE_ADDITIONAL_DATA = Object.freeze({
+  duplicated_session_id: "5b0d7a4e-3c21-4f8e-9a6d-2e1f0c9b8a77",
+  duplicated_session_number: 1187,
+  api_service: null,
+});
+
 const WARNING_TEXTS: Record<string, [string, string]> = {
+  // The two texts of the contract's documented spoof example, verbatim.
   LOW_LIVENESS_SCORE: [
     "Low liveness score",
     "The liveness check resulted in a low score, indicating potential use of non-live facial representations or poor-quality biometric data.",
   ],
+  LIVENESS_FACE_ATTACK: [
+    "Liveness Face Attack",
+    "The system detected a potential attempt to bypass the liveness check.",
+  ],
   NO_FACE_DETECTED: [
     "No face detected",
     "No face was detected in the provided image. Make sure the face is clearly visible, well lit and fully inside the frame.",
-  ],
-  LIVENESS_FACE_ATTACK: [
-    "Face attack detected",
-    "The system detected a potential presentation attack, such as a printed photo, a screen replay or a mask, instead of a live person.",
   ],
   MULTIPLE_FACES_DETECTED: [
     "Multiple faces detected",
@@ -177,9 +236,24 @@ const WARNING_TEXTS: Record<string, [string, string]> = {
   ],
 };
 
+const ADDITIONAL_DATA: Record<string, Readonly<Record<string, unknown>>> = {
+  FACE_IN_BLOCKLIST: BLOCKLIST_ADDITIONAL_DATA,
+  POSSIBLE_FACE_IN_BLOCKLIST: BLOCKLIST_ADDITIONAL_DATA,
+  DUPLICATED_FACE: DUPLICATE_ADDITIONAL_DATA,
+  POSSIBLE_DUPLICATED_FACE: DUPLICATE_ADDITIONAL_DATA,
+};
+
 function warning(risk: string, logType: LogType): Warning {
   const [short, long] = WARNING_TEXTS[risk] ?? [risk, risk];
-  return { risk, log_type: logType, short_description: short, long_description: long };
+  const data = ADDITIONAL_DATA[risk];
+  return {
+    risk,
+    feature: "LIVENESS",
+    additional_data: data ? { ...data } : null,
+    log_type: logType,
+    short_description: short,
+    long_description: long,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -364,7 +438,14 @@ interface ValidMatchRequest extends ValidRequest {
 
 function matchWarning(risk: string): Warning {
   const [short, long] = MATCH_WARNING_TEXTS[risk] ?? WARNING_TEXTS[risk] ?? [risk, risk];
-  return { risk, log_type: "error", short_description: short, long_description: long };
+  return {
+    risk,
+    feature: "FACEMATCH",
+    additional_data: null,
+    log_type: "error",
+    short_description: short,
+    long_description: long,
+  };
 }
 
 function buildFaceMatchBody(outcome: MatchOutcome, req: ValidMatchRequest): Record<string, unknown> {
@@ -546,7 +627,7 @@ function validate(
     } else if (image.data.length === 0) {
       errors[field] = ["The submitted file is empty."];
     } else if (image.data.length > MAX_IMAGE_BYTES) {
-      errors[field] = ["File size exceeds 5MB."];
+      errors[field] = ["File size should not exceed 5 MB"];
     } else if (!hasImageMagic(image.data)) {
       errors[field] = [INVALID_IMAGE];
     }
@@ -794,13 +875,9 @@ export async function startDiditDouble(options?: {
     }
     record(recorded);
 
-    const key = headers["x-api-key"];
-    if (key === undefined) {
-      json(res, 403, { detail: "Authentication credentials were not provided." });
-      return;
-    }
-    if (key !== apiKey) {
-      json(res, 401, { detail: "Invalid API key." });
+    // The OpenAPI document answers a missing and an invalid key alike: 403, the permission text.
+    if (headers["x-api-key"] !== apiKey) {
+      send(res, 403, DIDIT_BODIES.permissionDenied, "application/json");
       return;
     }
     if (parseError !== undefined || !parts) {

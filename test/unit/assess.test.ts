@@ -6,7 +6,14 @@ import type { NextAction } from "../../src/warnings/types.js";
 
 /** A warning as Didit sends it; usable both as a LivenessWarning and inside a raw response. */
 function w(risk: string, log_type = "error") {
-  return { risk, log_type, short_description: `${risk} short`, long_description: `${risk} long` };
+  return {
+    risk,
+    log_type,
+    short_description: `${risk} short`,
+    long_description: `${risk} long`,
+    feature: null,
+    additional_data: null,
+  };
 }
 
 /** The documented log_type of each tag on this endpoint (configurable ones arrive as whatever the operator set). */
@@ -31,7 +38,7 @@ const TABLE: ReadonlyArray<[tag: string, declined: NextAction, approved: NextAct
   ["LOW_LIVENESS_SCORE", "retake", "review"],
   ["FACE_IN_BLOCKLIST", "reject", "reject"],
   ["POSSIBLE_FACE_IN_BLOCKLIST", "review", "review"],
-  ["MULTIPLE_FACES_DETECTED", "review", "proceed"],
+  ["MULTIPLE_FACES_DETECTED", "review", "review"],
   ["DUPLICATED_FACE", "review", "review"],
   ["POSSIBLE_DUPLICATED_FACE", "review", "review"],
   ["LOW_FACE_QUALITY", "retake", "proceed"],
@@ -79,7 +86,14 @@ describe("deriveNextAction: combinations", () => {
     ],
     ["review beats retake", "Declined", ["LOW_LIVENESS_SCORE", "POSSIBLE_FACE_IN_BLOCKLIST"], "review"],
     ["review (information) beats retake", "Declined", ["LOW_FACE_QUALITY", "DUPLICATED_FACE"], "review"],
-    ["retake beats proceed", "Declined", ["MULTIPLE_FACES_DETECTED", "LOW_LIVENESS_SCORE"], "retake"],
+    // Was "retake beats proceed" -> retake before issue 18, when MULTIPLE_FACES_DETECTED proceeded.
+    [
+      "review (multiple faces) beats retake",
+      "Declined",
+      ["MULTIPLE_FACES_DETECTED", "LOW_LIVENESS_SCORE"],
+      "review",
+    ],
+    ["retake beats proceed", "Declined", ["LOW_LIVENESS_SCORE"], "retake"],
     ["two retakes stay retake", "Declined", ["LOW_FACE_LUMINANCE", "LOW_LIVENESS_SCORE"], "retake"],
     [
       "review on Approved beats proceed",
@@ -115,9 +129,10 @@ describe("deriveNextAction: unknown tags and unexplained declines", () => {
     expect(deriveNextAction("Approved", [w("FUTURE_DEEPFAKE_SIGNAL", "error")])).toBe("review");
   });
 
-  it("lets an unknown warning- or information-level tag on Approved proceed", () => {
-    expect(deriveNextAction("Approved", [w("FUTURE_HINT", "warning")])).toBe("proceed");
-    expect(deriveNextAction("Approved", [w("FUTURE_HINT", "information")])).toBe("proceed");
+  // Was proceed before issue 18: an unknown tag is something we do not understand, whatever its level.
+  it("sends an unknown warning- or information-level tag on Approved to review", () => {
+    expect(deriveNextAction("Approved", [w("FUTURE_HINT", "warning")])).toBe("review");
+    expect(deriveNextAction("Approved", [w("FUTURE_HINT", "information")])).toBe("review");
   });
 
   it("sends a Declined with only an unknown warning-level tag to review", () => {
@@ -276,7 +291,14 @@ describe("assessLiveness", () => {
     expect(a.is_live).toBe(false);
     expect(a.next_action).toBe("retake");
     expect(a.warnings).toEqual([
-      { risk: "NO_FACE_DETECTED", log_type: "error", short_description: "", long_description: "" },
+      {
+        risk: "NO_FACE_DETECTED",
+        log_type: "error",
+        short_description: "",
+        long_description: "",
+        feature: null,
+        additional_data: null,
+      },
     ]);
   });
 
@@ -357,6 +379,28 @@ describe("assessLiveness", () => {
       includeFaceAttributes: false,
     });
     expect(a.warnings.map((x) => x.risk)).toEqual(["FUTURE_HINT"]);
-    expect(a.next_action).toBe("proceed");
+    // Was proceed before issue 18: an unknown tag goes to a human.
+    expect(a.next_action).toBe("review");
+  });
+});
+
+// Issue 18: never proceed on an answer we do not understand; a second face is what a replay beside a face looks like.
+describe("deriveNextAction: what we do not understand is at least review", () => {
+  it.each(["error", "warning", "information", "critical", ""])(
+    "an unknown tag with log_type %j on Approved goes to review",
+    (logType) => {
+      expect(deriveNextAction("Approved", [w("FUTURE_SIGNAL", logType)])).toBe("review");
+    },
+  );
+
+  it.each(["critical", "fatal", "ERROR "])(
+    "a known tag with the unknown log_type %j on Approved goes to review",
+    (logType) => {
+      expect(deriveNextAction("Approved", [w("LOW_FACE_QUALITY", logType)])).toBe("review");
+    },
+  );
+
+  it("MULTIPLE_FACES_DETECTED (warning, not a decline) on Approved goes to review", () => {
+    expect(deriveNextAction("Approved", [w("MULTIPLE_FACES_DETECTED", "warning")])).toBe("review");
   });
 });

@@ -18,7 +18,8 @@ const DOCUMENTED: ReadonlyArray<Row> = [
   ["LOW_LIVENESS_SCORE", "error", true, "retake"],
   ["FACE_IN_BLOCKLIST", "error", true, "reject"],
   ["POSSIBLE_FACE_IN_BLOCKLIST", "error", true, "review"],
-  ["MULTIPLE_FACES_DETECTED", "warning", false, "proceed"],
+  // Issue 18: a warning, not a decline, but a second face is what a replay beside a live face looks like.
+  ["MULTIPLE_FACES_DETECTED", "warning", false, "review"],
   ["DUPLICATED_FACE", "information", false, "review"],
   ["POSSIBLE_DUPLICATED_FACE", "information", false, "review"],
   ["LOW_FACE_QUALITY", "configurable", false, "retake"],
@@ -107,6 +108,7 @@ describe("WARNING_CATALOG", () => {
         "FACE_IN_BLOCKLIST",
         "LIVENESS_FACE_ATTACK",
         "LOW_FACE_MATCH_SIMILARITY",
+        "MULTIPLE_FACES_DETECTED",
         "POSSIBLE_DUPLICATED_FACE",
         "POSSIBLE_FACE_IN_BLOCKLIST",
       ].sort(),

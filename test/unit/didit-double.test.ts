@@ -1,10 +1,15 @@
 import { createHash } from "node:crypto";
 import { FormData, Pool, request } from "undici";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { diditFaceMatchResponseSchema } from "../../src/didit/face-match-schema.js";
+import { diditLivenessResponseSchema } from "../../src/didit/response-schema.js";
 import {
+  DIDIT_BODIES,
   type DiditDouble,
   delayed,
+  FACE_MATCH_PATH,
   LIVENESS_PATH,
+  type MatchOutcome,
   type Outcome,
   requestIdFor,
   startDiditDouble,
@@ -225,14 +230,15 @@ describe("didit double: rejections", () => {
     expect(double.requests.map((r) => r.method)).toEqual(["POST", "GET"]);
   });
 
-  it("answers 403 without a key and 401 with a wrong key, recording both", async () => {
+  // Was 401 {"detail":"Invalid API key."} for a wrong key before issue 18: the OpenAPI document answers 403.
+  it("answers 403 without a key and with a wrong key, recording both", async () => {
     double.enqueue({ kind: "no_face" });
     const missing = await post(double, buildForm(), { apiKey: null });
     expect(missing.status).toBe(403);
-    expect(missing.json).toEqual({ detail: "Authentication credentials were not provided." });
+    expect(missing.json).toEqual({ detail: "You do not have permission to perform this action." });
     const wrong = await post(double, buildForm(), { apiKey: "nope" });
-    expect(wrong.status).toBe(401);
-    expect(wrong.json).toEqual({ detail: "Invalid API key." });
+    expect(wrong.status).toBe(403);
+    expect(wrong.json).toEqual({ detail: "You do not have permission to perform this action." });
     expect(double.requests).toHaveLength(2);
     expect(double.requests[1]?.file?.size).toBe(JPEG.length);
     // The queued outcome is still there: only valid requests consume it.
@@ -255,7 +261,7 @@ describe("didit double: rejections", () => {
     const big = new Uint8Array(5_242_881);
     big.set(JPEG.subarray(0, 3));
     const tooBig = await post(double, buildForm({}, { bytes: big }));
-    expect(tooBig.json).toEqual({ user_image: ["File size exceeds 5MB."] });
+    expect(tooBig.json).toEqual({ user_image: ["File size should not exceed 5 MB"] });
 
     const high = await post(double, buildForm({ face_liveness_score_decline_threshold: "100.5" }));
     expect(high.json).toEqual({
@@ -315,7 +321,9 @@ describe("didit double: scripting and transport", () => {
     const helper = await post(double);
     expect(helper.status).toBe(429);
     expect(helper.headers["retry-after"]).toBe("7");
-    expect(helper.json).toEqual({ detail: "Request was throttled. Expected available in 7 seconds." });
+    expect(helper.json).toEqual({
+      detail: "Write request rate limit exceeded. You can make up to 300 requests per minute.",
+    });
     expect((await post(double)).status).toBe(200);
   });
 
@@ -398,5 +406,121 @@ describe("didit double: scripting and transport", () => {
     else expect(outcome).toBeInstanceOf(Error);
     expect(double.requests).toHaveLength(1);
     expect(double.requests[0]?.bodyBytes).toBeGreaterThan(12 * 1024 * 1024);
+  });
+});
+
+// Issue 18: the double answers with the bodies Didit's OpenAPI document quotes (the contract's examples).
+describe("didit double: Didit's documented bodies", () => {
+  const PERMISSION = { detail: "You do not have permission to perform this action." };
+  const livenessOutcomes: Outcome[] = [
+    { kind: "approved" },
+    { kind: "low_score" },
+    { kind: "spoof" },
+    { kind: "no_face" },
+    { kind: "multiple_faces" },
+    { kind: "blocklist" },
+    { kind: "blocklist", possible: true },
+    { kind: "duplicate" },
+    { kind: "duplicate", possible: true },
+    { kind: "unknown_error_tag" },
+    { kind: "old_form" },
+  ];
+
+  it.each(livenessOutcomes)(
+    "%j keeps Didit's ranges and carries feature and additional_data",
+    async (outcome) => {
+      double.enqueue(outcome);
+      const res = await post(double);
+      expect(diditLivenessResponseSchema.safeParse(res.json).error).toBeUndefined();
+      for (const warning of res.json.liveness.warnings) {
+        expect(warning.feature).toBe("LIVENESS");
+        expect(warning).toHaveProperty("additional_data");
+      }
+      if (outcome.kind !== "old_form") {
+        for (const entity of res.json.liveness.user_image.entities) expect(entity.race).toBeNull();
+      }
+    },
+  );
+
+  it("uses the documented texts of the spoof example", async () => {
+    double.enqueue({ kind: "spoof" });
+    const { warnings } = (await post(double)).json.liveness;
+    expect(warnings).toContainEqual({
+      risk: "LIVENESS_FACE_ATTACK",
+      feature: "LIVENESS",
+      additional_data: null,
+      log_type: "error",
+      short_description: "Liveness Face Attack",
+      long_description: "The system detected a potential attempt to bypass the liveness check.",
+    });
+    expect(warnings).toContainEqual({
+      risk: "LOW_LIVENESS_SCORE",
+      feature: "LIVENESS",
+      additional_data: null,
+      log_type: "error",
+      short_description: "Low liveness score",
+      long_description:
+        "The liveness check resulted in a low score, indicating potential use of non-live facial representations or poor-quality biometric data.",
+    });
+  });
+
+  it("names the matched session in a blocklist or duplicate hit's additional_data", async () => {
+    double.enqueue({ kind: "blocklist" }, { kind: "duplicate", possible: true });
+    const blocklist = (await post(double)).json.liveness.warnings[0];
+    expect(blocklist.additional_data).toEqual({
+      blocklisted_session_id: "882c42d5-8a4d-4d20-8080-a22f57822c86",
+      blocklisted_session_number: 3242,
+      api_service: null,
+    });
+    const duplicate = (await post(double)).json.liveness.warnings[0];
+    expect(duplicate.additional_data).toMatchObject({ duplicated_session_id: expect.any(String) });
+  });
+
+  it("answers a missing or a wrong key with the documented 403", async () => {
+    for (const apiKey of [null, "nope"]) {
+      const res = await post(double, buildForm(), { apiKey });
+      expect(res.status).toBe(403);
+      expect(res.json).toEqual(PERMISSION);
+    }
+  });
+
+  it("exports the documented 403 credits, 400 image-format and 429 bodies", () => {
+    expect(JSON.parse(DIDIT_BODIES.permissionDenied)).toEqual(PERMISSION);
+    expect(JSON.parse(DIDIT_BODIES.noCredits)).toEqual({
+      error:
+        "You don't have enough credits to perform this request. Please top up at https://business.didit.me",
+    });
+    expect(JSON.parse(DIDIT_BODIES.invalidImageFormat)).toEqual({ error: "Invalid user image format." });
+    const outcome = throttled(3);
+    expect(outcome.kind === "status" && JSON.parse(outcome.body)).toEqual({
+      detail: "Write request rate limit exceeded. You can make up to 300 requests per minute.",
+    });
+  });
+
+  it("answers an image over 5 MB with the documented field message", async () => {
+    const big = new Uint8Array(5_242_881);
+    big.set(JPEG.subarray(0, 3));
+    expect((await post(double, buildForm({}, { bytes: big }))).json).toEqual({
+      user_image: ["File size should not exceed 5 MB"],
+    });
+  });
+
+  it.each<MatchOutcome>([
+    { kind: "score", score: 87.5 },
+    { kind: "score", score: 12 },
+    { kind: "no_face", image: "ref" },
+    { kind: "no_face", image: "user", tag: "NO_FACE_DETECTED" },
+    { kind: "in_review" },
+  ])("face match %j keeps Didit's ranges, statuses and warning fields", async (outcome) => {
+    double.enqueueMatch(outcome);
+    const form = buildForm({}, { bytes: JPEG });
+    form.append("ref_image", new Blob([PNG], { type: "image/png" }), "ref.png");
+    const res = await post(double, form, { path: FACE_MATCH_PATH });
+    expect(res.status).toBe(200);
+    expect(diditFaceMatchResponseSchema.safeParse(res.json).error).toBeUndefined();
+    expect(["Approved", "Declined", "In Review"]).toContain(res.json.face_match.status);
+    for (const warning of res.json.face_match.warnings) {
+      expect(warning).toMatchObject({ feature: "FACEMATCH", additional_data: null });
+    }
   });
 });

@@ -369,3 +369,109 @@ describe("parseLivenessResponse", () => {
     expect(failureOf(() => parseLivenessResponse(JSON.stringify(body))).code).toBe("invalid_response");
   });
 });
+
+// Issue 18, section 2: Didit's real answers, as its OpenAPI document quotes them.
+const PERMISSION_403 = JSON.stringify({ detail: "You do not have permission to perform this action." });
+const CREDITS_403 = JSON.stringify({
+  error: "You don't have enough credits to perform this request. Please top up at https://business.didit.me",
+});
+
+describe("mapHttpError: Didit's documented 403 bodies", () => {
+  it.each([
+    ["/v3/passive-liveness/", /Passive Liveness/, /Face Match/],
+    ["/v3/face-match/", /Face Match/, /Passive Liveness/],
+  ])(
+    "the permission 403 on %s says the key may be wrong or revoked, for that endpoint",
+    (endpoint, own, other) => {
+      const f = mapHttpError(403, PERMISSION_403, undefined, endpoint);
+      expect(f.code).toBe("forbidden");
+      expect(`${f.message} ${f.hint}`).toMatch(/wrong/);
+      expect(`${f.message} ${f.hint}`).toMatch(/revoked/);
+      expect(`${f.message} ${f.hint}`).toMatch(own);
+      expect(`${f.message} ${f.hint}`).not.toMatch(other);
+      expect(f.hint).toContain("DIDIT_API_KEY");
+      expect(f.message).not.toContain("permission to perform");
+    },
+  );
+
+  it.each(["/v3/passive-liveness/", "/v3/face-match/"])(
+    "the credits 403 on %s stays insufficient_credits with its own message",
+    (endpoint) => {
+      const f = mapHttpError(403, CREDITS_403, undefined, endpoint);
+      expect(f.code).toBe("insufficient_credits");
+      expect(f.message).toBe("Didit refused the check for lack of credits (403).");
+      expect(f.hint).toMatch(/Top up credits/);
+      expect(`${f.message} ${f.hint}`).not.toMatch(/wrong|revoked|business\.didit\.me/);
+    },
+  );
+
+  it("a 401 (older docs) names the endpoint the key was refused for", () => {
+    expect(mapHttpError(401, "", undefined, "/v3/face-match/").hint).toMatch(/Face Match/);
+    expect(mapHttpError(401, "", undefined, "/v3/passive-liveness/").hint).toMatch(/Passive Liveness/);
+  });
+});
+
+describe("mapHttpError: Didit's documented 400 bodies", () => {
+  it("quotes {error: Invalid user image format.} with a hint to re-export the image", () => {
+    const f = mapHttpError(400, JSON.stringify({ error: "Invalid user image format." }));
+    expect(f.code).toBe("bad_request");
+    expect(f.message).toBe("Didit rejected the request (400): Invalid user image format.");
+    expect(f.hint).toMatch(/could not be decoded/);
+    expect(f.hint).toMatch(/re-export/i);
+    expect(f.hint).toMatch(/JPEG or PNG/);
+    expect(f.hint).not.toMatch(/Fix the field/);
+  });
+
+  it("names the reference image when the undecodable one is ref_image", () => {
+    const f = mapHttpError(
+      400,
+      JSON.stringify({ error: "Invalid ref image format." }),
+      undefined,
+      "/v3/face-match/",
+    );
+    expect(f.hint).toMatch(/reference/);
+    expect(f.hint).toMatch(/JPEG or PNG/);
+  });
+
+  const DOCUMENTED_400: unknown[] = [
+    { error: "Invalid user image format." },
+    { user_image: ["File size should not exceed 5 MB"] },
+    { ref_image: ["No file was submitted."] },
+    {
+      user_image: [
+        "Upload a valid image. The file you uploaded was either not an image or a corrupted image.",
+      ],
+    },
+    { face_liveness_score_decline_threshold: ["Ensure this value is less than or equal to 100."] },
+    { face_match_score_decline_threshold: ["Ensure this value is greater than or equal to 0."] },
+    {
+      vendor_data: ["Ensure this field has no more than 255 characters."],
+      metadata: ["Value must be valid JSON."],
+    },
+    ["Invalid image format."],
+    { detail: "Malformed request.", code: "parse_error" },
+    { detail: "Multipart form parse error - Invalid boundary in multipart: None." },
+  ];
+
+  it.each(DOCUMENTED_400.map((body) => [JSON.stringify(body)]))("no doubled full stop for %s", (body) => {
+    for (const endpoint of ["/v3/passive-liveness/", "/v3/face-match/"]) {
+      const f = mapHttpError(400, body, undefined, endpoint);
+      expect(f.code).toBe("bad_request");
+      // Two full stops in a row, but not an ellipsis.
+      expect(f.message).not.toMatch(/(?<!\.)\.\.(?!\.)/);
+      expect(f.hint).not.toMatch(/(?<!\.)\.\.(?!\.)/);
+      expect(f.message).toMatch(/[.!?…]$/);
+    }
+  });
+
+  it("no doubled full stop in any other status's message either", () => {
+    const bodies = [...DOCUMENTED_400.map((b) => JSON.stringify(b)), PERMISSION_403, CREDITS_403, ""];
+    for (const status of [401, 402, 403, 404, 413, 429, 500, 502, 418]) {
+      for (const body of bodies) {
+        const f = mapHttpError(status, body, 3, "/v3/face-match/");
+        expect(f.message, `${status} ${body}`).not.toMatch(/(?<!\.)\.\.(?!\.)/);
+        expect(f.hint, `${status} ${body}`).not.toMatch(/(?<!\.)\.\.(?!\.)/);
+      }
+    }
+  });
+});

@@ -93,3 +93,24 @@ describe("runSelfieVerification", () => {
     expect(calls).toBe(0);
   });
 });
+
+describe("assessFaceMatch: what we do not understand is at least review", () => {
+  const approved = (warnings: { risk: string; log_type: string }[]) => ({
+    request_id: "r-2",
+    face_match: {
+      status: "Approved",
+      score: 91,
+      user_image: { entities: [{ bbox: [1, 2, 30, 40], confidence: 0.99 }], best_angle: 0 },
+      ref_image: { entities: [{ bbox: [1, 2, 30, 40], confidence: 0.98 }], best_angle: 0 },
+      warnings,
+    },
+  });
+
+  it.each(["information", "critical"])(
+    "an unknown tag (log_type %s) on an Approved match goes to review",
+    (logType) => {
+      const a = assessFaceMatch(approved([{ risk: "FUTURE_MATCH_SIGNAL", log_type: logType }]));
+      expect(a.next_action).toBe("review");
+    },
+  );
+});
