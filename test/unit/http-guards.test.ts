@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, parseServerArgs } from "../../src/config.js";
 import { ToolFailure } from "../../src/errors.js";
-import { createCallerBudgets } from "../../src/transports/http/budgets.js";
+import {
+  createCallerBudgets,
+  createCallerShares,
+  createRequestSlots,
+} from "../../src/transports/http/budgets.js";
 import { hostName, isHostAllowed, isOriginAllowed } from "../../src/transports/http/host-origin.js";
 
 const LOOPBACK = ["localhost", "127.0.0.1", "[::1]"];
@@ -127,5 +131,38 @@ describe("per-caller budgets", () => {
     // A skipped face match goes back to the caller's share and to the process.
     b.release();
     b();
+  });
+
+  it("names the setting that refused: the token's share, or the process budget", () => {
+    const budgets = createCallerBudgets(
+      3,
+      1,
+      () => {},
+      () => 0,
+    );
+    const a = budgets("a");
+    a();
+    expect(() => a()).toThrow(/\(DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN\)/);
+    budgets("b")();
+    budgets("c")();
+    expect(() => budgets("d")()).toThrow(/\(DIDIT_MAX_CHECKS_PER_MINUTE\)/);
+  });
+
+  it("shares requests in flight the same way: a caller's share, then the process, given back on release", () => {
+    const slots = createRequestSlots(3);
+    const shares = createCallerShares(slots, () => createRequestSlots(2));
+    const a = shares("a");
+    expect(a.reserve(1)).toBeUndefined();
+    expect(a.reserve(1)).toBeUndefined();
+    expect(a.reserve(1)?.scope).toBe("token");
+    expect(slots.held).toBe(2);
+    const b = shares("b");
+    expect(b.reserve(1)).toBeUndefined();
+    expect(b.reserve(1)?.scope).toBe("process");
+    // The process's refusal left b's share as it was: b holds one.
+    a.release(1);
+    expect(b.reserve(1)).toBeUndefined();
+    expect(b.reserve(1)?.scope).toBe("token");
+    expect(slots.held).toBe(3);
   });
 });
