@@ -43,7 +43,7 @@ Environment, --http only:
   DIDIT_MCP_TOKENS            Comma-separated static bearer tokens clients must send
   DIDIT_MCP_OAUTH_ISSUER      OAuth issuer whose JWT access tokens are accepted (with DIDIT_MCP_OAUTH_AUDIENCE)
   DIDIT_MCP_OAUTH_AUDIENCE    Audience those tokens must carry
-  DIDIT_ALLOWED_HOSTS         Comma-separated Host names accepted ("*": any); default loopback names or --host
+  DIDIT_ALLOWED_HOSTS         Comma-separated Host names (any port) or name:port accepted ("*": any); default loopback names or --host
   DIDIT_ALLOWED_ORIGINS       Comma-separated browser origins accepted
   DIDIT_SHUTDOWN_GRACE_MS     How long SIGTERM waits for in-flight requests (default 10000)
   DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN  Each token's share of the per-minute budget (default: the same number)

@@ -31,6 +31,25 @@ describe("Host and Origin checks", () => {
     expect(isHostAllowed("anything.example", ["*"])).toBe(true);
   });
 
+  it("takes host:port entries for that port only, while a bare name still means any port", () => {
+    const allowed = ["mcp.example.com:8443", "localhost", "[::1]:8080", "api.example.com:443"];
+    expect(isHostAllowed("mcp.example.com:8443", allowed)).toBe(true);
+    expect(isHostAllowed("MCP.example.com:8443", allowed)).toBe(true);
+    expect(isHostAllowed("mcp.example.com:9000", allowed)).toBe(false);
+    expect(isHostAllowed("mcp.example.com", allowed)).toBe(false);
+    expect(isHostAllowed("localhost:1234", allowed)).toBe(true);
+    expect(isHostAllowed("[::1]:8080", allowed)).toBe(true);
+    expect(isHostAllowed("[::1]:8081", allowed)).toBe(false);
+    // No port in the Host: the scheme's default, 80 or 443 (behind a TLS proxy we cannot tell which).
+    expect(isHostAllowed("api.example.com", allowed)).toBe(true);
+    expect(isHostAllowed("api.example.com:80", allowed)).toBe(false);
+    // A browser origin is judged the same way, with its scheme's default port.
+    expect(isOriginAllowed("https://mcp.example.com:8443", allowed, [])).toBe(true);
+    expect(isOriginAllowed("https://mcp.example.com", allowed, [])).toBe(false);
+    expect(isOriginAllowed("https://api.example.com", allowed, [])).toBe(true);
+    expect(isOriginAllowed("http://api.example.com", allowed, [])).toBe(false);
+  });
+
   it("lets non-browser clients (no Origin) through, and browsers only from allowed origins", () => {
     expect(isOriginAllowed(undefined, LOOPBACK, [])).toBe(true);
     expect(isOriginAllowed("http://localhost:3000", LOOPBACK, [])).toBe(true);
