@@ -75,10 +75,18 @@ export async function runHttp(config: Config): Promise<void> {
     error: { code, message },
   });
 
-  /** This server's origin as the client sees it (behind a TLS proxy, X-Forwarded-Proto says https). */
+  let listenAuthority = `${http.host}:${http.port}`;
+  const namedHosts = http.allowedHosts.filter((h) => h !== "*");
+  const audienceOrigin = webOrigin(http.oauth?.audience);
+  /**
+   * This server's origin as the client sees it (behind a TLS proxy, X-Forwarded-Proto says https). The Host is used
+   * only when an allowed-hosts entry names it: the metadata is cacheable, so a forged Host must not end up in it.
+   */
   const publicOrigin = (req: IncomingMessage) => {
     const proto = req.headers["x-forwarded-proto"] === "https" ? "https" : "http";
-    return `${proto}://${req.headers.host ?? `${http.host}:${http.port}`}`;
+    const host = req.headers.host;
+    if (host !== undefined && isHostAllowed(host, namedHosts)) return `${proto}://${host.toLowerCase()}`;
+    return audienceOrigin ?? `http://${listenAuthority}`;
   };
   const resourceUrl = (req: IncomingMessage) => `${publicOrigin(req)}${MCP_PATH}`;
   const metadataUrl = (req: IncomingMessage) => `${publicOrigin(req)}${METADATA_PATH}${MCP_PATH}`;
@@ -239,7 +247,10 @@ export async function runHttp(config: Config): Promise<void> {
       return "metrics";
     }
     if (http.oauth && (path === METADATA_PATH || path === `${METADATA_PATH}${MCP_PATH}`)) {
-      send(res, 200, protectedResourceMetadata(req), { "cache-control": "max-age=3600" });
+      send(res, 200, protectedResourceMetadata(req), {
+        "cache-control": "max-age=3600",
+        vary: "host, x-forwarded-proto",
+      });
       return "metadata";
     }
     send(res, 404, { error: "not_found" });
@@ -292,7 +303,8 @@ export async function runHttp(config: Config): Promise<void> {
   });
   const address = server.address() as AddressInfo;
   const hostInUrl = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const url = `http://${hostInUrl}:${address.port}${MCP_PATH}`;
+  listenAuthority = `${hostInUrl}:${address.port}`;
+  const url = `http://${listenAuthority}${MCP_PATH}`;
 
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -344,4 +356,11 @@ function wantsProgress(body: unknown): boolean {
     const meta = (m as { params?: { _meta?: { progressToken?: unknown } } } | null)?.params?._meta;
     return meta?.progressToken !== undefined;
   });
+}
+
+/** The origin of an http(s) URL (the OAuth audience is usually the public /mcp URL), else undefined. */
+function webOrigin(value: string | undefined): string | undefined {
+  if (value === undefined || !URL.canParse(value)) return undefined;
+  const url = new URL(value);
+  return url.protocol === "https:" || url.protocol === "http:" ? url.origin : undefined;
 }
