@@ -48,6 +48,8 @@ Environment, --http only:
   DIDIT_SHUTDOWN_GRACE_MS     How long SIGTERM waits for in-flight requests (default 10000)
   DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN  Each token's share of the per-minute budget (default: the same number)
   DIDIT_HTTP_MAX_IN_FLIGHT    MCP requests handled at once; more get 503 (default 64)
+  DIDIT_HTTP_MAX_IN_FLIGHT_PER_TOKEN  Each token's share of those; more get 429 (default: half)
+  DIDIT_HTTP_BODY_TIMEOUT_MS  How long a request body may take to arrive; then 408 (default 10000)
 
 CLI (commands; options may come before or after the command; <command> --help for one command):
 ${CLI_USAGE}`;

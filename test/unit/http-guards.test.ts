@@ -99,6 +99,21 @@ describe("remote mode configuration", () => {
     await expect(http(["--port", "99999"])).rejects.toThrow(/--port/);
   });
 
+  it("gives each token half the in-flight slots and bodies 10 s by default, both configurable", async () => {
+    expect((await http([])).http).toMatchObject({
+      maxInFlight: 64,
+      maxInFlightPerToken: 32,
+      bodyTimeoutMs: 10_000,
+    });
+    expect((await http([], { DIDIT_HTTP_MAX_IN_FLIGHT: "5" })).http?.maxInFlightPerToken).toBe(3);
+    expect(
+      (await http([], { DIDIT_HTTP_MAX_IN_FLIGHT_PER_TOKEN: "7", DIDIT_HTTP_BODY_TIMEOUT_MS: "2500" })).http,
+    ).toMatchObject({ maxInFlightPerToken: 7, bodyTimeoutMs: 2500 });
+    await expect(http([], { DIDIT_HTTP_BODY_TIMEOUT_MS: "999" })).rejects.toThrow(
+      /DIDIT_HTTP_BODY_TIMEOUT_MS/,
+    );
+  });
+
   it("refuses remote-mode flags without --http, so a typo never goes unnoticed", async () => {
     await expect(loadConfig(parseServerArgs(["--port", "9000"]), {})).rejects.toThrow(
       /only apply with --http/,
