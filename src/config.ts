@@ -50,6 +50,10 @@ export interface HttpConfig {
   readonly shutdownGraceMs: number;
   /** MCP requests handled at once by this process; more are answered 503 at once. */
   readonly maxInFlight: number;
+  /** Each caller's share of maxInFlight; more from one caller are answered 429 at once. */
+  readonly maxInFlightPerToken: number;
+  /** How long a request's body may take to arrive once its headers are in (408 past it). */
+  readonly bodyTimeoutMs: number;
   /** Each caller's share of the per-minute check budget (the process budget, maxChecksPerMinute, still applies). */
   readonly maxChecksPerMinutePerToken: number;
 }
@@ -120,6 +124,12 @@ const envSchema = z.object({
   }),
   DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN: wholeNumber("DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN", 1, 10_000),
   DIDIT_HTTP_MAX_IN_FLIGHT: wholeNumber("DIDIT_HTTP_MAX_IN_FLIGHT", 1, 10_000),
+  DIDIT_HTTP_MAX_IN_FLIGHT_PER_TOKEN: wholeNumber("DIDIT_HTTP_MAX_IN_FLIGHT_PER_TOKEN", 1, 10_000),
+  DIDIT_HTTP_BODY_TIMEOUT_MS: wholeNumber("DIDIT_HTTP_BODY_TIMEOUT_MS", 1000, 300_000, {
+    unit: "milliseconds",
+    minNote: "1 s",
+    maxNote: "5 min",
+  }),
 });
 
 export interface ServerArgs {
@@ -273,6 +283,7 @@ function httpConfig(
   const allowedOrigins = [...(args.allowedOrigins ?? []), ...splitList(e.DIDIT_ALLOWED_ORIGINS ?? "")].map(
     (o) => o.replace(/\/+$/, "").toLowerCase(),
   );
+  const maxInFlight = e.DIDIT_HTTP_MAX_IN_FLIGHT ?? 64;
   return Object.freeze({
     host,
     port,
@@ -281,7 +292,10 @@ function httpConfig(
     tokens: Object.freeze(tokens),
     oauth: issuer !== undefined && audience !== undefined ? Object.freeze({ issuer, audience }) : undefined,
     shutdownGraceMs: e.DIDIT_SHUTDOWN_GRACE_MS ?? 10_000,
-    maxInFlight: e.DIDIT_HTTP_MAX_IN_FLIGHT ?? 64,
+    maxInFlight,
+    // Half by default, so one token alone can never hold every slot.
+    maxInFlightPerToken: e.DIDIT_HTTP_MAX_IN_FLIGHT_PER_TOKEN ?? Math.ceil(maxInFlight / 2),
+    bodyTimeoutMs: e.DIDIT_HTTP_BODY_TIMEOUT_MS ?? 10_000,
     maxChecksPerMinutePerToken:
       e.DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN ?? e.DIDIT_MAX_CHECKS_PER_MINUTE ?? DEFAULT_CHECKS_PER_MINUTE,
   });

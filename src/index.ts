@@ -43,11 +43,13 @@ Environment, --http only:
   DIDIT_MCP_TOKENS            Comma-separated static bearer tokens clients must send
   DIDIT_MCP_OAUTH_ISSUER      OAuth issuer whose JWT access tokens are accepted (with DIDIT_MCP_OAUTH_AUDIENCE)
   DIDIT_MCP_OAUTH_AUDIENCE    Audience those tokens must carry
-  DIDIT_ALLOWED_HOSTS         Comma-separated Host names accepted ("*": any); default loopback names or --host
+  DIDIT_ALLOWED_HOSTS         Comma-separated Host names (any port) or name:port accepted ("*": any); default loopback names or --host
   DIDIT_ALLOWED_ORIGINS       Comma-separated browser origins accepted
   DIDIT_SHUTDOWN_GRACE_MS     How long SIGTERM waits for in-flight requests (default 10000)
   DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN  Each token's share of the per-minute budget (default: the same number)
   DIDIT_HTTP_MAX_IN_FLIGHT    MCP requests handled at once; more get 503 (default 64)
+  DIDIT_HTTP_MAX_IN_FLIGHT_PER_TOKEN  Each token's share of those; more get 429 (default: half)
+  DIDIT_HTTP_BODY_TIMEOUT_MS  How long a request body may take to arrive; then 408 (default 10000)
 
 CLI (commands; options may come before or after the command; <command> --help for one command):
 ${CLI_USAGE}`;

@@ -2,34 +2,64 @@ import { ToolFailure } from "./errors.js";
 
 /**
  * A sliding one-minute budget of checks for this process, so an agent stuck in a loop cannot drain the
- * account's credits. Refusals happen before any request is made.
+ * account's credits. Refusals happen before any request is made. `setting` is the name the refusal quotes (a
+ * caller's share in HTTP mode has a setting of its own).
  */
-export function createCheckBudget(perMinute: number, now: () => number = Date.now): CheckBudget {
+export function createCheckBudget(
+  perMinute: number,
+  now: () => number = Date.now,
+  setting = "DIDIT_MAX_CHECKS_PER_MINUTE",
+): MinuteBudget {
   const recent: number[] = [];
-  const reserve = (count = 1) => {
-    const t = now();
+  const forget = (t: number) => {
     while (recent.length > 0 && (recent[0] ?? 0) <= t - 60_000) recent.shift();
-    if (recent.length + count > perMinute) {
-      const waitS = Math.max(1, Math.ceil(((recent[0] ?? t) + 60_000 - t) / 1000));
-      throw new ToolFailure(
-        "rate_limited",
-        `This server allows ${perMinute} checks per minute (DIDIT_MAX_CHECKS_PER_MINUTE) and ${count > 1 ? `fewer than the ${count} this call needs are left` : "that budget is spent"}; no request was sent to Didit.`,
-        `Wait ${waitS} s. If you are retrying the same photo in a loop, stop: ask the person for a new photo or hand the case to a human.`,
-        waitS,
-      );
-    }
+  };
+  const tryReserve = (count = 1) => {
+    const t = now();
+    forget(t);
+    if (recent.length + count > perMinute) return false;
     for (let i = 0; i < count; i++) recent.push(t);
+    return true;
+  };
+  const refusal = (count = 1) => {
+    const t = now();
+    const waitS = Math.max(1, Math.ceil(((recent[0] ?? t) + 60_000 - t) / 1000));
+    return new ToolFailure(
+      "rate_limited",
+      `This server allows ${perMinute} checks per minute (${setting}) and ${count > 1 ? `fewer than the ${count} this call needs are left` : "that budget is spent"}; no request was sent to Didit.`,
+      `Wait ${waitS} s. If you are retrying the same photo in a loop, stop: ask the person for a new photo or hand the case to a human.`,
+      waitS,
+    );
+  };
+  const reserve = (count = 1) => {
+    if (!tryReserve(count)) throw refusal(count);
   };
   return Object.assign(reserve, {
+    tryReserve,
+    refusal,
     // A reserved check that was not made (verify_selfie skipping its face match) goes back to the budget.
     release: (count = 1) => {
       recent.splice(Math.max(0, recent.length - count), count);
     },
+    isIdle: () => {
+      forget(now());
+      return recent.length === 0;
+    },
   });
 }
 
-/** Reserves `count` checks at once (all or none); `release` returns unused ones. */
+/** Reserves `count` checks at once (all or none, or throws `rate_limited`); `release` returns unused ones. */
 export interface CheckBudget {
   (count?: number): void;
   release(count?: number): void;
+}
+
+/** One budget, with what sharing it out needs (src/transports/http/budgets.ts). */
+export interface MinuteBudget extends CheckBudget {
+  /** The reservation without the throw: true when all `count` were taken, false when none were. */
+  tryReserve(count: number): boolean;
+  /** The `rate_limited` failure a refused reservation of `count` throws, as of now. */
+  refusal(count: number): ToolFailure;
+  /** Nothing reserved within the last minute. */
+  isIdle(): boolean;
 }

@@ -12,7 +12,8 @@ import { TOOL_NAMES } from "../tools/index.js";
 import { packageVersion } from "../version.js";
 import { type Caller, createAuthenticator } from "./http/auth.js";
 import { discardBody, readJsonBody } from "./http/body.js";
-import { createCallerBudgets } from "./http/budgets.js";
+import { createCallerBudgets, createCallerShares, createRequestSlots } from "./http/budgets.js";
+import { cancelledRequestId, createCallRegistry, requestId } from "./http/calls.js";
 import { isHostAllowed, isOriginAllowed } from "./http/host-origin.js";
 import { createJsonLogger } from "./http/json-log.js";
 import { createHttpMetrics, instrumentClient } from "./http/metrics.js";
@@ -23,6 +24,8 @@ export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const METADATA_PATH = "/.well-known/oauth-protected-resource";
 /** Past the check's own deadline (retries included), time to read the image and write the answer. */
 const DEADLINE_MARGIN_MS = 10_000;
+/** How long a client may take to send its request headers (node:http's own timer). */
+const HEADERS_TIMEOUT_MS = 20_000;
 
 interface RequestLog {
   requestId: string;
@@ -51,7 +54,10 @@ export async function runHttp(config: Config): Promise<void> {
   const deadlineMs = config.timeoutMs + DEADLINE_MARGIN_MS;
   const version = packageVersion();
 
-  let inFlight = 0;
+  // One per-caller share mechanism for both: checks per minute (budgets) and requests in flight (slots).
+  const slots = createRequestSlots(http.maxInFlight);
+  const callerSlots = createCallerShares(slots, () => createRequestSlots(http.maxInFlightPerToken));
+  const calls = createCallRegistry();
   const imageTools = createInFlightLimit(undefined, { onBurstOver: () => collectGarbageSoon() });
   let stopping = false;
   let drained: (() => void) | undefined;
@@ -69,16 +75,24 @@ export async function runHttp(config: Config): Promise<void> {
     });
     res.end(text);
   };
-  const rpcError = (code: number, message: string) => ({
+  const rpcError = (code: number, message: string, id: string | number | null = null) => ({
     jsonrpc: "2.0",
-    id: null,
+    id,
     error: { code, message },
   });
 
-  /** This server's origin as the client sees it (behind a TLS proxy, X-Forwarded-Proto says https). */
+  let listenAuthority = `${http.host}:${http.port}`;
+  const namedHosts = http.allowedHosts.filter((h) => h !== "*");
+  const audienceOrigin = webOrigin(http.oauth?.audience);
+  /**
+   * This server's origin as the client sees it (behind a TLS proxy, X-Forwarded-Proto says https). The Host is used
+   * only when an allowed-hosts entry names it: the metadata is cacheable, so a forged Host must not end up in it.
+   */
   const publicOrigin = (req: IncomingMessage) => {
     const proto = req.headers["x-forwarded-proto"] === "https" ? "https" : "http";
-    return `${proto}://${req.headers.host ?? `${http.host}:${http.port}`}`;
+    const host = req.headers.host;
+    if (host !== undefined && isHostAllowed(host, namedHosts)) return `${proto}://${host.toLowerCase()}`;
+    return audienceOrigin ?? `http://${listenAuthority}`;
   };
   const resourceUrl = (req: IncomingMessage) => `${publicOrigin(req)}${MCP_PATH}`;
   const metadataUrl = (req: IncomingMessage) => `${publicOrigin(req)}${METADATA_PATH}${MCP_PATH}`;
@@ -129,26 +143,40 @@ export async function runHttp(config: Config): Promise<void> {
       log.outcome = "shutting_down";
       return;
     }
-    if (inFlight >= http.maxInFlight) {
+    const share = callerSlots(authResult.caller.tokenId);
+    const refused = share.reserve(1);
+    if (refused?.scope === "token") {
+      send(
+        res,
+        429,
+        rpcError(
+          -32000,
+          `Too many requests from this token: ${http.maxInFlightPerToken} in flight (DIDIT_HTTP_MAX_IN_FLIGHT_PER_TOKEN)`,
+        ),
+        { "retry-after": "1" },
+      );
+      log.outcome = "busy_token";
+      return;
+    }
+    if (refused) {
       send(res, 503, rpcError(-32000, `Server busy: ${http.maxInFlight} requests in flight`), {
         "retry-after": "1",
       });
       log.outcome = "busy";
       return;
     }
-    inFlight++;
     metrics.inFlight.inc();
     try {
       await serveMcp(req, res, log, authResult.caller);
     } finally {
-      inFlight--;
+      share.release(1);
       metrics.inFlight.dec();
-      if (inFlight === 0) drained?.();
+      if (slots.held === 0) drained?.();
     }
   };
 
   const serveMcp = async (req: IncomingMessage, res: ServerResponse, log: RequestLog, caller: Caller) => {
-    const body = await readJsonBody(req, MAX_BODY_BYTES);
+    const body = await readJsonBody(req, MAX_BODY_BYTES, http.bodyTimeoutMs);
     if (body.kind === "too_large") {
       const drained = await discardBody(req, 2 * MAX_BODY_BYTES);
       send(
@@ -161,12 +189,48 @@ export async function runHttp(config: Config): Promise<void> {
       log.outcome = "too_large";
       return;
     }
+    if (body.kind === "timeout") {
+      send(
+        res,
+        408,
+        rpcError(
+          -32600,
+          `Request body not received within ${http.bodyTimeoutMs} ms (DIDIT_HTTP_BODY_TIMEOUT_MS)`,
+        ),
+        { connection: "close" },
+      );
+      res.once("finish", () => req.destroy());
+      log.outcome = "body_timeout";
+      return;
+    }
+    if (body.kind === "closed") {
+      log.outcome = "client_closed";
+      return;
+    }
     if (body.kind === "not_json") {
       send(res, 400, rpcError(-32700, "Parse error: the body is not valid JSON"));
       log.outcome = "parse_error";
       return;
     }
-    describeMessages(body.value, log);
+    if (Array.isArray(body.value)) {
+      // One message per request keeps the in-flight bound, the budgets and the log line per call.
+      send(
+        res,
+        400,
+        rpcError(
+          -32600,
+          "Invalid Request: JSON-RPC batches are not accepted (MCP 2025-06-18 removed them); send one message per request",
+        ),
+      );
+      log.outcome = "batch_refused";
+      return;
+    }
+    const message = body.value;
+    describeMessage(message, log);
+    const cancelled = cancelledRequestId(message);
+    if (cancelled !== undefined) log.outcome = `cancel_${calls.cancel(caller.tokenId, cancelled)}`;
+
+    let ended = false;
     const server = createServer({
       config,
       client,
@@ -178,26 +242,48 @@ export async function runHttp(config: Config): Promise<void> {
       inFlight: imageTools,
       onToolResult: (event) => {
         metrics.toolCalls.inc({ tool: event.tool, outcome: event.outcome });
-        log.outcome = event.outcome;
+        if (!ended) log.outcome = event.outcome;
       },
     });
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       // JSON by default; SSE only when the client asked for progress, so the notifications have a stream.
-      enableJsonResponse: !wantsProgress(body.value),
+      enableJsonResponse: !wantsProgress(message),
     });
-    const finished = new Promise<void>((resolve) => res.once("close", resolve));
-    const deadline = setTimeout(() => {
-      log.outcome = "deadline";
-      send(res, 504, rpcError(-32001, `Request took longer than ${deadlineMs} ms`));
-      void server.close();
-    }, deadlineMs);
+    const closed = new Promise<void>((resolve) => res.once("close", resolve));
+    res.once("close", () => {
+      if (!res.writableFinished && !ended) log.outcome = "client_closed";
+      ended = true;
+    });
+    /** Ends the request early: answers (unless the client is gone) and closes its server, aborting its handler. */
+    const stop = (outcome: string, status: number, error: ReturnType<typeof rpcError>) => {
+      if (ended) return;
+      log.outcome = outcome;
+      ended = true;
+      send(res, status, error);
+      void server.close().catch(() => {});
+    };
+    const id = requestId(message);
+    const unregister =
+      id === undefined
+        ? () => {}
+        : calls.add(caller.tokenId, id, () =>
+            stop("cancelled", 200, rpcError(-32000, "Request cancelled by the client", id)),
+          );
+    const deadline = setTimeout(
+      () => stop("deadline", 504, rpcError(-32001, `Request took longer than ${deadlineMs} ms`, id ?? null)),
+      deadlineMs,
+    );
     try {
       await server.connect(transport);
-      await transport.handleRequest(req, res, body.value);
-      await finished;
+      const handled = transport.handleRequest(req, res, message);
+      // In JSON mode the SDK never settles handleRequest once its transport is closed (deadline, cancel, a client
+      // gone): the end of the response is what counts, and closing the server below aborts the handler.
+      await Promise.race([handled.then(() => closed), closed]);
     } finally {
       clearTimeout(deadline);
+      unregister();
+      ended = true;
       // Closing the server aborts a handler still running (the client went away), and with it its upload.
       await transport.close().catch(() => {});
       await server.close().catch(() => {});
@@ -228,9 +314,11 @@ export async function runHttp(config: Config): Promise<void> {
     if (path === "/readyz") {
       const reason = stopping
         ? "shutting down"
-        : config.sandbox || config.apiKey
-          ? undefined
-          : "DIDIT_API_KEY is not set (and not in sandbox mode)";
+        : !(config.sandbox || config.apiKey)
+          ? "DIDIT_API_KEY is not set (and not in sandbox mode)"
+          : slots.held >= slots.max
+            ? `saturated: ${slots.held} of ${slots.max} requests in flight (DIDIT_HTTP_MAX_IN_FLIGHT)`
+            : undefined;
       send(res, reason ? 503 : 200, reason ? { status: "not_ready", reason } : { status: "ready" });
       return "readyz";
     }
@@ -239,7 +327,10 @@ export async function runHttp(config: Config): Promise<void> {
       return "metrics";
     }
     if (http.oauth && (path === METADATA_PATH || path === `${METADATA_PATH}${MCP_PATH}`)) {
-      send(res, 200, protectedResourceMetadata(req), { "cache-control": "max-age=3600" });
+      send(res, 200, protectedResourceMetadata(req), {
+        "cache-control": "max-age=3600",
+        vary: "host, x-forwarded-proto",
+      });
       return "metadata";
     }
     send(res, 404, { error: "not_found" });
@@ -247,7 +338,9 @@ export async function runHttp(config: Config): Promise<void> {
   };
 
   const server = createHttpServer(
-    { requestTimeout: deadlineMs + 5_000, headersTimeout: 20_000 },
+    // node:http's own backstop for receiving a request; our body deadline is the precise one. Never below the
+    // headers timeout (node:http refuses to start then), whatever DIDIT_TIMEOUT_MS is.
+    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: HEADERS_TIMEOUT_MS + http.bodyTimeoutMs + 10_000 },
     (req, res) => {
       const started = performance.now();
       const log: RequestLog = { requestId: randomUUID() };
@@ -292,16 +385,17 @@ export async function runHttp(config: Config): Promise<void> {
   });
   const address = server.address() as AddressInfo;
   const hostInUrl = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const url = `http://${hostInUrl}:${address.port}${MCP_PATH}`;
+  listenAuthority = `${hostInUrl}:${address.port}`;
+  const url = `http://${listenAuthority}${MCP_PATH}`;
 
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.event("info", "shutting down", { signal, in_flight: inFlight, grace_ms: http.shutdownGraceMs });
+    logger.event("info", "shutting down", { signal, in_flight: slots.held, grace_ms: http.shutdownGraceMs });
     server.close();
     server.closeIdleConnections();
     const exit = (how: string) => {
-      logger.event("info", "stopped", { how, in_flight: inFlight });
+      logger.event("info", "stopped", { how, in_flight: slots.held });
       void (client?.close() ?? Promise.resolve()).finally(() => process.exit(0));
     };
     const timer = setTimeout(() => exit("grace period over"), http.shutdownGraceMs);
@@ -309,7 +403,7 @@ export async function runHttp(config: Config): Promise<void> {
       clearTimeout(timer);
       exit("drained");
     };
-    if (inFlight === 0) drained();
+    if (slots.held === 0) drained();
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
@@ -328,20 +422,23 @@ export async function runHttp(config: Config): Promise<void> {
   });
 }
 
-/** The JSON-RPC method(s) and tool name for the log line; only names we know, never free text from the body. */
-function describeMessages(body: unknown, log: RequestLog): void {
-  const messages = Array.isArray(body) ? body : [body];
-  const first = messages[0] as { method?: unknown; params?: { name?: unknown } } | undefined;
-  if (typeof first?.method === "string" && /^[a-z/_]{1,40}$/i.test(first.method)) log.method = first.method;
-  const name = first?.params?.name;
+/** The JSON-RPC method and tool name for the log line; only names we know, never free text from the body. */
+function describeMessage(message: unknown, log: RequestLog): void {
+  const m = message as { method?: unknown; params?: { name?: unknown } } | null;
+  if (typeof m?.method === "string" && /^[a-z/_]{1,40}$/i.test(m.method)) log.method = m.method;
+  const name = m?.params?.name;
   if (log.method === "tools/call")
     log.tool = typeof name === "string" && TOOL_NAMES.includes(name) ? name : "unknown";
 }
 
-function wantsProgress(body: unknown): boolean {
-  const messages = Array.isArray(body) ? body : [body];
-  return messages.some((m) => {
-    const meta = (m as { params?: { _meta?: { progressToken?: unknown } } } | null)?.params?._meta;
-    return meta?.progressToken !== undefined;
-  });
+function wantsProgress(message: unknown): boolean {
+  const meta = (message as { params?: { _meta?: { progressToken?: unknown } } } | null)?.params?._meta;
+  return meta?.progressToken !== undefined;
+}
+
+/** The origin of an http(s) URL (the OAuth audience is usually the public /mcp URL), else undefined. */
+function webOrigin(value: string | undefined): string | undefined {
+  if (value === undefined || !URL.canParse(value)) return undefined;
+  const url = new URL(value);
+  return url.protocol === "https:" || url.protocol === "http:" ? url.origin : undefined;
 }

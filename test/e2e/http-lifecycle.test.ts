@@ -91,6 +91,18 @@ describe("remote mode: lifecycle, budgets and start-up refusals", () => {
     }
   });
 
+  it("starts with any DIDIT_TIMEOUT_MS of the documented range (1000 and 4999 crashed node:http)", async () => {
+    for (const timeout of ["1000", "4999", "300000"]) {
+      const server = await spawnHttpServer({
+        env: baseEnv({ DIDIT_SANDBOX: "1", DIDIT_TIMEOUT_MS: timeout }),
+      });
+      servers.push(server);
+      expect((await rawRequest(`${server.origin}/healthz`, {})).status, timeout).toBe(200);
+      await server.stop();
+      expect(server.stderr(), timeout).not.toMatch(/RangeError|at .*\(/);
+    }
+  });
+
   it("refuses to start on a non-loopback host without tokens or OAuth (exit 2)", () => {
     const run = spawnSync(process.execPath, [SERVER_ENTRY, "--http", "--host", "0.0.0.0", "--port", "0"], {
       env: baseEnv({ DIDIT_SANDBOX: "1" }),

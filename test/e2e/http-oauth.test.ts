@@ -58,6 +58,40 @@ afterAll(async () => {
   await issuer?.close();
 });
 
+describe("remote mode: OAuth while the issuer is down", () => {
+  it("asks the issuer again only after a pause, not on every bad token", async () => {
+    let discoveries = 0;
+    const down: Server = createServer((_req, res) => {
+      discoveries++;
+      res.writeHead(503).end();
+    });
+    await new Promise<void>((resolve) => down.listen(0, "127.0.0.1", resolve));
+    const downIssuer = `http://127.0.0.1:${(down.address() as AddressInfo).port}`;
+    const replica = await spawnHttpServer({
+      env: baseEnv({ DIDIT_MCP_OAUTH_ISSUER: downIssuer, DIDIT_MCP_OAUTH_AUDIENCE: AUDIENCE }),
+    });
+    try {
+      // The start-up attempt: both discovery documents, once.
+      await replica.waitForLog((l) => String(l.msg).includes("not reachable yet"));
+      expect(discoveries).toBe(2);
+      const jwtShaped = `Bearer ${Buffer.from('{"alg":"RS256"}').toString("base64url")}.e30.c2ln`;
+      for (let i = 0; i < 5; i++) {
+        const response = await rawRequest(replica.url, {
+          method: "POST",
+          headers: mcpHeaders({ authorization: jwtShaped }),
+          body: JSON.stringify(INITIALIZE),
+        });
+        expect(response.status).toBe(503);
+        expect(response.headers["retry-after"]).toBeDefined();
+      }
+      expect(discoveries).toBe(2);
+    } finally {
+      await replica.stop();
+      await new Promise<void>((resolve) => down.close(() => resolve()));
+    }
+  });
+});
+
 const post = (authorization?: string) =>
   rawRequest(server.url, {
     method: "POST",
@@ -109,6 +143,21 @@ describe("remote mode: OAuth 2.1 resource server", () => {
       .filter((l) => l.msg === "request" && l.status === 401)
       .map((l) => String(l.outcome));
     expect(reasons).toEqual(expect.arrayContaining([expect.stringContaining("ERR_JWT_EXPIRED")]));
+  });
+
+  it("builds the metadata from the allowed hosts: a forged Host never gets into the cacheable document", async () => {
+    const port = new URL(server.url).port;
+    const metadataPath = "/.well-known/oauth-protected-resource/mcp";
+    const forged = await rawRequest(`${server.origin}${metadataPath}`, { headers: { host: "evil.example" } });
+    expect(forged.status).toBe(200);
+    expect(forged.body).not.toContain("evil.example");
+    // Not an allowed host: the audience (the public /mcp URL) names the resource.
+    expect(JSON.parse(forged.body).resource).toBe(AUDIENCE);
+    expect(forged.headers.vary).toMatch(/host/i);
+    const local = await rawRequest(`${server.origin}${metadataPath}`, {
+      headers: { host: `localhost:${port}` },
+    });
+    expect(JSON.parse(local.body).resource).toBe(`http://localhost:${port}/mcp`);
   });
 
   it("is not ready without a key: /readyz says why, /healthz is still up", async () => {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { request } from "node:http";
+import { type ClientRequest, request } from "node:http";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { SERVER_ENTRY } from "./spawn.js";
@@ -98,26 +98,40 @@ export function rawRequest(
   url: string,
   options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; chunked?: boolean },
 ): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? "GET", headers: options.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString("utf8"),
-        }),
-      );
-    });
-    req.on("error", reject);
-    if (options.chunked && options.body !== undefined) {
-      // No Content-Length: the server only learns the size while reading.
-      const body = Buffer.from(options.body);
-      for (let at = 0; at < body.length; at += 1024 * 1024) req.write(body.subarray(at, at + 1024 * 1024));
-      req.end();
-    } else req.end(options.body);
+  const { req, response } = openRequest(url, options);
+  if (options.chunked && options.body !== undefined) {
+    // No Content-Length: the server only learns the size while reading.
+    const body = Buffer.from(options.body);
+    for (let at = 0; at < body.length; at += 1024 * 1024) req.write(body.subarray(at, at + 1024 * 1024));
+    req.end();
+  } else req.end(options.body);
+  return response;
+}
+
+/** A request whose body the caller writes (or drips, or abandons with `req.destroy()`); `response` is its answer. */
+export function openRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string> },
+): { req: ClientRequest; response: Promise<RawResponse> } {
+  let resolveResponse: (response: RawResponse) => void = () => {};
+  let rejectResponse: (error: Error) => void = () => {};
+  const response = new Promise<RawResponse>((resolve, reject) => {
+    resolveResponse = resolve;
+    rejectResponse = reject;
   });
+  const req = request(url, { method: options.method ?? "GET", headers: options.headers }, (res) => {
+    const chunks: Buffer[] = [];
+    res.on("data", (c: Buffer) => chunks.push(c));
+    res.on("end", () =>
+      resolveResponse({
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+      }),
+    );
+  });
+  req.on("error", rejectResponse);
+  return { req, response };
 }
 
 export const INITIALIZE = {

@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, parseServerArgs } from "../../src/config.js";
 import { ToolFailure } from "../../src/errors.js";
-import { createCallerBudgets } from "../../src/transports/http/budgets.js";
+import {
+  createCallerBudgets,
+  createCallerShares,
+  createRequestSlots,
+} from "../../src/transports/http/budgets.js";
 import { hostName, isHostAllowed, isOriginAllowed } from "../../src/transports/http/host-origin.js";
 
 const LOOPBACK = ["localhost", "127.0.0.1", "[::1]"];
@@ -25,6 +29,25 @@ describe("Host and Origin checks", () => {
     expect(isHostAllowed("localhost.evil.example", LOOPBACK)).toBe(false);
     expect(isHostAllowed(undefined, LOOPBACK)).toBe(false);
     expect(isHostAllowed("anything.example", ["*"])).toBe(true);
+  });
+
+  it("takes host:port entries for that port only, while a bare name still means any port", () => {
+    const allowed = ["mcp.example.com:8443", "localhost", "[::1]:8080", "api.example.com:443"];
+    expect(isHostAllowed("mcp.example.com:8443", allowed)).toBe(true);
+    expect(isHostAllowed("MCP.example.com:8443", allowed)).toBe(true);
+    expect(isHostAllowed("mcp.example.com:9000", allowed)).toBe(false);
+    expect(isHostAllowed("mcp.example.com", allowed)).toBe(false);
+    expect(isHostAllowed("localhost:1234", allowed)).toBe(true);
+    expect(isHostAllowed("[::1]:8080", allowed)).toBe(true);
+    expect(isHostAllowed("[::1]:8081", allowed)).toBe(false);
+    // No port in the Host: the scheme's default, 80 or 443 (behind a TLS proxy we cannot tell which).
+    expect(isHostAllowed("api.example.com", allowed)).toBe(true);
+    expect(isHostAllowed("api.example.com:80", allowed)).toBe(false);
+    // A browser origin is judged the same way, with its scheme's default port.
+    expect(isOriginAllowed("https://mcp.example.com:8443", allowed, [])).toBe(true);
+    expect(isOriginAllowed("https://mcp.example.com", allowed, [])).toBe(false);
+    expect(isOriginAllowed("https://api.example.com", allowed, [])).toBe(true);
+    expect(isOriginAllowed("http://api.example.com", allowed, [])).toBe(false);
   });
 
   it("lets non-browser clients (no Origin) through, and browsers only from allowed origins", () => {
@@ -74,6 +97,21 @@ describe("remote mode configuration", () => {
     ).resolves.toMatchObject({ http: { oauth: { issuer: "http://127.0.0.1:9000", audience: "x" } } });
     await expect(http([], { DIDIT_CONFIRM_UPLOADS: "true" })).rejects.toThrow(ConfigError);
     await expect(http(["--port", "99999"])).rejects.toThrow(/--port/);
+  });
+
+  it("gives each token half the in-flight slots and bodies 10 s by default, both configurable", async () => {
+    expect((await http([])).http).toMatchObject({
+      maxInFlight: 64,
+      maxInFlightPerToken: 32,
+      bodyTimeoutMs: 10_000,
+    });
+    expect((await http([], { DIDIT_HTTP_MAX_IN_FLIGHT: "5" })).http?.maxInFlightPerToken).toBe(3);
+    expect(
+      (await http([], { DIDIT_HTTP_MAX_IN_FLIGHT_PER_TOKEN: "7", DIDIT_HTTP_BODY_TIMEOUT_MS: "2500" })).http,
+    ).toMatchObject({ maxInFlightPerToken: 7, bodyTimeoutMs: 2500 });
+    await expect(http([], { DIDIT_HTTP_BODY_TIMEOUT_MS: "999" })).rejects.toThrow(
+      /DIDIT_HTTP_BODY_TIMEOUT_MS/,
+    );
   });
 
   it("refuses remote-mode flags without --http, so a typo never goes unnoticed", async () => {
@@ -127,5 +165,38 @@ describe("per-caller budgets", () => {
     // A skipped face match goes back to the caller's share and to the process.
     b.release();
     b();
+  });
+
+  it("names the setting that refused: the token's share, or the process budget", () => {
+    const budgets = createCallerBudgets(
+      3,
+      1,
+      () => {},
+      () => 0,
+    );
+    const a = budgets("a");
+    a();
+    expect(() => a()).toThrow(/\(DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN\)/);
+    budgets("b")();
+    budgets("c")();
+    expect(() => budgets("d")()).toThrow(/\(DIDIT_MAX_CHECKS_PER_MINUTE\)/);
+  });
+
+  it("shares requests in flight the same way: a caller's share, then the process, given back on release", () => {
+    const slots = createRequestSlots(3);
+    const shares = createCallerShares(slots, () => createRequestSlots(2));
+    const a = shares("a");
+    expect(a.reserve(1)).toBeUndefined();
+    expect(a.reserve(1)).toBeUndefined();
+    expect(a.reserve(1)?.scope).toBe("token");
+    expect(slots.held).toBe(2);
+    const b = shares("b");
+    expect(b.reserve(1)).toBeUndefined();
+    expect(b.reserve(1)?.scope).toBe("process");
+    // The process's refusal left b's share as it was: b holds one.
+    a.release(1);
+    expect(b.reserve(1)).toBeUndefined();
+    expect(b.reserve(1)?.scope).toBe("token");
+    expect(slots.held).toBe(3);
   });
 });

@@ -24,6 +24,8 @@ export interface Authenticator {
 }
 
 const DISCOVERY_TIMEOUT_MS = 5_000;
+/** After a failed discovery, how long requests are answered with that failure instead of asking the issuer again. */
+export const DISCOVERY_RETRY_MS = 10_000;
 const CLOCK_TOLERANCE_S = 5;
 
 /** The first 8 hex digits of a SHA-256: enough to tell callers apart in logs, useless to an attacker. */
@@ -67,7 +69,12 @@ function createJwtVerifier(
   logger: Logger,
 ): (token: string) => Promise<AuthOutcome> {
   let keys: Promise<{ jose: Jose; jwks: ReturnType<Jose["createRemoteJWKSet"]> }> | undefined;
+  // While the issuer is down every token would cost two discovery fetches: the failure is kept for a while.
+  let failed: { at: number; error: unknown } | undefined;
   const getKeys = () => {
+    if (keys === undefined && failed !== undefined && Date.now() - failed.at < DISCOVERY_RETRY_MS) {
+      return Promise.reject(failed.error);
+    }
     keys ??= (async () => {
       const jose = await import("jose");
       const jwksUri = await discoverJwksUri(oauth.issuer);
@@ -78,7 +85,8 @@ function createJwtVerifier(
         jwks: jose.createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: DISCOVERY_TIMEOUT_MS }),
       };
     })().catch((error: unknown) => {
-      keys = undefined; // try again on the next request
+      keys = undefined; // try again once DISCOVERY_RETRY_MS has passed
+      failed = { at: Date.now(), error };
       throw error;
     });
     return keys;

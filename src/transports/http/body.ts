@@ -1,32 +1,48 @@
 import type { IncomingMessage } from "node:http";
 
-export type BodyResult = { kind: "ok"; value: unknown } | { kind: "too_large" } | { kind: "not_json" };
+export type BodyResult =
+  | { kind: "ok"; value: unknown }
+  | { kind: "too_large" }
+  | { kind: "not_json" }
+  /** Not all there within `timeoutMs` (a client dripping its body holds a slot meanwhile). */
+  | { kind: "timeout" }
+  /** The client went away (or the connection failed) before the body ended. */
+  | { kind: "closed" };
 
-/** Reads a JSON body up to `limit` bytes; stops collecting (and says so) as soon as the limit is passed. */
-export function readJsonBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+/**
+ * Reads a JSON body up to `limit` bytes within `timeoutMs`; stops collecting (and says so) as soon as the limit or
+ * the deadline is passed, or the connection closes.
+ */
+export function readJsonBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<BodyResult> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limit) return Promise.resolve({ kind: "too_large" });
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const finish = (result: BodyResult) => {
+      clearTimeout(deadline);
+      // Not destroyed: the caller answers (413, 408) and decides what happens to the rest of the body.
+      req.off("data", onData).off("end", onEnd).off("error", onClosed).off("close", onClosed).pause();
+      resolve(result);
+    };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= limit) {
-        chunks.push(chunk);
-        return;
-      }
-      // Not destroyed: the caller answers 413 and drains the rest (discardBody) so the client reads the answer.
-      req.off("data", onData).off("end", onEnd).off("error", reject).pause();
-      resolve({ kind: "too_large" });
+      if (size <= limit) chunks.push(chunk);
+      else finish({ kind: "too_large" });
     };
     const onEnd = () => {
+      let value: unknown;
       try {
-        resolve({ kind: "ok", value: JSON.parse(Buffer.concat(chunks, size).toString("utf8")) });
+        value = JSON.parse(Buffer.concat(chunks, size).toString("utf8"));
       } catch {
-        resolve({ kind: "not_json" });
+        finish({ kind: "not_json" });
+        return;
       }
+      finish({ kind: "ok", value });
     };
-    req.on("data", onData).once("end", onEnd).once("error", reject);
+    const onClosed = () => finish({ kind: "closed" });
+    const deadline = setTimeout(() => finish({ kind: "timeout" }), timeoutMs);
+    req.on("data", onData).once("end", onEnd).once("error", onClosed).once("close", onClosed);
   });
 }
 
