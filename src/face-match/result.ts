@@ -37,7 +37,12 @@ export const faceMatchResultSchema = z.object({
   user_image: imageResultSchema("selfie (user_image)"),
   ref_image: imageResultSchema("reference (ref_image)"),
   vendor_data: z.string().nullable().describe("Your vendor_data, echoed."),
-  metadata: z.unknown().optional().describe("Your metadata, echoed (absent when none)."),
+  metadata: z
+    .unknown()
+    .optional()
+    .describe(
+      "Your metadata, echoed (absent when none, or when the echo breaks the bounds metadata is sent within).",
+    ),
   created_at: z.string().nullable().describe("When Didit made the match (ISO 8601)."),
   sandbox: z
     .boolean()

@@ -2,23 +2,21 @@ import { z } from "zod";
 import { createImagePrecheck } from "../face-match/precheck.js";
 import { selfieVerificationSchema } from "../face-match/result.js";
 import { runSelfieVerification } from "../face-match/verify.js";
-import { faceMatchThresholdField, imagePairFields, sharedFaceFields } from "./match-faces.js";
+import {
+  diditRequestFields,
+  faceMatchThresholdField,
+  imagePairFields,
+  livenessThresholdField,
+} from "./input-fields.js";
 import { defineTool, paidToolDescription } from "./tool.js";
 
 export const VERIFY_TOOL_NAME = "verify_selfie";
 
 export const verifyInputSchema = z.strictObject({
   ...imagePairFields,
-  face_liveness_score_decline_threshold: z
-    .number()
-    .min(0)
-    .max(100)
-    .optional()
-    .describe(
-      "Liveness score (0-100) at or below which Didit declines the selfie with LOW_LIVENESS_SCORE. Default on Didit's side: 30.",
-    ),
+  face_liveness_score_decline_threshold: livenessThresholdField,
   face_match_score_decline_threshold: faceMatchThresholdField,
-  ...sharedFaceFields,
+  ...diditRequestFields,
   precheck: z
     .boolean()
     .optional()
