@@ -61,7 +61,9 @@ const precheckSummarySchema = z.object({
 export const selfieVerificationSchema = z.object({
   identity_verified: z
     .boolean()
-    .describe("True only when the liveness check and the face match were both Approved."),
+    .describe(
+      "True only when the liveness check and the face match were both Approved and next_action is proceed.",
+    ),
   next_action: z
     .enum(NEXT_ACTIONS)
     .describe("The stricter of the two results' actions: reject > review > retake > proceed."),
@@ -78,7 +80,7 @@ export const selfieVerificationSchema = z.object({
     .string()
     .nullable()
     .describe(
-      "Why no face match was made (liveness not Approved, or the pre-check stopped); null when it ran.",
+      "Why no face match was made (liveness not Approved or saying reject/retake, or the pre-check stopped); null when it ran.",
     ),
   credits_used: z
     .number()
