@@ -3,6 +3,8 @@ import type { BatchIO } from "./cli/batch.js";
 import { BATCH_OPTIONS, wantsBatch } from "./cli/batch-options.js";
 import {
   diditRequestOptions,
+  IMAGE_FILE_OPTIONS,
+  loadCommandConfig,
   parse,
   scoreOption,
   typedImagePath,
@@ -10,7 +12,7 @@ import {
 } from "./cli/command-options.js";
 import { runDoctor } from "./cli/doctor.js";
 import { runFaceCommand } from "./cli/face-commands.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError } from "./config.js";
 import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "./errors.js";
 import { createUrlPolicy } from "./images/url-policy.js";
 import { runLivenessCheck } from "./liveness/check.js";
@@ -40,6 +42,7 @@ const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
 export const CLI_USAGE = `Usage:
   didit-passive-liveness-mcp check <image or https URL> [--threshold N] [--rotate] [--vendor-data S]
                                    [--metadata JSON] [--no-save] [--faces] [--json] [--sandbox]
+                                   [--allow-hardlinks]
   didit-passive-liveness-mcp check <file|dir|glob|->... [--recursive] [--concurrency N] [--out FILE]
                                    [--format jsonl|csv] [--resume] [--dry-run] [--yes] [--precheck]
                                    [--max-credits N] [per-check options above]
@@ -62,14 +65,16 @@ check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Live
          --faces           include estimated age and gender per face
          --json            print exactly the MCP tool's structured result
          --sandbox         mocked offline result (also DIDIT_SANDBOX=1); nothing is uploaded
+         --allow-hardlinks read image files with more than one hard link (also DIDIT_ALLOW_HARDLINKS=true)
          With --json, a failure is also printed as {"error": {code, message, hint}} on stdout.
 batch    Several images, a directory (.jpg/.jpeg/.png/.webp/.tif/.tiff), a glob (*, ?, **) or - (paths on
          stdin, one per line): one row per input, written as each check finishes.
          --recursive       search directories' subdirectories too
          --concurrency N   checks at once (default 4, max 16)
-         --out FILE        append rows to FILE instead of stdout
+         --out FILE        append rows to FILE instead of stdout, in the format FILE already has
          --format F        jsonl (default: {input, sha256, ok, uploaded, result | error, elapsed_ms}) or csv
-                           (input,sha256,status,next_action,score,warnings,error_code,request_id)
+                           (input,sha256,status,next_action,score,warnings,error_code,request_id; a cell
+                           starting with = + - @, tab or CR gets a leading ' so no spreadsheet runs it)
          --resume          skip inputs whose sha256 has a verdict row in --out; failed rows are redone
          --dry-run         validate every input locally (path, size, type, --precheck); upload nothing
          --yes             confirm a spend above 10 credits (asked on a terminal, refused otherwise)
@@ -193,6 +198,7 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
     faces: { type: "boolean" },
     json: { type: "boolean" },
     sandbox: { type: "boolean" },
+    ...IMAGE_FILE_OPTIONS,
     ...BATCH_OPTIONS,
   });
   if (positionals.length === 0)
@@ -200,11 +206,7 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
   const [image = ""] = positionals;
   const threshold = scoreOption(values.threshold, "--threshold");
   const requestOptions = diditRequestOptions(values);
-  // The server's allowed directories do not apply here (see below), so a stale DIDIT_ALLOWED_DIRS cannot break it.
-  const config = await loadConfig(
-    { allowDirs: [], sandbox: values.sandbox === true },
-    { ...io.env, DIDIT_ALLOWED_DIRS: undefined },
-  );
+  const config = await loadCommandConfig(io.env, values);
   const fields = {
     face_liveness_score_decline_threshold: threshold,
     ...requestOptions,
@@ -240,12 +242,13 @@ async function runCheck(argv: readonly string[], io: CliIO): Promise<number> {
 }
 
 async function runPrecheck(argv: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parse(argv, { rotate: { type: "boolean" }, json: { type: "boolean" } });
+  const { values, positionals } = parse(argv, {
+    rotate: { type: "boolean" },
+    json: { type: "boolean" },
+    ...IMAGE_FILE_OPTIONS,
+  });
   if (positionals.length !== 1) throw usageError("precheck needs exactly one image path.");
-  const config = await loadConfig(
-    { allowDirs: [], sandbox: false },
-    { ...io.env, DIDIT_ALLOWED_DIRS: undefined },
-  );
+  const config = await loadCommandConfig(io.env, { "allow-hardlinks": values["allow-hardlinks"] });
   const { dir, file } = await typedImagePath(positionals[0] ?? "");
   // The MCP tool's own pre-check, so --json is exactly the tool's structured result.
   const output = await precheckFaceImage(

@@ -2,16 +2,20 @@
  * `calibrate`: collect a score per labelled image (from Didit, from a previous run's JSONL, or from the local
  * pre-check), then compute the error rates and write the report.
  */
-import { createHash } from "node:crypto";
-import { appendFile, readdir, readFile, realpath, stat, writeFile } from "node:fs/promises";
+import { appendFile, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
-import { usageError } from "../cli/command-options.js";
-import { loadConfig } from "../config.js";
+import {
+  IMAGE_FILE_OPTIONS,
+  loadCommandConfig,
+  loadTypedImage,
+  typedImagePath,
+  usageError,
+} from "../cli/command-options.js";
+import type { Config } from "../config.js";
 import type { DiditClient } from "../didit/client.js";
 import { asToolFailure, type ErrorCode, ToolFailure } from "../errors.js";
-import { loadImage } from "../images/load-image.js";
 import { runLivenessCheck } from "../liveness/check.js";
 import { selectLivenessClient } from "../liveness/select-client.js";
 import { type Calibration, computeCalibration, percent, type ScoredSample, type Target } from "./metrics.js";
@@ -19,7 +23,8 @@ import { keyThresholds, renderReport } from "./report.js";
 
 export const CALIBRATE_USAGE = `  didit-passive-liveness-mcp calibrate --bona-fide DIR --attack DIR[=TYPE]... | --manifest FILE.csv
                                    [--engine didit|local] [--target-bpcer 0.05 | --target-apcer 0.01]
-                                   [--scores FILE.jsonl] [--report FILE.html] [--json] [--yes]`;
+                                   [--scores FILE.jsonl] [--report FILE.html] [--json] [--yes]
+                                   [--allow-hardlinks]`;
 
 const IMAGE_EXTENSIONS = new Set([".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff"]);
 const CONCURRENCY = 4;
@@ -74,6 +79,8 @@ export async function runCalibrate(argv: readonly string[], io: CalibrateIO): Pr
   if (engine === "local" && values.scores !== undefined) {
     throw usageError("--scores holds Didit scores; it cannot be used with --engine local.");
   }
+  // Images are read under check's rules, hard links included (--allow-hardlinks or DIDIT_ALLOW_HARDLINKS).
+  const config = await loadCommandConfig(io.env, values);
   const labelled = await collectLabelledImages({
     bonaFide: values["bona-fide"] ?? [],
     attacks: values.attack ?? [],
@@ -84,8 +91,8 @@ export async function runCalibrate(argv: readonly string[], io: CalibrateIO): Pr
   ];
   const scored =
     engine === "didit"
-      ? await scoreWithDidit(labelled, { scoresFile: values.scores, yes: values.yes === true }, io)
-      : await scoreLocally(labelled, io);
+      ? await scoreWithDidit(labelled, config, { scoresFile: values.scores, yes: values.yes === true }, io)
+      : await scoreLocally(labelled, config, io);
   const samples: ScoredSample[] = scored
     .filter((s): s is Scored & { score: number } => s.score !== null)
     .map((s) => ({ score: s.score, label: s.label, attackType: s.attackType }));
@@ -127,6 +134,7 @@ function parseOptions(argv: readonly string[]) {
       report: { type: "string" },
       json: { type: "boolean" },
       yes: { type: "boolean" },
+      ...IMAGE_FILE_OPTIONS,
     },
   });
   if (positionals.length > 0)
@@ -263,28 +271,20 @@ async function readManifest(file: string): Promise<LabelledImage[]> {
   return out;
 }
 
-async function readImage(input: string): Promise<{ bytes: Uint8Array; dir: string; sha256: string }> {
-  const absolute = path.resolve(input);
-  const dir = await realpath(path.dirname(absolute)).catch(() => {
-    throw new ToolFailure(
-      "file_not_found",
-      `No such directory: ${path.dirname(absolute)}.`,
-      "Check the path.",
-    );
-  });
-  const image = await loadImage(
-    { image_path: path.join(dir, path.basename(absolute)) },
-    { allowedDirs: [dir] },
-  );
-  return { bytes: image.bytes, dir, sha256: createHash("sha256").update(image.bytes).digest("hex") };
+/** One labelled image as a check would read it: its own directory allowed, hard links as configured. */
+async function readImage(input: string, config: Config): Promise<{ bytes: Uint8Array; sha256: string }> {
+  return loadTypedImage(await typedImagePath(input), config.allowHardlinks);
 }
 
 /** Hashes every image (validating it locally) and refuses one image carrying two labels. */
-async function hashAll(labelled: readonly LabelledImage[]): Promise<(LabelledImage & { sha256: string })[]> {
+async function hashAll(
+  labelled: readonly LabelledImage[],
+  config: Config,
+): Promise<(LabelledImage & { sha256: string })[]> {
   const out: (LabelledImage & { sha256: string })[] = [];
   const seen = new Map<string, LabelledImage>();
   for (const l of labelled) {
-    const { sha256 } = await readImage(l.input);
+    const { sha256 } = await readImage(l.input, config);
     const prior = seen.get(sha256);
     if (prior && (prior.label !== l.label || prior.attackType !== l.attackType)) {
       throw usageError(`${l.input} and ${prior.input} are the same image with different labels.`);
@@ -335,10 +335,11 @@ function terminalConfirm(io: CalibrateIO): ((q: string) => Promise<boolean>) | u
 
 async function scoreWithDidit(
   labelled: readonly LabelledImage[],
+  config: Config,
   options: { scoresFile: string | undefined; yes: boolean },
   io: CalibrateIO,
 ): Promise<Scored[]> {
-  const hashed = await hashAll(labelled);
+  const hashed = await hashAll(labelled, config);
   const known =
     options.scoresFile === undefined
       ? new Map<string, number | null>()
@@ -370,7 +371,7 @@ async function scoreWithDidit(
         );
       }
     }
-    await fetchScores(todo, { known, failures }, options.scoresFile, io);
+    await fetchScores(todo, config, { known, failures }, options.scoresFile, io);
   } else {
     io.err(`calibrate: all ${hashed.length} score(s) reused from ${options.scoresFile}; nothing uploaded.\n`);
   }
@@ -387,14 +388,11 @@ async function scoreWithDidit(
 
 async function fetchScores(
   todo: readonly (LabelledImage & { sha256: string })[],
+  config: Config,
   { known, failures }: { known: Map<string, number | null>; failures: Map<string, string> },
   scoresFile: string | undefined,
   io: CalibrateIO,
 ): Promise<void> {
-  const config = await loadConfig(
-    { allowDirs: [], sandbox: false },
-    { ...io.env, DIDIT_ALLOWED_DIRS: undefined },
-  );
   if (config.sandbox) {
     throw new ToolFailure(
       "not_configured",
@@ -414,14 +412,13 @@ async function fetchScores(
       const item = todo[next++];
       if (!item) return;
       const started = performance.now();
-      const absolute = path.resolve(item.input);
       let row: Record<string, unknown>;
       try {
-        const dir = await realpath(path.dirname(absolute));
+        const { dir, file } = await typedImagePath(item.input);
         const result = await runLivenessCheck(
           { allowedDirs: async () => [dir], allowHardlinks: config.allowHardlinks, client },
           {
-            image_path: path.join(dir, path.basename(absolute)),
+            image_path: file,
             // 0 so the score is returned and nothing is declined for it; the calibration sets the real threshold.
             face_liveness_score_decline_threshold: 0,
             save_api_request: false,
@@ -469,7 +466,11 @@ async function fetchScores(
   }
 }
 
-async function scoreLocally(labelled: readonly LabelledImage[], io: CalibrateIO): Promise<Scored[]> {
+async function scoreLocally(
+  labelled: readonly LabelledImage[],
+  config: Config,
+  io: CalibrateIO,
+): Promise<Scored[]> {
   const { resolveEngine } = await import("../precheck/loader.js");
   const locations = io.env.DIDIT_PRECHECK_MODELS_DIR ? { modelsDir: io.env.DIDIT_PRECHECK_MODELS_DIR } : {};
   const resolved = await resolveEngine(locations);
@@ -482,10 +483,10 @@ async function scoreLocally(labelled: readonly LabelledImage[], io: CalibrateIO)
   }
   const { createPrecheckAnalyzer } = await import("../precheck/index.js");
   const analyzer = createPrecheckAnalyzer(locations);
-  const hashed = await hashAll(labelled);
+  const hashed = await hashAll(labelled, config);
   const out: Scored[] = [];
   for (const [i, h] of hashed.entries()) {
-    const { bytes } = await readImage(h.input);
+    const { bytes } = await readImage(h.input, config);
     const analysis = await analyzer.analyze(bytes, { signal: io.signal });
     const score = analysis.spoof_estimate;
     out.push({ ...h, score, ...(score === null ? { reason: "the pre-check found no face" } : {}) });

@@ -1,5 +1,6 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
 import type { LivenessAssessment } from "../liveness/result.js";
+import { usageError } from "./command-options.js";
 
 /** The pre-check's findings on an input it marked not ready (`--precheck`): nothing was uploaded. */
 export interface PrecheckSkip {
@@ -45,8 +46,24 @@ export function rowStatus(row: BatchRow): string {
   return "error";
 }
 
+/** What makes a spreadsheet run a cell as a formula (OWASP CSV injection): its first character. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+/** The mark a neutralised cell starts with; a value that starts with it gets one more, so each reads back exactly. */
+const TEXT_MARK = "'";
+
+/**
+ * One cell of every CSV the project writes (RFC 4180 quoting). A value a spreadsheet would run as a formula (a file
+ * named `=2*21.jpg`, upstream text starting `@`) is neutralised the OWASP way: a leading `'`, and quoted.
+ */
 export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) || /^\s|\s$/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+  const quote = (text: string) => `"${text.replaceAll('"', '""')}"`;
+  if (FORMULA_START.test(value) || value.startsWith(TEXT_MARK)) return quote(`${TEXT_MARK}${value}`);
+  return /[",\r\n]/.test(value) || /^\s|\s$/.test(value) ? quote(value) : value;
+}
+
+/** A cell's value as csvField was given it: the neutralising mark taken off. */
+function csvValue(cell: string): string {
+  return cell.startsWith(TEXT_MARK) ? cell.slice(TEXT_MARK.length) : cell;
 }
 
 export function csvHeader(): string {
@@ -70,7 +87,7 @@ export function formatRow(row: BatchRow, format: OutputFormat): string {
   return `${cells.map(csvField).join(",")}\n`;
 }
 
-/** Parses CSV text (RFC 4180 quoting) into records of fields. */
+/** Parses CSV text as csvField writes it (RFC 4180 quoting, neutralised cells read back) into records of fields. */
 export function parseCsv(text: string): string[][] {
   const records: string[][] = [];
   let field = "";
@@ -86,18 +103,18 @@ export function parseCsv(text: string): string[][] {
       else field += ch;
     } else if (ch === '"') quoted = true;
     else if (ch === ",") {
-      record.push(field);
+      record.push(csvValue(field));
       field = "";
     } else if (ch === "\n" || ch === "\r") {
       if (ch === "\r" && text[i + 1] === "\n") i++;
-      record.push(field);
+      record.push(csvValue(field));
       records.push(record);
       record = [];
       field = "";
     } else field += ch;
   }
   if (field !== "" || record.length > 0) {
-    record.push(field);
+    record.push(csvValue(field));
     records.push(record);
   }
   return records;
@@ -106,19 +123,52 @@ export function parseCsv(text: string): string[][] {
 /** A finished row: Didit gave a verdict. Failed, skipped and dry-run rows are redone on --resume. */
 const FINISHED_STATUSES = new Set(["Approved", "Declined"]);
 
+const FORMAT_NAMES: Record<OutputFormat, string> = { jsonl: "JSONL", csv: "CSV" };
+
+/** An earlier output file's format, from its first line: this project's CSV header, or a JSON object. */
+export function detectFormat(text: string): OutputFormat | undefined {
+  const first = text.split(/\r?\n/).find((line) => line.trim() !== "") ?? "";
+  if (first === CSV_COLUMNS.join(",")) return "csv";
+  if (first.trimStart().startsWith("{")) return "jsonl";
+  return undefined;
+}
+
 /**
- * Reads a previous run's output for --resume: the sha256 of every finished input. The file is then rewritten
- * (atomically) with only those rows, one per input, so the inputs redone now are not listed twice; a line cut
- * short by a crash is dropped the same way.
+ * The format rows are added to an earlier output file in: the file's own, so a forgotten --format never mixes two
+ * in one file; a --format the file is not in is refused. Nothing is read or written before this answers.
  */
-export async function prepareResume(file: string, format: OutputFormat): Promise<Set<string>> {
+export function outputFormat(
+  file: string,
+  text: string,
+  given: OutputFormat | undefined,
+): OutputFormat | undefined {
+  const found = detectFormat(text);
+  if (found && given && found !== given) {
+    throw usageError(
+      `${file} holds ${FORMAT_NAMES[found]} rows, but --format ${given} was given; run again without --format (the file's format is used) or with --format ${found}, or pick another --out.`,
+    );
+  }
+  return found ?? given;
+}
+
+/**
+ * Reads a previous run's output for --resume: the sha256 of every finished input, and the file's format. The file is
+ * then rewritten (atomically) with only those rows, one per input, so the inputs redone now are not listed twice; a
+ * line cut short by a crash is dropped the same way. A non-empty file with no row this reads is refused, never
+ * replaced: it is not this command's output (or not in this format), and nothing was uploaded yet.
+ */
+export async function prepareResume(
+  file: string,
+  given: OutputFormat | undefined,
+): Promise<{ done: Set<string>; format: OutputFormat | undefined }> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return new Set();
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { done: new Set(), format: given };
     throw error;
   }
+  const format = outputFormat(file, text, given) ?? "jsonl";
   const done = new Set<string>();
   // One row per input: identical files under two names each keep theirs.
   const keptInputs = new Set<string>();
@@ -130,6 +180,7 @@ export async function prepareResume(file: string, format: OutputFormat): Promise
     return true;
   };
   const kept: string[] = [];
+  let readable = 0;
   // Only complete lines count: the last one may have been cut off mid-write.
   const complete = text.endsWith("\n") ? text : text.slice(0, text.lastIndexOf("\n") + 1);
   if (format === "jsonl") {
@@ -141,25 +192,33 @@ export async function prepareResume(file: string, format: OutputFormat): Promise
       } catch {
         continue;
       }
-      if (
-        row.ok === true &&
-        row.result &&
-        typeof row.sha256 === "string" &&
-        keep(row.sha256, String(row.input))
-      ) {
+      if (row === null || typeof row !== "object" || typeof row.input !== "string") continue;
+      readable += 1;
+      if (row.ok === true && row.result && typeof row.sha256 === "string" && keep(row.sha256, row.input)) {
         kept.push(`${line}\n`);
       }
     }
   } else {
     const records = parseCsv(complete);
-    if (records[0]?.join(",") === CSV_COLUMNS.join(",")) records.shift();
+    if (records[0]?.join(",") === CSV_COLUMNS.join(",")) {
+      records.shift();
+      readable += 1;
+    }
     kept.push(csvHeader());
     for (const record of records) {
+      if (record.length !== CSV_COLUMNS.length) continue;
+      readable += 1;
       const [input = "", sha, status] = record;
       if (sha && status && FINISHED_STATUSES.has(status) && keep(sha, input)) {
         kept.push(`${record.map(csvField).join(",")}\n`);
       }
     }
+  }
+  if (readable === 0 && text.trim() !== "") {
+    throw usageError(
+      `${file} is not empty but has no ${FORMAT_NAMES[format]} row of a batch run, so --resume left it as it is and uploaded nothing.`,
+      "Pass the previous run's output as --out (and its --format), or move this file away.",
+    );
   }
   const next = kept.join("");
   if (next !== text) {
@@ -167,7 +226,7 @@ export async function prepareResume(file: string, format: OutputFormat): Promise
     await writeFile(temp, next);
     await rename(temp, file);
   }
-  return done;
+  return { done, format };
 }
 
 /** Counts for the end-of-run summary. */

@@ -1,13 +1,11 @@
-import { createHash } from "node:crypto";
-import { closeSync, createReadStream, fstatSync, openSync, writeSync } from "node:fs";
-import { realpath, stat } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
+import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type Config, MAX_IMAGE_BYTES } from "../config.js";
+import type { Config } from "../config.js";
 import type { DiditClient } from "../didit/client.js";
 import { createSharedBackoff } from "../didit/shared-backoff.js";
 import { asToolFailure, type ErrorCode, ToolFailure } from "../errors.js";
-import { loadImage } from "../images/load-image.js";
 import { createInFlightLimit, MAX_CHECKS_IN_FLIGHT } from "../in-flight.js";
 import { type LivenessCheckRequest, runLivenessCheck } from "../liveness/check.js";
 import { selectLivenessClient } from "../liveness/select-client.js";
@@ -23,10 +21,12 @@ import {
   emptySummary,
   formatRow,
   type OutputFormat,
+  outputFormat,
   type PrecheckSkip,
   prepareResume,
   renderSummary,
 } from "./batch-output.js";
+import { loadTypedImage, sha256Hex, typedImagePathWith, usageError } from "./command-options.js";
 import { createProgress, type ProgressState } from "./progress.js";
 
 /** Batch exit codes, beside the single-image ones (0 Approved, 1 Declined, 2 usage/input, 3 config/API). */
@@ -56,28 +56,27 @@ export interface BatchIO {
   stderrIsTTY?: boolean | undefined;
 }
 
-function usage(message: string): ToolFailure {
-  return new ToolFailure("invalid_input", message, "Run `didit-passive-liveness-mcp --help` for usage.");
-}
-
 function intOption(value: unknown, name: string, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max)
-    throw usage(`${name} must be a whole number from ${min} to ${max}.`);
+    throw usageError(`${name} must be a whole number from ${min} to ${max}.`);
   return n;
 }
 
-async function sha256OfFile(file: string): Promise<string | null> {
+/** The first bytes of an earlier output file, enough for its first line; "" when there is none. */
+function headOf(file: string): string {
+  let fd: number;
   try {
-    // Only regular files within the size limit: a FIFO would block the read, and a huge file is refused anyway.
-    const s = await stat(file);
-    if (!s.isFile() || s.size > MAX_IMAGE_BYTES) return null;
-    const hash = createHash("sha256");
-    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-    return hash.digest("hex");
+    fd = openSync(file, "r");
   } catch {
-    return null; // unreadable here; the check itself says why
+    return "";
+  }
+  try {
+    const buffer = Buffer.alloc(4096);
+    return buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString("utf8");
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -132,13 +131,14 @@ export async function runBatch(
   const concurrency =
     intOption(values.concurrency, "--concurrency", 1, MAX_CHECKS_IN_FLIGHT) ?? DEFAULT_CONCURRENCY;
   const maxCredits = intOption(values["max-credits"], "--max-credits", 0, Number.MAX_SAFE_INTEGER);
-  const format = (values.format ?? "jsonl") as OutputFormat;
-  if (format !== "jsonl" && format !== "csv") throw usage("--format must be jsonl or csv.");
+  const givenFormat = values.format as OutputFormat | undefined;
+  if (givenFormat !== undefined && givenFormat !== "jsonl" && givenFormat !== "csv")
+    throw usageError("--format must be jsonl or csv.");
   const outFile = values.out === undefined ? undefined : path.resolve(String(values.out));
-  if (values.resume && !outFile) throw usage("--resume needs --out FILE (the previous run's output).");
+  if (values.resume && !outFile) throw usageError("--resume needs --out FILE (the previous run's output).");
   const dryRun = values["dry-run"] === true;
   const usesStdinForPaths = positionals.includes("-");
-  if (usesStdinForPaths && !io.stdin) throw usage("`-` reads paths from stdin, but there is no stdin.");
+  if (usesStdinForPaths && !io.stdin) throw usageError("`-` reads paths from stdin, but there is no stdin.");
   const redact = createRedactor([config.apiKey, io.env.DIDIT_API_KEY]);
 
   // Plan: every input once, its bytes hashed, finished ones skipped on --resume.
@@ -146,13 +146,41 @@ export async function runBatch(
     recursive: values.recursive === true,
     readStdin: () => readAll(io.stdin as NodeJS.ReadableStream),
   });
-  if (inputs.length === 0) throw usage("No images found in the given paths.");
-  const done = values.resume && outFile ? await prepareResume(outFile, format) : new Set<string>();
+  if (inputs.length === 0) throw usageError("No images found in the given paths.");
+  // Rows go on in the format the earlier file is in; --resume also learns which inputs are done.
+  let done = new Set<string>();
+  let fileFormat = givenFormat;
+  if (values.resume && outFile) ({ done, format: fileFormat } = await prepareResume(outFile, givenFormat));
+  else if (outFile) fileFormat = outputFormat(outFile, headOf(outFile), givenFormat);
+  const format = fileFormat ?? "jsonl";
   const summary = emptySummary(inputs.length, config.sandbox);
+
+  // Inputs from one directory share its resolution: one realpath per directory, not per image.
+  const realDirs = new Map<string, Promise<string>>();
+  const realDir = (dir: string) => {
+    let real = realDirs.get(dir);
+    if (!real) {
+      real = realpath(dir);
+      realDirs.set(dir, real);
+      real.catch(() => realDirs.delete(dir));
+    }
+    return real;
+  };
+  /** A typed path's own directory is the one it may be read from, as for a single check. */
+  const typedInput = (input: string) => typedImagePathWith(input, realDir);
+  /** The sha256 of what a check would upload; null when the check would refuse the file, so nothing of it shows. */
+  const plannedSha256 = async (input: string) => {
+    try {
+      return (await loadTypedImage(await typedInput(input), config.allowHardlinks)).sha256;
+    } catch {
+      return null; // the check itself says why
+    }
+  };
+
   const plan: Planned[] = [];
   const firstWithSha = new Map<string, number>();
   for (const input of inputs) {
-    const sha256 = await sha256OfFile(path.resolve(input));
+    const sha256 = await plannedSha256(input);
     if (sha256 && done.has(sha256)) {
       summary.resumedSkipped += 1;
       continue;
@@ -276,21 +304,8 @@ export async function runBatch(
     }
   };
 
-  // Inputs from one directory share its resolution: one realpath per directory, not per image.
-  const realDirs = new Map<string, Promise<string>>();
-  const realDir = (dir: string) => {
-    let real = realDirs.get(dir);
-    if (!real) {
-      real = realpath(dir);
-      realDirs.set(dir, real);
-      real.catch(() => realDirs.delete(dir));
-    }
-    return real;
-  };
-
   const checkOne = async (p: Planned): Promise<BatchRow | undefined> => {
     const t0 = performance.now();
-    const absolute = path.resolve(p.input);
     const base = { input: p.input, sha256: p.sha256 };
     const elapsed = () => Math.round(performance.now() - t0);
     const failure = (error: unknown, uploaded: boolean): BatchRow => {
@@ -303,20 +318,13 @@ export async function runBatch(
         elapsed_ms: elapsed(),
       };
     };
-    let dir: string;
+    let typed: { dir: string; file: string };
     try {
-      dir = await realDir(path.dirname(absolute));
-    } catch {
-      return failure(
-        new ToolFailure(
-          "file_not_found",
-          `No such directory: ${path.dirname(absolute)}.`,
-          "Check the image path.",
-        ),
-        false,
-      );
+      typed = await typedInput(p.input);
+    } catch (error) {
+      return failure(error, false);
     }
-    const imagePath = path.join(dir, path.basename(absolute));
+    const { dir, file: imagePath } = typed;
     const skipped: { precheck?: PrecheckSkip; notStarted?: boolean } = {};
     const precheckOf = async (bytes: Uint8Array): Promise<PrecheckSkip | undefined> => {
       if (!analyzer) return undefined;
@@ -336,12 +344,8 @@ export async function runBatch(
 
     if (dryRun) {
       try {
-        const image = await loadImage(
-          { image_path: imagePath },
-          { allowedDirs: [dir], allowHardlinks: config.allowHardlinks },
-        );
-        const sha256 = createHash("sha256").update(image.bytes).digest("hex");
-        const skip = await precheckOf(image.bytes);
+        const { bytes, sha256 } = await loadTypedImage(typed, config.allowHardlinks);
+        const skip = await precheckOf(bytes);
         if (skip)
           return { ...base, sha256, ok: false, uploaded: false, precheck: skip, elapsed_ms: elapsed() };
         return { ...base, sha256, ok: true, uploaded: false, dry_run: true, elapsed_ms: elapsed() };
@@ -362,7 +366,7 @@ export async function runBatch(
           inFlight,
           // Runs on the exact bytes about to be sent, after every local check: the last point to stop for free.
           confirmUpload: async (image) => {
-            sha256 = createHash("sha256").update(image.bytes).digest("hex");
+            sha256 = sha256Hex(image.bytes);
             if (stop.aborted) {
               skipped.notStarted = true;
               throw new Error("stopped before upload");

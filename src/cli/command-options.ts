@@ -1,14 +1,20 @@
+import { createHash } from "node:crypto";
 import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { type Config, loadConfig } from "../config.js";
 import { ToolFailure } from "../errors.js";
+import { type LoadedImage, loadImage } from "../images/load-image.js";
 import { thresholdProblem } from "../liveness/threshold.js";
 
 // The option parsing every command shares. A leaf module: calibrate/run.ts cannot import cli.ts, whose usage text
 // needs calibrate's at load time.
 
-export function usageError(message: string): ToolFailure {
-  return new ToolFailure("invalid_input", message, "Run `didit-passive-liveness-mcp --help` for usage.");
+export function usageError(
+  message: string,
+  hint = "Run `didit-passive-liveness-mcp --help` for usage.",
+): ToolFailure {
+  return new ToolFailure("invalid_input", message, hint);
 }
 
 type CliOptions = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>["options"]>;
@@ -59,9 +65,17 @@ export function diditRequestOptions(values: {
 }
 
 /** A person typed this path, so its own directory is the allowed one; every other file rule still applies. */
-export async function typedImagePath(typed: string): Promise<{ dir: string; file: string }> {
+export function typedImagePath(typed: string): Promise<{ dir: string; file: string }> {
+  return typedImagePathWith(typed, realpath);
+}
+
+/** typedImagePath with the directory resolution given: a batch resolves each directory once. */
+export async function typedImagePathWith(
+  typed: string,
+  realDir: (dir: string) => Promise<string>,
+): Promise<{ dir: string; file: string }> {
   const absolute = path.resolve(typed);
-  const dir = await realpath(path.dirname(absolute)).catch(() => {
+  const dir = await realDir(path.dirname(absolute)).catch(() => {
     throw new ToolFailure(
       "file_not_found",
       `No such directory: ${path.dirname(absolute)}.`,
@@ -69,4 +83,32 @@ export async function typedImagePath(typed: string): Promise<{ dir: string; file
     );
   });
   return { dir, file: path.join(dir, path.basename(absolute)) };
+}
+
+/** A typed path's image as its check would read it (nothing else of the file is looked at), with its sha256. */
+export async function loadTypedImage(
+  typed: { dir: string; file: string },
+  allowHardlinks: boolean,
+): Promise<LoadedImage & { sha256: string }> {
+  const image = await loadImage({ image_path: typed.file }, { allowedDirs: [typed.dir], allowHardlinks });
+  return { ...image, sha256: sha256Hex(image.bytes) };
+}
+
+export const sha256Hex = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+/** The option every command that reads image files takes, as the server does (`--allow-hardlinks`). */
+export const IMAGE_FILE_OPTIONS = { "allow-hardlinks": { type: "boolean" } } as const;
+
+/**
+ * A command's Config: env plus its own flags. The server's allowed directories do not apply to a command (each typed
+ * path's own directory does), so a stale DIDIT_ALLOWED_DIRS cannot break it.
+ */
+export function loadCommandConfig(
+  env: NodeJS.ProcessEnv,
+  flags: { sandbox?: unknown; "allow-hardlinks"?: unknown },
+): Promise<Config> {
+  return loadConfig(
+    { allowDirs: [], sandbox: flags.sandbox === true, allowHardlinks: flags["allow-hardlinks"] === true },
+    { ...env, DIDIT_ALLOWED_DIRS: undefined },
+  );
 }

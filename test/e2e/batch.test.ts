@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { link, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -113,7 +113,8 @@ describe("check on many images", () => {
     const declined = rows.filter((row) => (row.result as { status?: string })?.status === "Declined");
     expect(declined).toHaveLength(20);
     expect(double.requests).toHaveLength(197);
-    expect(r.stderr).toContain("This run will upload up to 199 images");
+    // The announcement counts the images a check would send: the text file and the empty one are not among them.
+    expect(r.stderr).toContain("This run will upload up to 197 images");
     expect(r.stderr).toContain("Batch summary: 200 of 200 inputs checked");
     expect(r.stderr).toMatch(/status: Approved 177, Declined 20, error 3/);
     expect(r.stderr).toMatch(/errors: not_an_image 2, too_large 1/);
@@ -220,6 +221,107 @@ describe("check on many images", () => {
     expect(byInput.get(files[1])?.slice(2, 6)).toEqual(["Declined", "retake", "12", "LOW_LIVENESS_SCORE"]);
     expect(byInput.get(missing)?.slice(1, 7)).toEqual(["", "error", "", "", "", "file_not_found"]);
     expect(byInput.get(files[0])?.[7]).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("--resume on a CSV file without --format reads it as CSV: earlier rows kept, only the new image uploaded", async () => {
+    const { files } = await makeImages(3);
+    const out = path.join(work, "rows.csv");
+    expect((await cli([...files.slice(0, 2), "--out", out, "--format", "csv"])).code).toBe(0);
+    const before = await readFile(out, "utf8");
+    double.reset();
+    const resumed = await cli([...files, "--out", out, "--resume"]);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toContain("2 inputs already done are skipped");
+    expect(double.requests).toHaveLength(1);
+    const after = await readFile(out, "utf8");
+    expect(after.startsWith(before)).toBe(true);
+    const [header, ...records] = parseCsv(after);
+    expect(header).toEqual([...CSV_COLUMNS]);
+    expect(records.map((record) => record[0]).sort()).toEqual([...files].sort());
+  });
+
+  it("--resume refuses a --format the file is not in, and a file with no row it can read: nothing replaced or uploaded", async () => {
+    const { files } = await makeImages(2);
+    const out = path.join(work, "rows.jsonl");
+    expect((await cli([...files, "--out", out])).code).toBe(0);
+    const before = await readFile(out, "utf8");
+    double.reset();
+    const mismatch = await cli([...files, "--out", out, "--resume", "--format", "csv"]);
+    expect(mismatch.code).toBe(2);
+    expect(mismatch.stderr).toMatch(/Error \[invalid_input\].*JSONL.*--format csv/);
+    expect(await readFile(out, "utf8")).toBe(before);
+    const notes = path.join(work, "notes.txt");
+    await writeFile(notes, "not batch output\nsecond line\n");
+    const unreadable = await cli([...files, "--out", notes, "--resume"]);
+    expect(unreadable.code).toBe(2);
+    expect(unreadable.stderr).toMatch(/Error \[invalid_input\].*has no JSONL row/);
+    expect(await readFile(notes, "utf8")).toBe("not batch output\nsecond line\n");
+    expect(double.requests).toHaveLength(0);
+  });
+
+  it("--format csv neutralises cells a spreadsheet would run as formulas; --resume still knows those rows", async () => {
+    await makeImages(0);
+    const names = ["=2*21.jpg", "+1.jpg", "-1.jpg", "@SUM(A1).jpg", "\tTab.jpg"];
+    for (const [i, name] of names.entries())
+      await writeFile(path.join(work, name), Buffer.concat([fixture, Buffer.from(`=${i}`)]));
+    const out = path.join(work, "rows.csv");
+    const cwd = process.cwd();
+    process.chdir(work); // the input column holds each path as given: relative names start the cell
+    try {
+      const first = await cli(["--out", out, "--format", "csv", "--", ...names]);
+      expect(first.code).toBe(0);
+      expect(double.requests).toHaveLength(names.length);
+      const text = await readFile(out, "utf8");
+      const lines = text.trimEnd().split("\n").slice(1);
+      expect(lines).toHaveLength(names.length);
+      for (const line of lines) expect(line).toMatch(/^"'[=+\-@\t]/);
+      for (const line of lines) for (const cell of line.split(",")) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
+      double.reset();
+      const resumed = await cli(["--out", out, "--resume", "--", ...names]);
+      expect(resumed.code).toBe(0);
+      expect(resumed.stderr).toContain(`${names.length} inputs already done are skipped`);
+      expect(double.requests).toHaveLength(0);
+      expect(await readFile(out, "utf8")).toBe(text);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it("a symlink to a file outside its directory is refused with no hash of that file, and shares no other verdict", async () => {
+    const { dir, files } = await makeImages(1);
+    const outside = path.join(work, "outside");
+    await mkdir(outside);
+    // One outside file has the same bytes as the inside image, the other bytes of its own.
+    await writeFile(path.join(outside, "same.jpg"), await readFile(files[0] as string));
+    await writeFile(path.join(outside, "other.jpg"), Buffer.concat([fixture, Buffer.from("outside")]));
+    await symlink(path.join(outside, "same.jpg"), path.join(dir, "link-same.jpg"));
+    await symlink(path.join(outside, "other.jpg"), path.join(dir, "link-other.jpg"));
+    for (const extra of [[], ["--dry-run"]]) {
+      double.reset();
+      const r = await cli([dir, ...extra]);
+      expect(r.code).toBe(2);
+      const rows = new Map(jsonl(r.stdout).map((row) => [path.basename(String(row.input)), row]));
+      for (const name of ["link-same.jpg", "link-other.jpg"]) {
+        expect(rows.get(name)).toMatchObject({ ok: false, uploaded: false, sha256: null });
+        expect(rows.get(name)?.error).toMatchObject({ code: "path_not_allowed" });
+      }
+      expect(double.requests).toHaveLength(extra.length === 0 ? 1 : 0);
+      if (extra.length === 0) expect(r.stderr).toContain("This run will upload up to 1 images");
+    }
+  });
+
+  it("--allow-hardlinks reads images with more than one hard link; without it they are refused", async () => {
+    const { dir } = await makeImages(1);
+    const original = path.join(work, "original.jpg");
+    await writeFile(original, Buffer.concat([fixture, Buffer.from("linked")]));
+    await link(original, path.join(dir, "linked.jpg"));
+    const refused = await cli([dir]);
+    expect(refused.code).toBe(2);
+    expect(double.requests).toHaveLength(1);
+    double.reset();
+    const allowed = await cli([dir, "--allow-hardlinks"]);
+    expect(allowed.code).toBe(0);
+    expect(double.requests).toHaveLength(2);
   });
 
   it("a single image keeps today's output; with --json its failure is JSON on stdout too", async () => {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { link, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -48,9 +48,9 @@ function script(): void {
 }
 
 /** `calibrate ...` in this process, its stdin and stderr not terminals, so calibrate cannot ask. */
-const cli = (args: string[]) =>
+const cli = (args: string[], env: Record<string, string> = {}) =>
   runCliInProcess(["calibrate", ...args], {
-    env: { DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url },
+    env: { DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url, ...env },
   });
 
 const sets = () => [
@@ -157,6 +157,37 @@ describe("didit-passive-liveness-mcp calibrate --engine didit", () => {
     expect(r.stderr).toMatch(/8 image\(s\) to check with Didit: 8 credit\(s\); 1 score\(s\) reused/);
     expect(double.requests.map((q) => q.file?.sha256)).not.toContain(sha);
     expect(r.stdout).toMatch(/Recommended threshold: 49/);
+  });
+
+  it("honours --allow-hardlinks and DIDIT_ALLOW_HARDLINKS like check; refuses hard-linked images without them", async () => {
+    const set = path.join(root, "linked");
+    await image(path.join(set, "bf"), "a.jpg", { kind: "approved", score: 80 });
+    await image(path.join(set, "print"), "p.jpg", { kind: "approved", score: 10 });
+    await image(path.join(set, "elsewhere"), "b.jpg", { kind: "approved", score: 60 });
+    await link(path.join(set, "elsewhere", "b.jpg"), path.join(set, "bf", "b.jpg"));
+    const args = [
+      "--bona-fide",
+      path.join(set, "bf"),
+      "--attack",
+      `${path.join(set, "print")}=print`,
+      "--yes",
+    ];
+    script();
+    const refused = await cli(args);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/Error \[path_not_allowed\].*hard link/);
+    expect(double.requests).toHaveLength(0);
+    for (const [extra, env] of [
+      [["--allow-hardlinks"], {}],
+      [[], { DIDIT_ALLOW_HARDLINKS: "true" }],
+    ] as const) {
+      double.reset();
+      script();
+      const r = await cli([...args, ...extra], env);
+      expect(r.stderr).not.toMatch(/Error/);
+      expect(r.code).toBe(0);
+      expect(double.requests).toHaveLength(3);
+    }
   });
 
   it.each([

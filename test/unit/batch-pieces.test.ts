@@ -4,7 +4,14 @@ import path from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expandGlob, expandInputs, listImageDir, segmentPattern } from "../../src/cli/batch-inputs.js";
-import { type BatchRow, csvField, formatRow, parseCsv, prepareResume } from "../../src/cli/batch-output.js";
+import {
+  type BatchRow,
+  csvField,
+  csvHeader,
+  formatRow,
+  parseCsv,
+  prepareResume,
+} from "../../src/cli/batch-output.js";
 import { createProgress, renderBar } from "../../src/cli/progress.js";
 import { createSharedBackoff } from "../../src/didit/shared-backoff.js";
 
@@ -112,6 +119,72 @@ describe("batch output", () => {
     ]);
   });
 
+  it("no CSV cell starts with = + - @, tab or CR (OWASP CSV injection), and every value reads back as written", () => {
+    const formulaStart = /^[=+\-@\t\r]/;
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.string(),
+            fc.constantFrom("=", "+", "-", "@", "\t", "\r", "'").chain((c) => fc.string().map((t) => c + t)),
+          ),
+          { minLength: 1, maxLength: 6 },
+        ),
+        (fields) => {
+          const line = `${fields.map(csvField).join(",")}\n`;
+          for (const cell of fields.map(csvField)) {
+            expect(cell).not.toMatch(formulaStart);
+            expect(cell.replace(/^"/, "")).not.toMatch(formulaStart);
+          }
+          expect(parseCsv(line)).toEqual([fields]);
+        },
+      ),
+    );
+    expect(csvField("=2*21.jpg")).toBe(`"'=2*21.jpg"`);
+    // Upstream text lands in cells too: Didit's request_id and warning tags.
+    const upstream: BatchRow = {
+      input: "a.jpg",
+      sha256: "ab",
+      ok: true,
+      uploaded: true,
+      result: {
+        status: "Approved",
+        next_action: "review",
+        score: 90,
+        request_id: '=HYPERLINK("http://x.example","y")',
+        warnings: [{ risk: "@SUM(1+1)" }, { risk: "-2+3" }],
+      } as unknown as BatchRow["result"],
+      elapsed_ms: 1,
+    };
+    const line = formatRow(upstream, "csv");
+    expect(line).toContain(`"'@SUM(1+1) -2+3"`);
+    expect(line).toContain(`"'=HYPERLINK(""http://x.example"",""y"")"`);
+    expect(parseCsv(line)[0]?.slice(5)).toEqual(["@SUM(1+1) -2+3", "", upstream.result?.request_id]);
+  });
+
+  it("--resume reads a CSV whose cells were neutralised and keeps them exactly as written", async () => {
+    const file = path.join(root, "rows.csv");
+    const verdict: BatchRow = {
+      input: "=2*21.jpg",
+      sha256: "s1",
+      ok: true,
+      uploaded: true,
+      result: {
+        status: "Approved",
+        next_action: "proceed",
+        score: 90,
+        request_id: "-r",
+        warnings: [],
+      } as unknown as BatchRow["result"],
+      elapsed_ms: 1,
+    };
+    const text = `${csvHeader()}${formatRow(verdict, "csv")}${formatRow(verdict, "csv")}`;
+    await writeFile(file, text);
+    expect(await prepareResume(file, undefined)).toMatchObject({ done: new Set(["s1"]), format: "csv" });
+    const { readFile } = await import("node:fs/promises");
+    expect(await readFile(file, "utf8")).toBe(`${csvHeader()}${formatRow(verdict, "csv")}`);
+  });
+
   it("--resume keeps one verdict row per input and drops failed rows and a cut-off last line", async () => {
     const file = path.join(root, "rows.jsonl");
     const verdict = {
@@ -128,13 +201,13 @@ describe("batch output", () => {
         .map((r) => JSON.stringify(r))
         .join("\n")}\n{"input":"cut`,
     );
-    expect([...(await prepareResume(file, "jsonl"))]).toEqual(["s1"]);
+    expect([...(await prepareResume(file, "jsonl")).done]).toEqual(["s1"]);
     const { readFile } = await import("node:fs/promises");
     // One row per input: a repeated row goes, an identical file under another name keeps its own.
     expect(await readFile(file, "utf8")).toBe(
       `${JSON.stringify(verdict)}\n${JSON.stringify({ ...verdict, input: "same-bytes.jpg" })}\n`,
     );
-    expect(await prepareResume(path.join(root, "none.jsonl"), "jsonl")).toEqual(new Set());
+    expect((await prepareResume(path.join(root, "none.jsonl"), "jsonl")).done).toEqual(new Set());
   });
 });
 
