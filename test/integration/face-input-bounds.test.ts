@@ -3,35 +3,14 @@
  * read Didit's metadata echo the same bounded way: a huge metadata is refused cheaply before anything leaves, a
  * hostile deep echo after a paid call still gives the verdict, and the threshold rules are the same everywhere.
  */
-import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  type DiditDouble,
-  FACE_MATCH_PATH,
-  LIVENESS_PATH,
-  startDiditDouble,
-  TEST_API_KEY,
-} from "../support/didit-double.js";
-import { type InMemorySession, startInMemory, testConfig, textOf } from "../support/in-memory.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { FACE_MATCH_PATH, LIVENESS_PATH } from "../support/didit-double.js";
+import { textOf, useDoubleSession } from "../support/in-memory.js";
 
-const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
 const PAIR = { user_image_path: "live_silentface_T1.jpg", ref_image_path: "syn_astronaut.jpg" };
 
-let double: DiditDouble;
-let session: InMemorySession;
-
-beforeAll(async () => {
-  double = await startDiditDouble();
-  session = await startInMemory(
-    testConfig({ apiKey: TEST_API_KEY, baseUrl: double.url, allowedDirs: [FIXTURES] }),
-  );
-});
-afterAll(async () => {
-  await session.close();
-  await double.close();
-});
-afterEach(() => double.reset());
+const env = useDoubleSession();
 
 /** A JSON object text nested `depth` levels deep: {"a":{"a":...{}}}, built as text so no test code recurses. */
 function deepJson(depth: number): string {
@@ -56,7 +35,7 @@ describe("metadata with 1.5 million keys", () => {
 
   async function refusalMs(tool: string, args: Record<string, unknown>): Promise<number> {
     const started = performance.now();
-    const result = await session.call(tool, { ...args, metadata: huge });
+    const result = await env.session.call(tool, { ...args, metadata: huge });
     const elapsedMs = performance.now() - started;
     expect(result.isError, tool).toBe(true);
     expect(textOf(result), tool).toMatch(/^Error \[invalid_input\]: metadata .*1,000/s);
@@ -70,7 +49,7 @@ describe("metadata with 1.5 million keys", () => {
       // tool: so compare with the liveness tool's cost for the same value, loosely (no tight timing).
       const livenessMs = await refusalMs("check_passive_liveness", { image_path: "live_silentface_T1.jpg" });
       const elapsedMs = await refusalMs(tool, PAIR);
-      expect(double.requests).toHaveLength(0);
+      expect(env.double.requests).toHaveLength(0);
       expect(elapsedMs).toBeLessThan(2 * livenessMs + 300);
     },
   );
@@ -80,18 +59,18 @@ describe("an echo of metadata nested 10,000 levels deep from a hostile Didit", (
   const deep = deepJson(10_000);
 
   it("match_faces still returns the paid match's verdict, without the echo", async () => {
-    double.enqueueMatch({ kind: "status", status: 200, body: faceMatchBody(deep) });
-    const result = await session.call("match_faces", PAIR);
+    env.double.enqueueMatch({ kind: "status", status: 200, body: faceMatchBody(deep) });
+    const result = await env.session.call("match_faces", PAIR);
     expect(result.isError, textOf(result)).toBeFalsy();
     expect(result.structuredContent).toMatchObject({ status: "Approved", is_match: true });
     expect(result.structuredContent).not.toHaveProperty("metadata");
-    expect(double.requestsTo(FACE_MATCH_PATH)).toHaveLength(1);
+    expect(env.double.requestsTo(FACE_MATCH_PATH)).toHaveLength(1);
   });
 
   it("verify_selfie still returns both verdicts, without either echo", async () => {
-    double.enqueue({ kind: "status", status: 200, body: livenessBody(deep) });
-    double.enqueueMatch({ kind: "status", status: 200, body: faceMatchBody(deep) });
-    const result = await session.call("verify_selfie", PAIR);
+    env.double.enqueue({ kind: "status", status: 200, body: livenessBody(deep) });
+    env.double.enqueueMatch({ kind: "status", status: 200, body: faceMatchBody(deep) });
+    const result = await env.session.call("verify_selfie", PAIR);
     expect(result.isError, textOf(result)).toBeFalsy();
     const verification = result.structuredContent as {
       identity_verified: boolean;
@@ -103,12 +82,12 @@ describe("an echo of metadata nested 10,000 levels deep from a hostile Didit", (
     expect(verification.face_match).toMatchObject({ status: "Approved" });
     expect(verification.liveness).not.toHaveProperty("metadata");
     expect(verification.face_match).not.toHaveProperty("metadata");
-    expect(double.requestsTo(LIVENESS_PATH)).toHaveLength(1);
-    expect(double.requestsTo(FACE_MATCH_PATH)).toHaveLength(1);
+    expect(env.double.requestsTo(LIVENESS_PATH)).toHaveLength(1);
+    expect(env.double.requestsTo(FACE_MATCH_PATH)).toHaveLength(1);
   });
 
   it("a small echo is still passed through by match_faces", async () => {
-    const result = await session.call("match_faces", { ...PAIR, metadata: { flow: "signup" } });
+    const result = await env.session.call("match_faces", { ...PAIR, metadata: { flow: "signup" } });
     expect(result.isError, textOf(result)).toBeFalsy();
     expect(result.structuredContent).toMatchObject({ metadata: { flow: "signup" } });
   });
@@ -118,7 +97,7 @@ describe("decline thresholds", () => {
   it("verify_selfie refuses a liveness threshold with 7 decimal places, as check_passive_liveness does", async () => {
     for (const tool of ["check_passive_liveness", "verify_selfie"]) {
       const args = tool === "verify_selfie" ? { ...PAIR } : { image_path: "live_silentface_T1.jpg" };
-      const result = await session.call(tool, {
+      const result = await env.session.call(tool, {
         ...args,
         face_liveness_score_decline_threshold: 30.0000001,
       });
@@ -127,12 +106,12 @@ describe("decline thresholds", () => {
         /^Error \[invalid_input\]: .*face_liveness_score_decline_threshold.*6 decimal places/s,
       );
     }
-    expect(double.requests).toHaveLength(0);
+    expect(env.double.requests).toHaveLength(0);
   });
 
   // verify_selfie's schema declared no decimal-places rule (the flow alone refused), so a client never learnt it.
   it("verify_selfie lists the liveness threshold rule check_passive_liveness lists, and every tool the same shared fields", async () => {
-    const { tools } = await session.client.listTools();
+    const { tools } = await env.session.client.listTools();
     const props = (name: string) =>
       tools.find((t) => t.name === name)?.inputSchema.properties as Record<string, Record<string, unknown>>;
     const check = props("check_passive_liveness");

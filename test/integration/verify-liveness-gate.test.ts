@@ -5,35 +5,14 @@
  * `verify` prints and exits the same way. All against the loopback double, over a real MCP client.
  */
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runCliInProcess } from "../support/cli-in-process.js";
-import {
-  type DiditDouble,
-  FACE_MATCH_PATH,
-  LIVENESS_PATH,
-  startDiditDouble,
-  TEST_API_KEY,
-  UNKNOWN_ERROR_TAG,
-} from "../support/didit-double.js";
-import { type InMemorySession, startInMemory, testConfig, textOf } from "../support/in-memory.js";
+import { FACE_MATCH_PATH, LIVENESS_PATH, TEST_API_KEY, UNKNOWN_ERROR_TAG } from "../support/didit-double.js";
+import { FIXTURES, startInMemory, testConfig, textOf, useDoubleSession } from "../support/in-memory.js";
 
-const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
 const PAIR = { user_image_path: "live_silentface_T1.jpg", ref_image_path: "syn_astronaut.jpg" };
 
-let double: DiditDouble;
-let session: InMemorySession;
-
-beforeAll(async () => {
-  double = await startDiditDouble();
-  session = await startInMemory(
-    testConfig({ apiKey: TEST_API_KEY, baseUrl: double.url, allowedDirs: [FIXTURES] }),
-  );
-});
-afterAll(async () => {
-  await session.close();
-  await double.close();
-});
-afterEach(() => double.reset());
+const env = useDoubleSession();
 
 /** A documented-shape 200 that says Approved yet carries `risk` (as a workflow that maps it to a warning may). */
 function approvedWith(risk: string, logType: "error" | "warning" = "warning") {
@@ -82,8 +61,8 @@ describe("verify_selfie after a liveness answer that says reject", () => {
   it.each(["LIVENESS_FACE_ATTACK", "FACE_IN_BLOCKLIST"])(
     "Approved with %s: no face match, one credit, identity not verified, next_action reject",
     async (risk) => {
-      double.enqueue(approvedWith(risk));
-      const result = await session.call("verify_selfie", PAIR);
+      env.double.enqueue(approvedWith(risk));
+      const result = await env.session.call("verify_selfie", PAIR);
       expect(result.isError, textOf(result)).toBeFalsy();
       const v = verificationOf(result);
       expect(v.liveness).toMatchObject({ status: "Approved", next_action: "reject" });
@@ -95,8 +74,8 @@ describe("verify_selfie after a liveness answer that says reject", () => {
       });
       expect(v.face_match_skipped_reason).toMatch(/reject/);
       expect(v.summary).not.toMatch(/identity verified|matches the reference/i);
-      expect(double.requestsTo(LIVENESS_PATH)).toHaveLength(1);
-      expect(double.requestsTo(FACE_MATCH_PATH)).toHaveLength(0);
+      expect(env.double.requestsTo(LIVENESS_PATH)).toHaveLength(1);
+      expect(env.double.requestsTo(FACE_MATCH_PATH)).toHaveLength(0);
     },
   );
 
@@ -105,18 +84,18 @@ describe("verify_selfie after a liveness answer that says reject", () => {
     const tight = await startInMemory(
       testConfig({
         apiKey: TEST_API_KEY,
-        baseUrl: double.url,
+        baseUrl: env.double.url,
         allowedDirs: [FIXTURES],
         maxChecksPerMinute: 2,
       }),
     );
     try {
-      double.enqueue(approvedWith("LIVENESS_FACE_ATTACK"));
+      env.double.enqueue(approvedWith("LIVENESS_FACE_ATTACK"));
       expect(verificationOf(await tight.call("verify_selfie", PAIR)).face_match).toBeNull();
       const next = await tight.call("check_passive_liveness", { image_path: "live_silentface_T1.jpg" });
       expect(next.isError, textOf(next)).toBeFalsy();
-      expect(double.requestsTo(FACE_MATCH_PATH)).toHaveLength(0);
-      expect(double.requestsTo(LIVENESS_PATH)).toHaveLength(2);
+      expect(env.double.requestsTo(FACE_MATCH_PATH)).toHaveLength(0);
+      expect(env.double.requestsTo(LIVENESS_PATH)).toHaveLength(2);
     } finally {
       await tight.close();
     }
@@ -126,20 +105,20 @@ describe("verify_selfie after a liveness answer that says reject", () => {
 describe("verify_selfie after a liveness answer that says review", () => {
   it("runs the match, keeps next_action at review, and does not call the identity verified", async () => {
     // An unknown error-level tag on an Approved answer goes to a human.
-    double.enqueue(approvedWith(UNKNOWN_ERROR_TAG, "error"));
-    double.enqueueMatch({ kind: "score", score: 90 });
-    const result = await session.call("verify_selfie", PAIR);
+    env.double.enqueue(approvedWith(UNKNOWN_ERROR_TAG, "error"));
+    env.double.enqueueMatch({ kind: "score", score: 90 });
+    const result = await env.session.call("verify_selfie", PAIR);
     expect(result.isError, textOf(result)).toBeFalsy();
     const v = verificationOf(result);
     expect(v.liveness).toMatchObject({ status: "Approved", next_action: "review" });
     expect(v.face_match).toMatchObject({ status: "Approved", next_action: "proceed" });
     expect(v).toMatchObject({ identity_verified: false, next_action: "review", credits_used: 2 });
     expect(v.summary).toMatch(/review/);
-    expect(double.requestsTo(FACE_MATCH_PATH)).toHaveLength(1);
+    expect(env.double.requestsTo(FACE_MATCH_PATH)).toHaveLength(1);
   });
 
   it("a clean pair is still verified: identity_verified true exactly when next_action is proceed", async () => {
-    const v = verificationOf(await session.call("verify_selfie", PAIR));
+    const v = verificationOf(await env.session.call("verify_selfie", PAIR));
     expect(v).toMatchObject({ identity_verified: true, next_action: "proceed", credits_used: 2 });
   });
 });
@@ -153,21 +132,21 @@ describe("CLI verify", () => {
         path.join(FIXTURES, PAIR.ref_image_path),
         ...args,
       ],
-      { env: { DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url } },
+      { env: { DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: env.double.url } },
     );
 
   it("an Approved liveness with LIVENESS_FACE_ATTACK: 'Identity verified: no', next action reject, exit 1, no match", async () => {
-    double.enqueue(approvedWith("LIVENESS_FACE_ATTACK"));
+    env.double.enqueue(approvedWith("LIVENESS_FACE_ATTACK"));
     const run = await cli();
     expect(run.stdout).toMatch(/^Identity verified: no · next action: reject · credits used: 1$/m);
     expect(run.stdout).toMatch(/2\. Face match: skipped/);
     expect(run.code).toBe(1);
-    expect(double.requestsTo(FACE_MATCH_PATH)).toHaveLength(0);
+    expect(env.double.requestsTo(FACE_MATCH_PATH)).toHaveLength(0);
   });
 
   it("a liveness review with a matching face: 'Identity verified: no', next action review, exit 1", async () => {
-    double.enqueue(approvedWith(UNKNOWN_ERROR_TAG, "error"));
-    double.enqueueMatch({ kind: "score", score: 90 });
+    env.double.enqueue(approvedWith(UNKNOWN_ERROR_TAG, "error"));
+    env.double.enqueueMatch({ kind: "score", score: 90 });
     const run = await cli("--json");
     const v = JSON.parse(run.stdout) as Verification;
     expect(v).toMatchObject({ identity_verified: false, next_action: "review" });
