@@ -13,7 +13,7 @@ export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 export interface Config {
   /** Didit API key; absent means checks fail with not_configured, but the server still starts. */
   readonly apiKey: string | undefined;
-  /** API origin without a trailing slash. */
+  /** API origin, plus a reverse proxy's path prefix if any, without a trailing slash. */
   readonly baseUrl: string;
   readonly timeoutMs: number;
   /** Real paths of the directories image_path may read from, in the order given. */
@@ -91,11 +91,22 @@ const envSchema = z.object({
   DIDIT_API_KEY: z
     .string()
     .transform((v) => v.trim())
+    // Sent as an HTTP header, which undici refuses locally for control characters; the message never quotes it.
+    .refine((v) => /^[\x21-\x7e]*$/.test(v), {
+      error:
+        "DIDIT_API_KEY contains a control character (such as a line break), a space or a non-ASCII character; copy the key again from the Didit Business Console",
+    })
     .optional(),
   DIDIT_BASE_URL: z
     .url({
       protocol: /^https?$/,
       error: "DIDIT_BASE_URL must be an http(s) URL such as https://verification.didit.me",
+    })
+    .transform((value, ctx) => {
+      const checked = normalizeBaseUrl(value);
+      if (checked.ok) return checked.url;
+      ctx.issues.push({ code: "custom", message: checked.error, input: value });
+      return z.NEVER;
     })
     .optional(),
   DIDIT_TIMEOUT_MS: wholeNumber("DIDIT_TIMEOUT_MS", 1000, 300_000, {
@@ -131,6 +142,37 @@ const envSchema = z.object({
     maxNote: "5 min",
   }),
 });
+
+/**
+ * DIDIT_BASE_URL as origin + optional path prefix (checks go to <that>/v3/passive-liveness/ and <that>/v3/face-match/). Messages never echo
+ * the value: it may hold credentials.
+ */
+function normalizeBaseUrl(raw: string): { ok: true; url: string } | { ok: false; error: string } {
+  const url = new URL(raw);
+  if (url.username !== "" || url.password !== "") {
+    return { ok: false, error: "DIDIT_BASE_URL must not contain credentials; the key goes in DIDIT_API_KEY" };
+  }
+  if (url.search !== "" || url.hash !== "" || raw.includes("?") || raw.includes("#")) {
+    return { ok: false, error: "DIDIT_BASE_URL must not contain a query or a fragment" };
+  }
+  // url.hostname is WHATWG-normalised, so 127.1 and 2130706433 already read 127.0.0.1 here.
+  if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
+    return {
+      ok: false,
+      error:
+        "DIDIT_BASE_URL must use https unless it points at this machine (localhost, 127.0.0.0/8 or [::1]): plain http would send the API key and the image unencrypted",
+    };
+  }
+  const prefix = url.pathname.replace(/\/+$/, "");
+  if (/\/v3\/(passive-liveness|face-match)$/i.test(prefix)) {
+    return {
+      ok: false,
+      error:
+        "DIDIT_BASE_URL is the API origin (plus a proxy's path prefix, if any), without /v3/passive-liveness/ or /v3/face-match/, which the server adds",
+    };
+  }
+  return { ok: true, url: `${url.origin}${prefix}` };
+}
 
 export interface ServerArgs {
   allowDirs: string[];
@@ -212,7 +254,7 @@ export async function loadConfig(
   }
   return Object.freeze({
     apiKey: e.DIDIT_API_KEY === "" ? undefined : e.DIDIT_API_KEY,
-    baseUrl: (e.DIDIT_BASE_URL ?? DEFAULT_BASE_URL).replace(/\/+$/, ""),
+    baseUrl: e.DIDIT_BASE_URL ?? DEFAULT_BASE_URL,
     timeoutMs: e.DIDIT_TIMEOUT_MS ?? 30_000,
     allowedDirs: Object.freeze(allowedDirs),
     maxChecksPerMinute: e.DIDIT_MAX_CHECKS_PER_MINUTE ?? DEFAULT_CHECKS_PER_MINUTE,

@@ -2,6 +2,7 @@
 import { runCommandLine, splitCommand } from "./cli/command-line.js";
 import { CLI_USAGE } from "./cli.js";
 import { ConfigError, loadConfig, parseServerArgs } from "./config.js";
+import { createRedactor } from "./redact.js";
 import { runStdio } from "./transports/stdio.js";
 import { packageVersion } from "./version.js";
 
@@ -106,7 +107,9 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const message =
       error instanceof ConfigError ? error.message : error instanceof Error ? error.stack : String(error);
-    process.stderr.write(`didit-passive-liveness-mcp: ${message ?? "unknown error"}\n`);
+    // Before the logger exists, so redact here too: a stack trace may quote anything it was handed.
+    const redact = createRedactor([process.env.DIDIT_API_KEY?.trim()]);
+    process.stderr.write(`didit-passive-liveness-mcp: ${redact(message ?? "unknown error")}\n`);
     process.exitCode = error instanceof ConfigError ? 2 : 1;
   },
 );

@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { type Config, loadConfig } from "../config.js";
 import { ToolFailure } from "../errors.js";
 import { type LoadedImage, loadImage } from "../images/load-image.js";
+import { thresholdProblem } from "../liveness/threshold.js";
 
 // The option parsing every command shares. A leaf module: calibrate/run.ts cannot import cli.ts, whose usage text
 // needs calibrate's at load time.
@@ -26,12 +27,12 @@ export function parse(argv: readonly string[], options: CliOptions) {
   }
 }
 
-/** A decline threshold option (0-100); undefined when it was not given. */
+/** A decline threshold option, under the tools' rule (0-100, plain decimal); undefined when it was not given. */
 export function scoreOption(raw: unknown, flag: string): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!(Number.isFinite(n) && n >= 0 && n <= 100))
-    throw usageError(`${flag} must be a number from 0 to 100.`);
+  const problem = thresholdProblem(n);
+  if (problem !== undefined) throw usageError(`${flag} ${problem}`);
   return n;
 }
 

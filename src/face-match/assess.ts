@@ -2,6 +2,7 @@ import { MAY_HAVE_BEEN_BILLED_HINT } from "../didit/error-mapping.js";
 import type { DiditFaceMatchResponse } from "../didit/face-match-schema.js";
 import { ToolFailure } from "../errors.js";
 import { deriveNextAction, retakeAdvice } from "../liveness/assess.js";
+import { echoedMetadata } from "../liveness/metadata.js";
 import type { LivenessWarning } from "../liveness/result.js";
 import { warningsOf } from "../liveness/warnings.js";
 import {
@@ -51,7 +52,8 @@ export function assessFaceMatch(response: DiditFaceMatchResponse): FaceMatchAsse
     vendor_data: response.vendor_data ?? null,
     created_at: response.created_at ?? null,
   };
-  if (response.metadata !== undefined && response.metadata !== null) result.metadata = response.metadata;
+  const metadata = echoedMetadata(response.metadata);
+  if (metadata !== undefined) result.metadata = metadata;
   return result;
 }
 

@@ -37,7 +37,12 @@ export const faceMatchResultSchema = z.object({
   user_image: imageResultSchema("selfie (user_image)"),
   ref_image: imageResultSchema("reference (ref_image)"),
   vendor_data: z.string().nullable().describe("Your vendor_data, echoed."),
-  metadata: z.unknown().optional().describe("Your metadata, echoed (absent when none)."),
+  metadata: z
+    .unknown()
+    .optional()
+    .describe(
+      "Your metadata, echoed (absent when none, or when the echo breaks the bounds metadata is sent within).",
+    ),
   created_at: z.string().nullable().describe("When Didit made the match (ISO 8601)."),
   sandbox: z
     .boolean()
@@ -56,7 +61,9 @@ const precheckSummarySchema = z.object({
 export const selfieVerificationSchema = z.object({
   identity_verified: z
     .boolean()
-    .describe("True only when the liveness check and the face match were both Approved."),
+    .describe(
+      "True only when the liveness check and the face match were both Approved and next_action is proceed.",
+    ),
   next_action: z
     .enum(NEXT_ACTIONS)
     .describe("The stricter of the two results' actions: reject > review > retake > proceed."),
@@ -73,7 +80,7 @@ export const selfieVerificationSchema = z.object({
     .string()
     .nullable()
     .describe(
-      "Why no face match was made (liveness not Approved, or the pre-check stopped); null when it ran.",
+      "Why no face match was made (liveness not Approved or saying reject/retake, or the pre-check stopped); null when it ran.",
     ),
   credits_used: z
     .number()

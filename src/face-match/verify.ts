@@ -26,8 +26,9 @@ export interface SelfieVerificationRequest extends FaceMatchRequest {
 }
 
 /**
- * Didit's combined workflow in one call: liveness on the selfie first, and only if it is Approved a face match of
- * the selfie against the reference (an ID portrait), so a spoof or a bad photo never costs a second credit.
+ * Didit's combined workflow in one call: liveness on the selfie first, and only if it is Approved and its own
+ * assessment says proceed or review a face match of the selfie against the reference (an ID portrait), so a spoof,
+ * a blocklisted face or a bad photo never costs a second credit.
  * Both images and every field are validated, the optional pre-check run, consent asked once and two checks of
  * the budget reserved before anything is uploaded; a cancel after the liveness answer makes no second call.
  */
@@ -89,7 +90,7 @@ async function verifyLoaded(
     throw error;
   }
 
-  if (liveness.status !== "Approved") {
+  if (!livenessAllowsMatch(liveness)) {
     deps.releaseCheck?.(1);
     const result: SelfieVerification = {
       identity_verified: false,
@@ -97,7 +98,7 @@ async function verifyLoaded(
       summary: stripSandbox(liveness.summary),
       liveness,
       face_match: null,
-      face_match_skipped_reason: `The liveness check was ${liveness.status} (next_action ${liveness.next_action}), so no face match was requested and no second credit was spent.`,
+      face_match_skipped_reason: `The liveness check was ${liveness.status} with next_action ${liveness.next_action}, so no face match was requested and no second credit was spent.`,
       credits_used: credit,
     };
     return markSandbox(result, deps.sandbox);
@@ -131,12 +132,13 @@ async function verifyLoaded(
     );
   }
 
-  const verified = faceMatch.status === "Approved";
   const next_action = stricterAction(liveness.next_action, faceMatch.next_action);
+  // Verified means "go ahead": never beside a review (Approved answers can still carry tags a human must see).
+  const verified = faceMatch.status === "Approved" && next_action === "proceed";
   const result: SelfieVerification = {
     identity_verified: verified,
     next_action,
-    summary: combinedSummary(verified, next_action, faceMatch),
+    summary: combinedSummary(next_action, faceMatch),
     liveness,
     face_match: faceMatch,
     face_match_skipped_reason: null,
@@ -145,14 +147,25 @@ async function verifyLoaded(
   return markSandbox(result, deps.sandbox);
 }
 
-function combinedSummary(verified: boolean, action: NextAction, faceMatch: FaceMatchAssessment): string {
-  if (verified && action === "proceed") {
+/**
+ * A reject or a retake from liveness never gets here (the match is skipped): the liveness step's own assessment,
+ * not just Didit's status, decides, since an Approved answer may still carry an attack or blocklist tag.
+ */
+function livenessAllowsMatch(liveness: LivenessAssessment): boolean {
+  return (
+    liveness.status === "Approved" &&
+    (liveness.next_action === "proceed" || liveness.next_action === "review")
+  );
+}
+
+function combinedSummary(action: NextAction, faceMatch: FaceMatchAssessment): string {
+  if (faceMatch.status !== "Approved") {
+    return `The selfie passed the liveness check, but ${lowerFirst(stripSandbox(faceMatch.summary))}`;
+  }
+  if (action === "proceed") {
     return "Identity verified: the selfie shows a live person and matches the reference photo.";
   }
-  if (verified) {
-    return "The selfie passed the liveness check and matches the reference photo, but the verification needs a manual review before you continue.";
-  }
-  return `The selfie passed the liveness check, but ${lowerFirst(stripSandbox(faceMatch.summary))}`;
+  return "The selfie passed the liveness check and matches the reference photo, but the verification needs a manual review before you continue.";
 }
 
 async function runPrecheck(

@@ -3,7 +3,7 @@ import type { DiditLivenessResponse } from "../didit/response-schema.js";
 import { ToolFailure } from "../errors.js";
 import { findWarning } from "../warnings/catalog.js";
 import type { NextAction } from "../warnings/types.js";
-import { metadataProblem } from "./metadata.js";
+import { echoedMetadata } from "./metadata.js";
 import type { DetectedFace, LivenessAssessment, LivenessWarning } from "./result.js";
 import { warningsOf } from "./warnings.js";
 
@@ -84,15 +84,8 @@ export function assessLiveness(
     vendor_data: response.vendor_data ?? null,
     created_at: response.created_at ?? null,
   };
-  // The echo comes from the network: one outside the bounds of what we send is dropped, not allowed to break a
-  // paid result when it is serialised (10,000 levels overflowed the stack).
-  if (
-    response.metadata !== undefined &&
-    response.metadata !== null &&
-    metadataProblem(response.metadata) === undefined
-  ) {
-    result.metadata = response.metadata;
-  }
+  const metadata = echoedMetadata(response.metadata);
+  if (metadata !== undefined) result.metadata = metadata;
   return result;
 }
 

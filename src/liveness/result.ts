@@ -74,7 +74,12 @@ export const livenessResultSchema = z.object({
     .describe("Detected faces; with several, the largest was scored."),
   best_angle: nullableNumber.describe("Rotation in degrees (0/90/180/270) Didit used."),
   vendor_data: z.string().nullable().describe("Your vendor_data, echoed."),
-  metadata: z.unknown().optional().describe("Your metadata, echoed (absent when none)."),
+  metadata: z
+    .unknown()
+    .optional()
+    .describe(
+      "Your metadata, echoed (absent when none, or when the echo breaks the bounds metadata is sent within).",
+    ),
   created_at: z.string().nullable().describe("When Didit made the check (ISO 8601)."),
   sandbox: z
     .boolean()

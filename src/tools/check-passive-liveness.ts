@@ -1,54 +1,15 @@
 import { z } from "zod";
 import { runLivenessCheck } from "../liveness/check.js";
-import { METADATA_LIMITS } from "../liveness/metadata.js";
 import { livenessResultSchema } from "../liveness/result.js";
-import { MAX_THRESHOLD_DECIMALS, thresholdProblem } from "../liveness/threshold.js";
-import { imageInputFields } from "./image-input.js";
+import { diditRequestFields, imageInputFields, livenessThresholdField } from "./input-fields.js";
 import { defineTool, paidToolDescription } from "./tool.js";
 
 export const CHECK_TOOL_NAME = "check_passive_liveness";
 
 export const checkInputSchema = z.strictObject({
   ...imageInputFields,
-  face_liveness_score_decline_threshold: z
-    .number()
-    .min(0)
-    .max(100)
-    .refine((value) => thresholdProblem(value) === undefined, {
-      message: `Must have at most ${MAX_THRESHOLD_DECIMALS} decimal places (it is sent as a plain decimal)`,
-    })
-    .optional()
-    .describe(
-      `Liveness score (0-100, at most ${MAX_THRESHOLD_DECIMALS} decimal places) at or below which Didit declines with LOW_LIVENESS_SCORE. Default on Didit's side: 30.`,
-    ),
-  rotate_image: z
-    .boolean()
-    .optional()
-    .describe(
-      "Let Didit try 90-degree rotations and score the best one (reported as best_angle). Default: false.",
-    ),
-  save_api_request: z
-    .boolean()
-    .optional()
-    .describe(
-      "Store the check as a session in Didit's Business Console (face enrolled for duplicate search, webhook sent). Default: true; false stores nothing and returns a one-off request_id.",
-    ),
-  vendor_data: z
-    .string()
-    .max(1024)
-    .optional()
-    .describe(
-      "Your identifier for the person (a UUID or email); echoed back, and faces with the same vendor_data are excluded from duplicate and blocklist matches. Default: none.",
-    ),
-  // Declared an object for clients, parsed as unknown: z.record walks and copies every key (12 s for 1.5M keys)
-  // before any bound could refuse it, so the bounded walk in runLivenessCheck is the one check.
-  metadata: z
-    .unknown()
-    .meta({ type: "object" })
-    .optional()
-    .describe(
-      `A JSON object stored with the check and echoed back: at most ${METADATA_LIMITS.maxDepth} levels deep, ${METADATA_LIMITS.maxEntries.toLocaleString("en-US")} keys and array elements in all, and 64 KB serialized. Default: none.`,
-    ),
+  face_liveness_score_decline_threshold: livenessThresholdField,
+  ...diditRequestFields,
   include_face_attributes: z
     .boolean()
     .default(false)

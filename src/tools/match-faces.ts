@@ -1,56 +1,15 @@
 import { z } from "zod";
 import { runFaceMatch } from "../face-match/match.js";
 import { faceMatchResultSchema } from "../face-match/result.js";
-import { imageInputFieldsFor } from "./image-input.js";
+import { diditRequestFields, faceMatchThresholdField, imagePairFields } from "./input-fields.js";
 import { defineTool, paidToolDescription } from "./tool.js";
 
 export const MATCH_TOOL_NAME = "match_faces";
 
-/** The optional Didit fields match_faces and verify_selfie share, described once. */
-export const faceMatchThresholdField = z
-  .number()
-  .min(0)
-  .max(100)
-  .optional()
-  .describe(
-    "Similarity score (0-100) at or below which Didit declines the match with LOW_FACE_MATCH_SIMILARITY; only a score strictly above it approves. Default on Didit's side: 30.",
-  );
-
-export const sharedFaceFields = {
-  rotate_image: z
-    .boolean()
-    .optional()
-    .describe(
-      "Let Didit try 90-degree rotations of the images and use the best (best_angle). Default: false.",
-    ),
-  save_api_request: z
-    .boolean()
-    .optional()
-    .describe(
-      "Store the call(s) as sessions in Didit's Business Console. Default: true; false stores nothing and returns one-off request_ids.",
-    ),
-  vendor_data: z
-    .string()
-    .max(1024)
-    .optional()
-    .describe("Your identifier for the person (a UUID or email); echoed back. Default: none."),
-  metadata: z
-    .record(z.string(), z.unknown())
-    .optional()
-    .describe(
-      "A JSON object (at most 64 KB serialized) stored with the call(s) and echoed back. Default: none.",
-    ),
-};
-
-export const imagePairFields = {
-  ...imageInputFieldsFor("user_", "selfie"),
-  ...imageInputFieldsFor("ref_", "reference photo, typically the ID document's portrait,"),
-};
-
 export const matchInputSchema = z.strictObject({
   ...imagePairFields,
   face_match_score_decline_threshold: faceMatchThresholdField,
-  ...sharedFaceFields,
+  ...diditRequestFields,
 });
 export type MatchInput = z.output<typeof matchInputSchema>;
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { precheckFaceImage } from "../precheck/check.js";
 import { precheckResultSchema } from "../precheck/types.js";
-import { imageInputFields } from "./image-input.js";
+import { imageInputFields } from "./input-fields.js";
 import { defineTool } from "./tool.js";
 
 export const PRECHECK_TOOL_NAME = "precheck_face_image";

@@ -2,23 +2,21 @@ import { z } from "zod";
 import { createImagePrecheck } from "../face-match/precheck.js";
 import { selfieVerificationSchema } from "../face-match/result.js";
 import { runSelfieVerification } from "../face-match/verify.js";
-import { faceMatchThresholdField, imagePairFields, sharedFaceFields } from "./match-faces.js";
+import {
+  diditRequestFields,
+  faceMatchThresholdField,
+  imagePairFields,
+  livenessThresholdField,
+} from "./input-fields.js";
 import { defineTool, paidToolDescription } from "./tool.js";
 
 export const VERIFY_TOOL_NAME = "verify_selfie";
 
 export const verifyInputSchema = z.strictObject({
   ...imagePairFields,
-  face_liveness_score_decline_threshold: z
-    .number()
-    .min(0)
-    .max(100)
-    .optional()
-    .describe(
-      "Liveness score (0-100) at or below which Didit declines the selfie with LOW_LIVENESS_SCORE. Default on Didit's side: 30.",
-    ),
+  face_liveness_score_decline_threshold: livenessThresholdField,
   face_match_score_decline_threshold: faceMatchThresholdField,
-  ...sharedFaceFields,
+  ...diditRequestFields,
   precheck: z
     .boolean()
     .optional()
@@ -32,11 +30,11 @@ export const verifyTool = defineTool({
   name: VERIFY_TOOL_NAME,
   title: "Verify a selfie against an ID photo (Didit liveness + face match)",
   describe: paidToolDescription(
-    "Didit's combined identity check in one call: a passive liveness check on the selfie, then, only if it is Approved, a face match of the selfie against the reference photo (typically the ID document's portrait). " +
-      "It uploads the selfie to Didit for the liveness check and both images for the face match (verification.didit.me), and consumes one Didit credit per answered call: two for a full verification, one when the liveness check fails and the match is skipped. " +
+    "Didit's combined identity check in one call: a passive liveness check on the selfie, then, only if it is Approved and does not call for a reject or a retake, a face match of the selfie against the reference photo (typically the ID document's portrait). " +
+      "It uploads the selfie to Didit for the liveness check and both images for the face match (verification.didit.me), and consumes one Didit credit per answered call: two for a full verification, one when the liveness check fails (or is Approved but says reject, e.g. an attack or blocklist tag) and the match is skipped. " +
       "Both are stored in Didit's Business Console unless save_api_request is false. " +
       "Give each image as a path (user_image_path, ref_image_path; inside the allowed directories), base64 (user_image_base64, ref_image_base64) or an https URL (user_image_url, ref_image_url). " +
-      "identity_verified is true only when both are Approved; act on next_action (proceed, retake, review, reject) and relay the summary.",
+      "identity_verified is true only when both are Approved and next_action is proceed; act on next_action (proceed, retake, review, reject) and relay the summary.",
   ),
   inputSchema: verifyInputSchema,
   outputSchema: selfieVerificationSchema,

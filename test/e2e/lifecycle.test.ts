@@ -164,6 +164,31 @@ describe("command line", () => {
     expect(running.stderr()).not.toMatch(/\n\s+at /); // a message, not a stack trace
   });
 
+  // These used to start fine and then fail every check as a "may have been billed" network_error.
+  it.each([
+    ["a DIDIT_API_KEY with a line break", { DIDIT_API_KEY: `${TEST_API_KEY}\nx-evil: 1` }, "DIDIT_API_KEY"],
+    ["plain http to a remote DIDIT_BASE_URL", { DIDIT_BASE_URL: "http://verification.didit.me" }, "https"],
+    [
+      "credentials in DIDIT_BASE_URL",
+      { DIDIT_BASE_URL: `https://user:${TEST_API_KEY}@proxy.example/didit` },
+      "credentials",
+    ],
+    [
+      "a query in DIDIT_BASE_URL",
+      { DIDIT_BASE_URL: `https://proxy.example/didit?key=${TEST_API_KEY}` },
+      "query",
+    ],
+  ])("%s exits 2 with a message that never quotes the key or the URL", async (_what, extra, mention) => {
+    const running = run(["--allow-dir", FIXTURES], { ...env(), ...extra });
+    const exit = await within(running.exited, 10_000, "exit after a bad setting");
+    expect(exit.code).toBe(2);
+    expect(running.stdout()).toBe("");
+    expect(running.stderr()).toContain(mention);
+    expect(running.stderr()).not.toContain(TEST_API_KEY.slice(0, 8));
+    expect(running.stderr()).not.toMatch(/proxy\.example|verification\.didit\.me/);
+    expect(running.stderr()).not.toMatch(/\n\s+at /);
+  });
+
   it("a missing --allow-dir directory exits 2 naming it, with nothing on stdout", async () => {
     const missing = path.join(os.tmpdir(), `didit-missing-${randomUUID()}`);
     const running = run(["--allow-dir", missing], env());

@@ -1,11 +1,14 @@
+import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import type { Config } from "../../src/config.js";
 import { createDiditClient, type DiditClient } from "../../src/didit/client.js";
 import type { LogLevel } from "../../src/log.js";
 import { createRedactor } from "../../src/redact.js";
 import { createServer } from "../../src/server.js";
+import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "./didit-double.js";
 
 export interface InMemorySession {
   client: Client;
@@ -66,4 +69,26 @@ export async function startInMemory(config: Config, clientOverride?: DiditClient
 
 export function textOf(result: CallToolResult): string {
   return result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
+}
+
+export const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
+
+/**
+ * The set-up most tool tests share, as vitest hooks: the loopback double as Didit, a keyed session reading
+ * test/fixtures, the double reset after each test. Read `double` and `session` inside tests, not at import.
+ */
+export function useDoubleSession(): { readonly double: DiditDouble; readonly session: InMemorySession } {
+  const state = {} as { double: DiditDouble; session: InMemorySession };
+  beforeAll(async () => {
+    state.double = await startDiditDouble();
+    state.session = await startInMemory(
+      testConfig({ apiKey: TEST_API_KEY, baseUrl: state.double.url, allowedDirs: [FIXTURES] }),
+    );
+  });
+  afterEach(() => state.double.reset());
+  afterAll(async () => {
+    await state.session?.close();
+    await state.double?.close();
+  });
+  return state;
 }

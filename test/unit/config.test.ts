@@ -180,6 +180,68 @@ describe("loadConfig", () => {
     expect(e.message).toContain("DIDIT_BASE_URL");
   });
 
+  it.each([
+    ["https://proxy.example/didit", "https://proxy.example/didit"],
+    ["https://proxy.example/didit/", "https://proxy.example/didit"],
+    ["https://proxy.example:8443/a/b//", "https://proxy.example:8443/a/b"],
+    ["http://localhost:3000", "http://localhost:3000"],
+    ["http://LOCALHOST:3000/", "http://localhost:3000"],
+    ["http://127.5.6.7:80/x", "http://127.5.6.7/x"],
+    ["http://[::1]:8080", "http://[::1]:8080"],
+  ])("accepts DIDIT_BASE_URL %s as %s (a path prefix is kept)", async (value, expected) => {
+    expect((await loadConfig(NO_ARGS, { DIDIT_BASE_URL: value })).baseUrl).toBe(expected);
+  });
+
+  // Plain http would send the API key and the face in clear text over any network but the loopback one.
+  it.each([
+    "http://verification.didit.me",
+    "http://example.test:8080/didit",
+    "http://10.0.0.1",
+    "http://192.168.1.10:8080",
+    "http://[::ffff:127.0.0.1]",
+    "http://[fe80::1]",
+    "http://localhost.example.test",
+    "http://127.0.0.1.example.test",
+  ])("refuses plain http to a non-loopback host (%s)", async (value) => {
+    const e = await configErrorOf(loadConfig(NO_ARGS, { DIDIT_BASE_URL: value }));
+    expect(e.message).toContain("DIDIT_BASE_URL");
+    expect(e.message).toMatch(/https/);
+  });
+
+  it.each([
+    ["a query", "https://proxy.example/didit?token=s3cr3t-t0ken"],
+    ["a fragment", "https://proxy.example/#s3cr3t-t0ken"],
+    ["credentials", "https://user:s3cr3t-t0ken@proxy.example"],
+    ["the endpoint path itself", "https://verification.didit.me/v3/passive-liveness/"],
+    ["the face-match endpoint path", "https://verification.didit.me/v3/face-match"],
+    ["a query and credentials, oddly spelled", "https://user:s3cr3t-t0ken@proxy.example/didit/?"],
+  ])("refuses a DIDIT_BASE_URL with %s, without echoing it", async (_what, value) => {
+    const e = await configErrorOf(loadConfig(NO_ARGS, { DIDIT_BASE_URL: value }));
+    expect(e.message).toContain("DIDIT_BASE_URL");
+    expect(e.message).not.toContain("s3cr3t");
+  });
+
+  // undici refuses such a header value locally, which used to surface as a billed-sounding network_error per check.
+  it.each([
+    ["a newline", "sk_live_abcdef\n0123456789"],
+    ["a carriage return and an injected header", "sk_live_abcdef0123456789\r\nx-evil: 1"],
+    ["a NUL byte", "sk_live_abcdef\u00000123456789"],
+    ["a tab", "sk_live_abcdef\t0123456789"],
+    ["DEL", "sk_live_abcdef\u007f0123456789"],
+    ["a space", "sk_live_abcdef 0123456789"],
+    ["a non-ASCII letter", "sk_live_abcdéf0123456789"],
+  ])("refuses a DIDIT_API_KEY with %s, never quoting the key", async (_what, value) => {
+    const e = await configErrorOf(loadConfig(NO_ARGS, { DIDIT_API_KEY: value }));
+    expect(e.message).toContain("DIDIT_API_KEY");
+    for (const fragment of ["sk_live", "abcdef", "0123456789", "x-evil"])
+      expect(e.message).not.toContain(fragment);
+  });
+
+  it("accepts a key of printable ASCII, trimming surrounding whitespace", async () => {
+    const key = "Ab0-_.~+/=!#$%&*?@^|:;,<>[]{}()'\"`\\";
+    expect((await loadConfig(NO_ARGS, { DIDIT_API_KEY: `\n ${key}\t` })).apiKey).toBe(key);
+  });
+
   it("reads DIDIT_TIMEOUT_MS", async () => {
     expect((await loadConfig(NO_ARGS, { DIDIT_TIMEOUT_MS: "45000" })).timeoutMs).toBe(45_000);
     expect((await loadConfig(NO_ARGS, { DIDIT_TIMEOUT_MS: "1000" })).timeoutMs).toBe(1000);
