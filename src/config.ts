@@ -67,9 +67,15 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-const booleanFlag = z
-  .enum(["true", "false", "1", "0", "yes", "no", ""])
-  .transform((v) => v === "true" || v === "1" || v === "yes");
+/** An optional on/off setting; the message names it, since zod's own names only the values. */
+function booleanFlag(name: string) {
+  return z
+    .enum(["true", "false", "1", "0", "yes", "no", ""], {
+      error: `${name} must be true or false (also 1/0, yes/no; empty means false)`,
+    })
+    .transform((v) => v === "true" || v === "1" || v === "yes")
+    .optional();
+}
 
 /** An optional whole-number setting between min and max; `unit` and the bounds' notes complete its messages. */
 function wholeNumber(
@@ -116,12 +122,12 @@ const envSchema = z.object({
   }),
   DIDIT_ALLOWED_DIRS: z.string().optional(),
   DIDIT_MAX_CHECKS_PER_MINUTE: wholeNumber("DIDIT_MAX_CHECKS_PER_MINUTE", 1, 10_000),
-  DIDIT_CONFIRM_UPLOADS: booleanFlag.optional(),
-  DIDIT_SANDBOX: booleanFlag.optional(),
+  DIDIT_CONFIRM_UPLOADS: booleanFlag("DIDIT_CONFIRM_UPLOADS"),
+  DIDIT_SANDBOX: booleanFlag("DIDIT_SANDBOX"),
   DIDIT_PRECHECK_MODELS_DIR: z.string().optional(),
-  DIDIT_ALLOW_HARDLINKS: booleanFlag.optional(),
+  DIDIT_ALLOW_HARDLINKS: booleanFlag("DIDIT_ALLOW_HARDLINKS"),
   DIDIT_ALLOWED_URL_HOSTS: z.string().optional(),
-  DIDIT_URL_ALLOW_ONLY: booleanFlag.optional(),
+  DIDIT_URL_ALLOW_ONLY: booleanFlag("DIDIT_URL_ALLOW_ONLY"),
   DIDIT_MCP_TOKENS: z.string().optional(),
   DIDIT_MCP_OAUTH_ISSUER: z
     .url({ protocol: /^https?$/, error: "DIDIT_MCP_OAUTH_ISSUER must be an https URL" })

@@ -189,6 +189,16 @@ describe("command line", () => {
     expect(running.stderr()).not.toMatch(/\n\s+at /);
   });
 
+  it("a boolean variable with a value it does not take exits 2 naming the variable and the values", async () => {
+    const running = run(["--allow-dir", FIXTURES], { ...env(), DIDIT_SANDBOX: "maybe" });
+    const exit = await within(running.exited, 10_000, "exit after DIDIT_SANDBOX=maybe");
+    expect(exit.code).toBe(2);
+    expect(running.stdout()).toBe("");
+    expect(running.stderr()).toBe(
+      "didit-passive-liveness-mcp: DIDIT_SANDBOX must be true or false (also 1/0, yes/no; empty means false)\n",
+    );
+  });
+
   it("a missing --allow-dir directory exits 2 naming it, with nothing on stdout", async () => {
     const missing = path.join(os.tmpdir(), `didit-missing-${randomUUID()}`);
     const running = run(["--allow-dir", missing], env());

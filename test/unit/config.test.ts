@@ -268,6 +268,41 @@ describe("loadConfig", () => {
     await configErrorOf(loadConfig(NO_ARGS, { DIDIT_CONFIRM_UPLOADS: "maybe" }));
   });
 
+  // Each used to fail with zod's bare 'Invalid option: expected one of "0"|"1"|...', naming no variable.
+  it.each([
+    ["DIDIT_SANDBOX", "sandbox"],
+    ["DIDIT_CONFIRM_UPLOADS", "confirmUploads"],
+    ["DIDIT_ALLOW_HARDLINKS", "allowHardlinks"],
+    ["DIDIT_URL_ALLOW_ONLY", "urlAllowOnly"],
+  ] as const)(
+    "%s takes true/false, 1/0, yes/no or empty, and names itself and those values otherwise",
+    async (name, field) => {
+      for (const [value, expected] of [
+        ["true", true],
+        ["1", true],
+        ["yes", true],
+        ["false", false],
+        ["0", false],
+        ["no", false],
+        ["", false],
+      ] as const) {
+        expect((await loadConfig(NO_ARGS, { [name]: value }))[field], `${name}=${value}`).toBe(expected);
+      }
+      for (const value of ["maybe", "TRUE", "2", " on"]) {
+        const error = await configErrorOf(loadConfig(NO_ARGS, { [name]: value }));
+        expect(error.message).toBe(`${name} must be true or false (also 1/0, yes/no; empty means false)`);
+      }
+    },
+  );
+
+  it("names every bad boolean variable at once", async () => {
+    const error = await configErrorOf(
+      loadConfig(NO_ARGS, { DIDIT_SANDBOX: "maybe", DIDIT_URL_ALLOW_ONLY: "x" }),
+    );
+    expect(error.message).toContain("DIDIT_SANDBOX must be true or false");
+    expect(error.message).toContain("DIDIT_URL_ALLOW_ONLY must be true or false");
+  });
+
   it("reads --allow-hardlinks and DIDIT_ALLOW_HARDLINKS, off unless given", async () => {
     expect(parseServerArgs(["--allow-hardlinks"]).allowHardlinks).toBe(true);
     expect((await loadConfig(parseServerArgs(["--allow-hardlinks"]), {})).allowHardlinks).toBe(true);
