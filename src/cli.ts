@@ -52,7 +52,7 @@ export const CLI_USAGE = `Usage:
   didit-passive-liveness-mcp verify <selfie> <reference> [--liveness-threshold N] [--match-threshold N]
                                     [--rotate] [--no-save] [--vendor-data S] [--precheck] [--json] [--sandbox]
   didit-passive-liveness-mcp explain <TAG> [--json]
-  didit-passive-liveness-mcp doctor [--allow-dir DIR]... [--sandbox]
+  didit-passive-liveness-mcp doctor [--json] [--allow-dir DIR]... [--sandbox]
 ${CALIBRATE_USAGE}
 
 check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Liveness API (one credit).
@@ -92,7 +92,8 @@ explain  Explains a warning tag offline (case-insensitive).
 calibrate  Error rates (BPCER, APCER per attack type) at every threshold on your labelled images and a
          recommended threshold; --engine didit (default) costs one credit per new image and asks first
          (--yes when not on a terminal); --engine local is free and offline. See docs/calibrate.md.
-doctor   Checks the set-up (key set, API reachable, dirs, pre-check engine) without spending a credit.
+doctor   Checks the set-up (key set and accepted by Didit, API reachable, dirs, pre-check engine) without
+         spending a credit; --json prints one report of {name, status: ok|warn|fail, message} checks.
 
 Exit codes: check, match: 0 Approved, 1 Declined; verify: 0 identity verified, 1 not verified;
             precheck: 0 ready, 1 not ready (retake); calibrate: 0 done;
