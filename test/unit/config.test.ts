@@ -54,6 +54,7 @@ describe("parseServerArgs", () => {
       port: undefined,
       allowedHosts: [],
       allowedOrigins: [],
+      tools: undefined,
       help: false,
       version: false,
     });
@@ -301,6 +302,35 @@ describe("loadConfig", () => {
     );
     expect(error.message).toContain("DIDIT_SANDBOX must be true or false");
     expect(error.message).toContain("DIDIT_URL_ALLOW_ONLY must be true or false");
+  });
+
+  it("reads DIDIT_TOOLS and --tools: names or free, in the server's order; the flag replaces the variable", async () => {
+    expect((await loadConfig(NO_ARGS, {})).tools).toBeUndefined();
+    expect((await loadConfig(NO_ARGS, { DIDIT_TOOLS: "" })).tools).toBeUndefined();
+    expect((await loadConfig(NO_ARGS, { DIDIT_TOOLS: "free" })).tools).toEqual([
+      "explain_warning",
+      "precheck_face_image",
+    ]);
+    expect((await loadConfig(NO_ARGS, { DIDIT_TOOLS: " verify_selfie , free" })).tools).toEqual([
+      "explain_warning",
+      "precheck_face_image",
+      "verify_selfie",
+    ]);
+    const flagged = parseServerArgs(["--tools", "match_faces", "--tools", "explain_warning"]);
+    expect(flagged.tools).toEqual(["match_faces", "explain_warning"]);
+    expect((await loadConfig(flagged, { DIDIT_TOOLS: "free" })).tools).toEqual([
+      "explain_warning",
+      "match_faces",
+    ]);
+  });
+
+  it("refuses an unknown tool name, or an empty --tools, naming the valid ones", async () => {
+    const valid =
+      "check_passive_liveness, explain_warning, precheck_face_image, match_faces, verify_selfie, or free (explain_warning, precheck_face_image)";
+    const unknown = await configErrorOf(loadConfig(NO_ARGS, { DIDIT_TOOLS: "free,check_liveness" }));
+    expect(unknown.message).toBe(`DIDIT_TOOLS names an unknown tool, "check_liveness"; valid: ${valid}.`);
+    const empty = await configErrorOf(loadConfig(parseServerArgs(["--tools", " , "]), {}));
+    expect(empty.message).toBe(`--tools names no tool; valid: ${valid}.`);
   });
 
   it("reads --allow-hardlinks and DIDIT_ALLOW_HARDLINKS, off unless given", async () => {
