@@ -1,10 +1,9 @@
-/** The no-spend mode in the built server: stdio and HTTP list only the chosen tools; a bad list stops start-up. */
-import { spawn } from "node:child_process";
+/** The no-spend mode in the built server: stdio and HTTP list only the chosen tools (a bad list: lifecycle.test.ts). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
 import { spawnHttpServer } from "../support/http-spawn.js";
 import { FIXTURES } from "../support/in-memory.js";
-import { baseEnv, SERVER_ENTRY, spawnServer } from "../support/spawn.js";
+import { baseEnv, spawnServer } from "../support/spawn.js";
 
 let double: DiditDouble;
 beforeAll(async () => {
@@ -13,26 +12,6 @@ beforeAll(async () => {
 afterAll(() => double.close());
 
 const env = () => baseEnv({ DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url });
-
-function exitOf(args: string[], extra: Record<string, string>) {
-  const child = spawn(process.execPath, [SERVER_ENTRY, ...args], {
-    env: { ...env(), ...extra },
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  // A server that started anyway ends at stdin's EOF (exit 0) instead of waiting for a client.
-  child.stdin.end();
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => {
-    stdout += c.toString("utf8");
-  });
-  child.stderr.on("data", (c: Buffer) => {
-    stderr += c.toString("utf8");
-  });
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on("close", (code) => resolve({ code, stdout, stderr })),
-  );
-}
 
 describe("no-spend mode, built server", () => {
   it("stdio with --tools free lists exactly the two free tools and refuses a paid one", async () => {
@@ -66,20 +45,4 @@ describe("no-spend mode, built server", () => {
       await server.stop();
     }
   });
-
-  it.each([
-    ["DIDIT_TOOLS", [], { DIDIT_TOOLS: "check_liveness" }],
-    ["--tools", ["--tools", "free,nope"], {}],
-  ])(
-    "an unknown name in %s exits 2 naming the valid ones, with nothing on stdout",
-    async (_what, args, extra) => {
-      const r = await exitOf(args, extra);
-      expect(r.code).toBe(2);
-      expect(r.stdout).toBe("");
-      expect(r.stderr).toMatch(/unknown tool/);
-      expect(r.stderr).toContain(
-        "check_passive_liveness, explain_warning, precheck_face_image, match_faces, verify_selfie, or free",
-      );
-    },
-  );
 });
