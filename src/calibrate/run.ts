@@ -5,7 +5,6 @@
 import { appendFile, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline/promises";
-import { parseArgs } from "node:util";
 import {
   IMAGE_FILE_OPTIONS,
   loadCommandConfig,
@@ -16,6 +15,7 @@ import {
 import type { Config } from "../config.js";
 import type { DiditClient } from "../didit/client.js";
 import { asToolFailure, type ErrorCode, ToolFailure } from "../errors.js";
+import { parseKnownOptions } from "../known-options.js";
 import { runLivenessCheck } from "../liveness/check.js";
 import { selectLivenessClient } from "../liveness/select-client.js";
 import { type Calibration, computeCalibration, percent, type ScoredSample, type Target } from "./metrics.js";
@@ -119,7 +119,7 @@ export async function runCalibrate(argv: readonly string[], io: CalibrateIO): Pr
 }
 
 function parseOptions(argv: readonly string[]) {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseKnownOptions({
     args: [...argv],
     strict: true,
     allowPositionals: true,
