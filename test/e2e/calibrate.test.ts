@@ -53,6 +53,15 @@ const cli = (args: string[], env: Record<string, string> = {}) =>
     env: { DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url, ...env },
   });
 
+/** A set's bf/ folder as bona fide and print/ as print attacks, the spend confirmed. */
+const bonaFideAndPrint = (set: string) => [
+  "--bona-fide",
+  path.join(set, "bf"),
+  "--attack",
+  `${path.join(set, "print")}=print`,
+  "--yes",
+];
+
 const sets = () => [
   "--bona-fide",
   path.join(root, "bf"),
@@ -165,13 +174,7 @@ describe("didit-passive-liveness-mcp calibrate --engine didit", () => {
     await image(path.join(set, "print"), "p.jpg", { kind: "approved", score: 10 });
     await image(path.join(set, "elsewhere"), "b.jpg", { kind: "approved", score: 60 });
     await link(path.join(set, "elsewhere", "b.jpg"), path.join(set, "bf", "b.jpg"));
-    const args = [
-      "--bona-fide",
-      path.join(set, "bf"),
-      "--attack",
-      `${path.join(set, "print")}=print`,
-      "--yes",
-    ];
+    const args = bonaFideAndPrint(set);
     script();
     const refused = await cli(args);
     expect(refused.code).toBe(2);
@@ -204,17 +207,7 @@ describe("didit-passive-liveness-mcp calibrate --engine didit", () => {
     );
     const report = path.join(set, "report.html");
     const scores = path.join(set, "scores.jsonl");
-    const args = [
-      "--bona-fide",
-      path.join(set, "bf"),
-      "--attack",
-      `${path.join(set, "print")}=print`,
-      "--yes",
-      "--scores",
-      scores,
-      "--report",
-      report,
-    ];
+    const args = [...bonaFideAndPrint(set), "--scores", scores, "--report", report];
     script();
     const { version } = JSON.parse(
       await readFile(path.resolve(import.meta.dirname, "../../package.json"), "utf8"),
