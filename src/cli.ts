@@ -12,6 +12,7 @@ import {
 } from "./cli/command-options.js";
 import { runDoctor } from "./cli/doctor.js";
 import { runFaceCommand } from "./cli/face-commands.js";
+import { figureText, scoreText } from "./cli/figures.js";
 import { ConfigError } from "./config.js";
 import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "./errors.js";
 import { createUrlPolicy } from "./images/url-policy.js";
@@ -299,11 +300,10 @@ function runExplain(argv: readonly string[], io: CliIO): number {
 }
 
 export function renderPrecheck(r: PrecheckOutput): string {
-  const num = (v: number | null) => (v === null ? "n/a" : `${Number.isInteger(v) ? v : v.toFixed(1)}`);
   const lines = [
     `Ready: ${r.ready ? "yes" : "no"} · next action: ${r.next_action} (local pre-check, nothing was uploaded)`,
-    `Faces: ${r.faces_detected} · face quality: ${num(r.face_quality)} · face luminance: ${num(r.face_luminance)} (about 50 is normal)`,
-    `Spoof estimate: ${r.spoof_estimate === null ? `n/a (${r.spoof_model})` : `${num(r.spoof_estimate)}/100`} (advisory; only Didit's check decides liveness)${
+    `Faces: ${r.faces_detected} · face quality: ${figureText(r.face_quality)} · face luminance: ${figureText(r.face_luminance)} (about 50 is normal)`,
+    `Spoof estimate: ${r.spoof_estimate === null ? `n/a (${r.spoof_model})` : scoreText(r.spoof_estimate)} (advisory; only Didit's check decides liveness)${
       r.best_angle !== 0 ? ` · turned ${r.best_angle}°` : ""
     }${r.rotate_image_advised ? " · submit with --rotate" : ""}`,
     `Summary: ${r.summary}`,
@@ -317,12 +317,10 @@ export function renderPrecheck(r: PrecheckOutput): string {
 }
 
 export function renderAssessment(r: LivenessAssessment): string {
-  const num = (v: number | null, suffix = "") =>
-    v === null ? "n/a" : `${Number.isInteger(v) ? v : v.toFixed(1)}${suffix}`;
   const lines = [
     ...(r.sandbox ? ["SANDBOX: mocked result, not a real verdict (nothing was uploaded)."] : []),
     `Verdict: ${r.status}${r.is_live ? " (live person)" : ""} · next action: ${r.next_action}`,
-    `Score: ${num(r.score, "/100")} · face quality: ${num(r.face_quality)} · face luminance: ${num(r.face_luminance)} (about 50 is normal)`,
+    `Score: ${scoreText(r.score)} · face quality: ${figureText(r.face_quality)} · face luminance: ${figureText(r.face_luminance)} (about 50 is normal)`,
     `Faces: ${r.faces_detected}${r.best_angle !== null && r.best_angle !== 0 ? ` · rotated ${r.best_angle}°` : ""} · request id: ${r.request_id}`,
     `Summary: ${r.summary}`,
   ];
