@@ -39,3 +39,10 @@ export function installKind(root: string = packageRoot()): InstallKind {
   if (existsSync(path.join(root, ".git"))) return { kind: "clone", root };
   return { kind: "unknown", root };
 }
+
+/** Where the Didit API key goes for this copy: the extension's settings in Claude Desktop, else the environment. */
+export function apiKeyHint(install: InstallKind = installKind()): string {
+  return install.kind === "mcpb"
+    ? "In Claude Desktop open Settings > Extensions > Didit Passive Liveness > Configure, enter your Didit API key (Didit Business Console, API & Webhooks) or turn on Sandbox mode for mocked, offline results, and save; Claude Desktop restarts the extension."
+    : "Set DIDIT_API_KEY in the server's environment (get a key from the Didit Business Console, API & Webhooks) and restart the server; or start it with --sandbox (DIDIT_SANDBOX=1) for mocked, offline results.";
+}

@@ -469,7 +469,8 @@ describe("package metadata", () => {
     expect(pkg.mcpName).toBe("io.github.didit-community/didit-passive-liveness-mcp");
     expect(server.name).toBe(pkg.mcpName);
     expect(server.version).toBe(pkg.version);
-    expect(server.packages).toHaveLength(1);
+    // npm, the Claude Desktop bundle (mcpb) and the remote-mode image (oci): mcpb-manifest.test.ts checks the last two.
+    expect(server.packages.map((p) => p.registryType)).toEqual(["npm", "mcpb", "oci"]);
     const [npm] = server.packages;
     expect(npm).toMatchObject({
       registryType: "npm",
