@@ -54,6 +54,8 @@ export const CLI_USAGE = `Usage:
                                     [--rotate] [--no-save] [--vendor-data S] [--precheck] [--json] [--sandbox]
   didit-passive-liveness-mcp explain <TAG> [--json]
   didit-passive-liveness-mcp doctor [--allow-dir DIR]... [--sandbox]
+  didit-passive-liveness-mcp config <claude-desktop|claude-code|cursor|vscode|openclaw> [--allow-dir DIR]...
+                                    [--sandbox]
 ${CALIBRATE_USAGE}
 
 check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Liveness API (one credit).
@@ -94,6 +96,9 @@ calibrate  Error rates (BPCER, APCER per attack type) at every threshold on your
          recommended threshold; --engine didit (default) costs one credit per new image and asks first
          (--yes when not on a terminal); --engine local is free and offline. See docs/calibrate.md.
 doctor   Checks the set-up (key set, API reachable, dirs, pre-check engine) without spending a credit.
+config   Prints the host's MCP configuration for this copy (its Node.js and dist/index.js, absolute; the key as a
+         placeholder; each --allow-dir made absolute) to paste into Claude Desktop, Claude Code, Cursor, VS Code
+         or OpenClaw.
 
 Exit codes: check, match: 0 Approved, 1 Declined; verify: 0 identity verified, 1 not verified;
             precheck: 0 ready, 1 not ready (retake); calibrate: 0 done;
@@ -118,6 +123,7 @@ export const CLI_COMMANDS = [
   "calibrate",
   "match",
   "verify",
+  "config",
 ] as const;
 export type CliCommand = (typeof CLI_COMMANDS)[number];
 
@@ -138,6 +144,11 @@ export async function runCli(command: CliCommand, argv: readonly string[], io: C
     if (command === "precheck") return await runPrecheck(argv, io);
     if (command === "calibrate") return await runCalibrate(argv, io);
     if (command === "match" || command === "verify") return await runFaceCommand(command, argv, io);
+    if (command === "config") {
+      // Lazily, like batch: only this command needs it.
+      const { runHostConfig } = await import("./cli/host-config.js");
+      return await runHostConfig(argv, io);
+    }
     return runExplain(argv, io);
   } catch (error) {
     const failure =
