@@ -17,6 +17,9 @@ export const SLOW_TESTS = [
   "test/integration/path-race.test.ts",
   // The packed tarball under npx: a second, cold install from npm's cache (~10 s).
   "test/e2e/package-npx.test.ts",
+  // Fresh clones of the committed tree: the Dockerfile replayed (npm ci + build, ~1 min) and `npm pack` from a clone.
+  "test/e2e/dockerfile.test.ts",
+  "test/e2e/pack-fresh-clone.test.ts",
   // Runs only when `npm run bundle` has built the .mcpb; then it unpacks and starts it.
   "test/e2e/mcpb.test.ts",
 ];

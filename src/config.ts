@@ -1,9 +1,9 @@
 import { realpath, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ALLOW_URL_HOSTS_SETTING, createUrlPolicy } from "./images/url-policy.js";
+import { parseKnownOptions } from "./known-options.js";
 import { SPOOF_MODEL_FILES } from "./precheck/loader.js";
 
 export const DEFAULT_BASE_URL = "https://verification.didit.me";
@@ -203,7 +203,7 @@ export interface ServerArgs {
 /** Parses the server's own flags; unknown flags are an error so a typo never silently widens access. */
 export function parseServerArgs(argv: readonly string[]): ServerArgs {
   try {
-    const { values } = parseArgs({
+    const { values } = parseKnownOptions({
       args: [...argv],
       options: {
         "allow-dir": { type: "string", multiple: true },
@@ -237,7 +237,9 @@ export function parseServerArgs(argv: readonly string[]): ServerArgs {
       version: values.version ?? false,
     };
   } catch (error) {
-    throw new ConfigError(error instanceof Error ? error.message : String(error));
+    const message = error instanceof Error ? error.message : String(error);
+    const end = /[.?]$/.test(message) ? "" : ".";
+    throw new ConfigError(`${message}${end} Run \`didit-passive-liveness-mcp --help\` for the options.`);
   }
 }
 
