@@ -53,7 +53,7 @@ export const CLI_USAGE = `Usage:
   didit-passive-liveness-mcp verify <selfie> <reference> [--liveness-threshold N] [--match-threshold N]
                                     [--rotate] [--no-save] [--vendor-data S] [--precheck] [--json] [--sandbox]
   didit-passive-liveness-mcp explain <TAG> [--json]
-  didit-passive-liveness-mcp doctor [--allow-dir DIR]... [--sandbox]
+  didit-passive-liveness-mcp doctor [--json] [--allow-dir DIR]... [--sandbox]
   didit-passive-liveness-mcp config <claude-desktop|claude-code|cursor|vscode|openclaw> [--allow-dir DIR]...
                                     [--sandbox]
 ${CALIBRATE_USAGE}
@@ -95,7 +95,8 @@ explain  Explains a warning tag offline (case-insensitive).
 calibrate  Error rates (BPCER, APCER per attack type) at every threshold on your labelled images and a
          recommended threshold; --engine didit (default) costs one credit per new image and asks first
          (--yes when not on a terminal); --engine local is free and offline. See docs/calibrate.md.
-doctor   Checks the set-up (key set, API reachable, dirs, pre-check engine) without spending a credit.
+doctor   Checks the set-up (key set and accepted by Didit, API reachable, dirs, pre-check engine) without
+         spending a credit; --json prints one report of {name, status: ok|warn|fail, message} checks.
 config   Prints the host's MCP configuration for this copy (its Node.js and dist/index.js, absolute; the key as a
          placeholder; each --allow-dir made absolute) to paste into Claude Desktop, Claude Code, Cursor, VS Code
          or OpenClaw.

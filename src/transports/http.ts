@@ -419,6 +419,7 @@ export async function runHttp(config: Config): Promise<void> {
         : "none (loopback)",
     allowed_hosts: http.allowedHosts.join(","),
     image_path: config.allowedDirs.length > 0 ? config.allowedDirs.join(",") : "disabled",
+    tools: config.tools?.join(",") ?? "all",
   });
 }
 
