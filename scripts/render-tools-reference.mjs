@@ -34,6 +34,7 @@ const DOCS_CONFIG = Object.freeze({
   allowHardlinks: false,
   allowedUrlHosts: [],
   urlAllowOnly: false,
+  viewThumbnails: true,
 });
 
 /** The full reference (docs/tools.md): every tool's annotations, input and output fields, resources, prompts. */

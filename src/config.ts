@@ -30,6 +30,8 @@ export interface Config {
   readonly allowedUrlHosts: readonly string[];
   /** Only the allowedUrlHosts may be fetched at all. */
   readonly urlAllowOnly: boolean;
+  /** The verdict view may show a thumbnail of the photo (DIDIT_VIEW_THUMBNAILS, default true); held in memory only. */
+  readonly viewThumbnails: boolean;
   /** Streamable HTTP settings; undefined when the server runs on stdio. */
   readonly http?: HttpConfig | undefined;
 }
@@ -122,6 +124,7 @@ const envSchema = z.object({
   DIDIT_ALLOW_HARDLINKS: booleanFlag.optional(),
   DIDIT_ALLOWED_URL_HOSTS: z.string().optional(),
   DIDIT_URL_ALLOW_ONLY: booleanFlag.optional(),
+  DIDIT_VIEW_THUMBNAILS: booleanFlag.optional(),
   DIDIT_MCP_TOKENS: z.string().optional(),
   DIDIT_MCP_OAUTH_ISSUER: z
     .url({ protocol: /^https?$/, error: "DIDIT_MCP_OAUTH_ISSUER must be an https URL" })
@@ -264,6 +267,7 @@ export async function loadConfig(
     allowHardlinks: (args.allowHardlinks ?? false) || (e.DIDIT_ALLOW_HARDLINKS ?? false),
     allowedUrlHosts: Object.freeze(allowedUrlHosts),
     urlAllowOnly: e.DIDIT_URL_ALLOW_ONLY ?? false,
+    viewThumbnails: e.DIDIT_VIEW_THUMBNAILS ?? true,
     http: args.http ? httpConfig(args, e) : noHttpFlags(args),
   });
 }

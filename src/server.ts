@@ -17,6 +17,9 @@ import type { Redact } from "./redact.js";
 import { registerWarningResources } from "./resources/warnings.js";
 import { TOOLS } from "./tools/index.js";
 import { registerTool, type ToolContext } from "./tools/tool.js";
+import { registerVerdictView } from "./view/register.js";
+import { createViewSupport } from "./view/support.js";
+import { processThumbnailStore, type ThumbnailStore } from "./view/thumbnails.js";
 
 export const SERVER_NAME = "didit-passive-liveness-mcp";
 
@@ -33,6 +36,10 @@ export interface ServerDeps {
   checkBudget?: CheckBudget | undefined;
   /** Told how each tool call ended ("ok", "approved"/"declined", or the error code), for metrics and logs. */
   onToolResult?: ((event: ToolResultEvent) => void) | undefined;
+  /** Who is calling (the HTTP token id): the verdict view's photo handles are found only by the same caller. */
+  callerId?: string | undefined;
+  /** Where the verdict view's photos are held; default: the process's one store. */
+  thumbnails?: ThumbnailStore | undefined;
 }
 
 export interface ToolResultEvent {
@@ -51,6 +58,11 @@ export function createServer(deps: ServerDeps): McpServer {
   const dirs = createAllowedDirsSource(server.server, config.allowedDirs, deps.logger);
   // One budget and one consent for every tool that calls Didit: the cost guard counts checks, not tools.
   const budget = deps.checkBudget ?? createCheckBudget(config.maxChecksPerMinute);
+  const view = createViewSupport({
+    store: deps.thumbnails ?? processThumbnailStore(),
+    scope: deps.callerId ?? "local",
+    thumbnails: config.viewThumbnails,
+  });
   const context: ToolContext = {
     allowedDirs: dirs.current,
     allowHardlinks: config.allowHardlinks,
@@ -63,9 +75,11 @@ export function createServer(deps: ServerDeps): McpServer {
     releaseCheck: budget.release,
     confirmUpload: config.confirmUploads ? createUploadConsent(server.server) : undefined,
     precheckEngine: config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
+    view,
   };
   const run = toolGuard(deps);
   for (const tool of TOOLS) registerTool(server, tool, context, run);
+  registerVerdictView(server, view, run);
   registerWarningResources(server);
   registerLivenessPrompt(server);
   registerIdentityPrompt(server);

@@ -53,7 +53,10 @@ describe.skipIf(!existsSync(BUNDLE))("the MCPB bundle, unpacked", { timeout: 120
         "match_faces",
         "precheck_face_image",
         "verify_selfie",
+        "view_face_thumbnail",
       ]);
+      const view = await client.readResource({ uri: "ui://didit-passive-liveness/verdict.html" });
+      expect(view.contents[0]).toMatchObject({ mimeType: "text/html;profile=mcp-app" });
       const check = await client.callTool({
         name: "check_passive_liveness",
         arguments: { image_path: "live_silentface_T1.jpg" },

@@ -13,6 +13,7 @@ const TOOLS = [
   "match_faces",
   "precheck_face_image",
   "verify_selfie",
+  "view_face_thumbnail",
 ];
 
 /** The `command` and `args` cells of one row of the README's install-forms table, as a host config holds them. */
@@ -56,7 +57,7 @@ export async function startAsHost(
   return client;
 }
 
-/** tools/list gives the five tools with their schemas, and a tools/call answers. */
+/** tools/list gives the five tools (and the view's thumbnail tool) with their schemas; a call and the view answer. */
 export async function expectTheFiveTools(client: Client): Promise<void> {
   try {
     const { tools } = await client.listTools();
@@ -72,6 +73,10 @@ export async function expectTheFiveTools(client: Client): Promise<void> {
     });
     expect(explained.isError).toBeFalsy();
     expect(explained.structuredContent).toMatchObject({ tag: "LOW_FACE_LUMINANCE", known: true });
+    // The verdict view ships as dist/view/verdict.html and is read from the installed package.
+    const view = await client.readResource({ uri: "ui://didit-passive-liveness/verdict.html" });
+    expect(view.contents[0]).toMatchObject({ mimeType: "text/html;profile=mcp-app" });
+    expect(String((view.contents[0] as { text?: string }).text)).toMatch(/^<!doctype html>/);
   } finally {
     await client.close();
   }

@@ -107,6 +107,7 @@ describe("loadConfig", () => {
       allowHardlinks: false,
       allowedUrlHosts: [],
       urlAllowOnly: false,
+      viewThumbnails: true,
     });
     expect(DEFAULT_BASE_URL).toBe("https://verification.didit.me");
   });
