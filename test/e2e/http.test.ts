@@ -18,6 +18,7 @@ import {
   rawRequest,
   spawnHttpServer,
 } from "../support/http-spawn.js";
+import { LISTED_TOOLS } from "../support/install-forms.js";
 import { baseEnv, textOf } from "../support/spawn.js";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
@@ -61,14 +62,7 @@ describe("remote mode: Streamable HTTP at /mcp", () => {
 
   it("lists the same tools, resources and prompts as stdio, and every tool answers", async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual([
-      "check_passive_liveness",
-      "explain_warning",
-      "match_faces",
-      "precheck_face_image",
-      "verify_selfie",
-      "view_face_thumbnail",
-    ]);
+    expect(tools.map((t) => t.name).sort()).toEqual(LISTED_TOOLS);
     expect((await client.listResources()).resources.length).toBeGreaterThan(0);
     expect((await client.listPrompts()).prompts.length).toBeGreaterThan(0);
 

@@ -5,6 +5,7 @@ import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, describe, expect, it } from "vitest";
+import { LISTED_TOOLS } from "../support/install-forms.js";
 import { baseEnv } from "../support/spawn.js";
 
 // The Claude Desktop bundle, as built by `npm run bundle` (80 s, so not part of `npm test`'s build): this test
@@ -47,14 +48,7 @@ describe.skipIf(!existsSync(BUNDLE))("the MCPB bundle, unpacked", { timeout: 120
     );
     try {
       const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name).sort()).toEqual([
-        "check_passive_liveness",
-        "explain_warning",
-        "match_faces",
-        "precheck_face_image",
-        "verify_selfie",
-        "view_face_thumbnail",
-      ]);
+      expect(tools.map((t) => t.name).sort()).toEqual(LISTED_TOOLS);
       const view = await client.readResource({ uri: "ui://didit-passive-liveness/verdict.html" });
       expect(view.contents[0]).toMatchObject({ mimeType: "text/html;profile=mcp-app" });
       const check = await client.callTool({

@@ -7,7 +7,8 @@ import { ROOT } from "./packed.js";
 
 // The README's install forms, started as an MCP host starts them (package.test.ts, package-npx.test.ts).
 
-const TOOLS = [
+/** The tools every install form lists, sorted: the five, and the verdict view's thumbnail tool. */
+export const LISTED_TOOLS = [
   "check_passive_liveness",
   "explain_warning",
   "match_faces",
@@ -61,7 +62,7 @@ export async function startAsHost(
 export async function expectTheFiveTools(client: Client): Promise<void> {
   try {
     const { tools } = await client.listTools();
-    expect(tools.map((tool) => tool.name).sort()).toEqual(TOOLS);
+    expect(tools.map((tool) => tool.name).sort()).toEqual(LISTED_TOOLS);
     for (const tool of tools) {
       expect(Object.keys(tool.inputSchema.properties ?? {}), tool.name).not.toHaveLength(0);
       expect(tool.outputSchema?.type, tool.name).toBe("object");

@@ -1,17 +1,14 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { SANDBOX_OUTCOMES } from "../../src/sandbox/sandbox-client.js";
+
+/** The liveness outcomes of the sandbox (its match outcomes and failures aside), in its order. */
+const LIVENESS_OUTCOMES = SANDBOX_OUTCOMES.filter(
+  (outcome) => !/match|no_face_ref|rate_limited|upstream_error/.test(outcome),
+);
 
 /** The sandbox calls whose text the verdict view must leave byte-identical, one per outcome the view shows. */
 export const BASELINE_CALLS: readonly { key: string; tool: string; args: Record<string, unknown> }[] = [
-  ...[
-    "approved",
-    "spoof",
-    "no_face",
-    "multiple_faces",
-    "low_score",
-    "blocklist",
-    "possible_blocklist",
-    "duplicate",
-  ].map((outcome) => ({
+  ...LIVENESS_OUTCOMES.map((outcome) => ({
     key: `check_passive_liveness ${outcome}`,
     tool: "check_passive_liveness",
     args: { image_path: "live_silentface_T1.jpg", vendor_data: `sandbox:${outcome}` },
