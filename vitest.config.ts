@@ -22,6 +22,8 @@ export const SLOW_TESTS = [
   "test/e2e/pack-fresh-clone.test.ts",
   // Runs only when `npm run bundle` has built the .mcpb; then it unpacks and starts it.
   "test/e2e/mcpb.test.ts",
+  // The verdict view in headless chromium (installed with apt when missing), a screenshot per outcome (~20 s).
+  "test/browser/view.test.ts",
 ];
 
 export default defineConfig({

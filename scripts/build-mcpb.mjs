@@ -56,6 +56,8 @@ cpSync(path.join(ROOT, "dist", "chunks"), path.join(STAGE, "dist", "chunks"), {
   recursive: true,
   filter: (src) => !src.endsWith(".map"),
 });
+// The verdict view (MCP Apps), read by the server from dist/view/ on the first resources/read.
+cpSync(path.join(ROOT, "dist", "view"), path.join(STAGE, "dist", "view"), { recursive: true });
 cpSync(path.join(ROOT, "models"), path.join(STAGE, "models"), { recursive: true });
 cpSync(path.join(ROOT, "scripts", "mcpb-entry.mjs"), path.join(STAGE, "mcpb-entry.mjs"));
 for (const file of ["README.md", "LICENSE"]) cpSync(path.join(ROOT, file), path.join(STAGE, file));

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { listDefinitions } from "./render-tools-reference.mjs";
+import { listDefinitions, modelVisibleTools } from "./render-tools-reference.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const BUNDLE_FILE = "didit-passive-liveness-mcp.mcpb";
@@ -48,7 +48,8 @@ export async function buildManifest(pkg = JSON.parse(readFileSync(path.join(ROOT
         env: { DIDIT_API_KEY: hostVar("user_config.api_key"), DIDIT_SANDBOX: hostVar("user_config.sandbox") },
       },
     },
-    tools: tools.map((tool) => ({
+    // The tools a user sees the extension offer; the verdict view's app-only thumbnail tool is part of the view.
+    tools: modelVisibleTools(tools).map((tool) => ({
       name: tool.name,
       description: firstSentence(tool.description ?? tool.name),
     })),

@@ -20,8 +20,13 @@ export declare function replaceBlock(markdown: string, reference: string): strin
 
 /** The live server's tools, resources, resource templates and prompts, as an MCP client lists them. */
 export declare function listDefinitions(): Promise<{
-  tools: { name: string }[];
+  tools: { name: string; description?: string; _meta?: Record<string, unknown> }[];
   resources: { uri: string }[];
   resourceTemplates: { uriTemplate: string }[];
   prompts: { name: string }[];
 }>;
+
+/** The tools a model is offered: all but those only an MCP App view may call (`_meta.ui.visibility: ["app"]`). */
+export declare function modelVisibleTools<T extends { name: string; _meta?: Record<string, unknown> }>(
+  tools: T[],
+): T[];

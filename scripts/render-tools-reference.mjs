@@ -34,6 +34,7 @@ const DOCS_CONFIG = Object.freeze({
   allowHardlinks: false,
   allowedUrlHosts: [],
   urlAllowOnly: false,
+  viewThumbnails: true,
 });
 
 /** The full reference (docs/tools.md): every tool's annotations, input and output fields, resources, prompts. */
@@ -44,6 +45,14 @@ export async function renderReference() {
 /** The compact list (README.md): one line per tool, resource kind and prompt, linking to the full reference. */
 export async function renderSummary() {
   return summarize(await listDefinitions());
+}
+
+/** The tools a model is offered: all but those only an MCP App view may call (`_meta.ui.visibility: ["app"]`). */
+export function modelVisibleTools(tools) {
+  return tools.filter((tool) => {
+    const visibility = tool._meta?.ui?.visibility;
+    return !(Array.isArray(visibility) && visibility.length === 1 && visibility[0] === "app");
+  });
 }
 
 /** Lists the live server's tools, resources, resource templates and prompts. */

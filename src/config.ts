@@ -30,6 +30,8 @@ export interface Config {
   readonly allowedUrlHosts: readonly string[];
   /** Only the allowedUrlHosts may be fetched at all. */
   readonly urlAllowOnly: boolean;
+  /** The verdict view may show a thumbnail of the photo (DIDIT_VIEW_THUMBNAILS, default true); held in memory only. */
+  readonly viewThumbnails: boolean;
   /** Streamable HTTP settings; undefined when the server runs on stdio. */
   readonly http?: HttpConfig | undefined;
   /** The tools the server lists and serves (DIDIT_TOOLS / --tools), in its own order; undefined: every tool. */
@@ -130,6 +132,7 @@ const envSchema = z.object({
   DIDIT_ALLOW_HARDLINKS: booleanFlag("DIDIT_ALLOW_HARDLINKS"),
   DIDIT_ALLOWED_URL_HOSTS: z.string().optional(),
   DIDIT_URL_ALLOW_ONLY: booleanFlag("DIDIT_URL_ALLOW_ONLY"),
+  DIDIT_VIEW_THUMBNAILS: booleanFlag("DIDIT_VIEW_THUMBNAILS"),
   DIDIT_TOOLS: z.string().optional(),
   DIDIT_MCP_TOKENS: z.string().optional(),
   DIDIT_MCP_OAUTH_ISSUER: z
@@ -286,6 +289,7 @@ export async function loadConfig(
     allowHardlinks: (args.allowHardlinks ?? false) || (e.DIDIT_ALLOW_HARDLINKS ?? false),
     allowedUrlHosts: Object.freeze(allowedUrlHosts),
     urlAllowOnly: e.DIDIT_URL_ALLOW_ONLY ?? false,
+    viewThumbnails: e.DIDIT_VIEW_THUMBNAILS ?? true,
     http: args.http ? httpConfig(args, e) : noHttpFlags(args),
     tools: await selectTools(args.tools, e.DIDIT_TOOLS),
   });

@@ -22,6 +22,9 @@ import { matchTool } from "./tools/match-faces.js";
 import { precheckTool } from "./tools/precheck-face-image.js";
 import { registerTool, type Tool, type ToolContext } from "./tools/tool.js";
 import { verifyTool } from "./tools/verify-selfie.js";
+import { registerVerdictView } from "./view/register.js";
+import { createViewSupport } from "./view/support.js";
+import { processThumbnailStore, type ThumbnailStore } from "./view/thumbnails.js";
 
 export const SERVER_NAME = "didit-passive-liveness-mcp";
 
@@ -38,6 +41,10 @@ export interface ServerDeps {
   checkBudget?: CheckBudget | undefined;
   /** Told how each tool call ended ("ok", "approved"/"declined", or the error code), for metrics and logs. */
   onToolResult?: ((event: ToolResultEvent) => void) | undefined;
+  /** Who is calling (the HTTP token id): the verdict view's photo handles are found only by the same caller. */
+  callerId?: string | undefined;
+  /** Where the verdict view's photos are held; default: the process's one store. */
+  thumbnails?: ThumbnailStore | undefined;
 }
 
 export interface ToolResultEvent {
@@ -56,6 +63,11 @@ export function createServer(deps: ServerDeps): McpServer {
   const dirs = createAllowedDirsSource(server.server, config.allowedDirs, deps.logger);
   // One budget and one consent for every tool that calls Didit: the cost guard counts checks, not tools.
   const budget = deps.checkBudget ?? createCheckBudget(config.maxChecksPerMinute);
+  const view = createViewSupport({
+    store: deps.thumbnails ?? processThumbnailStore(),
+    scope: deps.callerId ?? "local",
+    thumbnails: config.viewThumbnails,
+  });
   const context: ToolContext = {
     allowedDirs: dirs.current,
     allowHardlinks: config.allowHardlinks,
@@ -68,10 +80,13 @@ export function createServer(deps: ServerDeps): McpServer {
     releaseCheck: budget.release,
     confirmUpload: config.confirmUploads ? createUploadConsent(server.server) : undefined,
     precheckEngine: config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
+    view,
   };
   const run = toolGuard(deps);
   const enabled = enabledTools(config);
   for (const tool of enabled) registerTool(server, tool, context, run);
+  // The view and its thumbnail tool come with any tool that shows it; neither uploads anything.
+  if (enabled.some((tool) => VIEW_TOOLS.includes(tool))) registerVerdictView(server, view, run);
   // The warning catalog is offline, so it stays; a prompt walks an agent through its paid tool, so it needs it.
   registerWarningResources(server);
   if (enabled.includes(checkTool)) registerLivenessPrompt(server);
@@ -80,6 +95,9 @@ export function createServer(deps: ServerDeps): McpServer {
 }
 
 /** The tools this server lists and serves: the DIDIT_TOOLS / --tools selection, or all of them. */
+/** The tools whose results the verdict view shows. */
+const VIEW_TOOLS: readonly Tool[] = [checkTool, verifyTool, matchTool, precheckTool];
+
 function enabledTools(config: Config): readonly Tool[] {
   const { tools } = config;
   return tools === undefined ? TOOLS : TOOLS.filter((tool) => tools.includes(tool.name));

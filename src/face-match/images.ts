@@ -1,5 +1,10 @@
 import { ToolFailure } from "../errors.js";
-import { type LoadedImage, type LoadImageOptions, loadImage } from "../images/load-image.js";
+import {
+  type ImageObserver,
+  type LoadedImage,
+  type LoadImageOptions,
+  loadImage,
+} from "../images/load-image.js";
 
 /** The selfie and the reference, each as `<prefix>image_path` | `<prefix>image_base64` | `<prefix>image_url`. */
 export interface ImagePairInput {
@@ -25,7 +30,11 @@ const ROLES = {
  * Loads both images with the one image loader (allowed dirs, URL policy, 5 MB bound, magic bytes), so nothing is
  * uploaded unless both are valid; a failure names the argument it is about.
  */
-export async function loadImagePair(input: ImagePairInput, options: LoadImageOptions): Promise<ImagePair> {
+export async function loadImagePair(
+  input: ImagePairInput,
+  options: LoadImageOptions,
+  onLoaded?: ImageObserver,
+): Promise<ImagePair> {
   const user = await loadRole(
     "user",
     input.user_image_path,
@@ -40,6 +49,8 @@ export async function loadImagePair(input: ImagePairInput, options: LoadImageOpt
     input.ref_image_url,
     options,
   );
+  onLoaded?.("user", user);
+  onLoaded?.("ref", ref);
   return { user, ref };
 }
 

@@ -1,6 +1,6 @@
 import type { CallOptions, FaceMatchParams } from "../didit/client.js";
 import type { UploadState } from "../errors.js";
-import { imageOptions, type LoadedImage } from "../images/load-image.js";
+import { type ImageObserver, imageOptions, type LoadedImage } from "../images/load-image.js";
 import { type LivenessCheckDeps, markSandbox, noClientFailure, withImageSlot } from "../liveness/check.js";
 import { validMetadata } from "../liveness/metadata.js";
 import { validThreshold } from "../liveness/threshold.js";
@@ -23,6 +23,8 @@ export interface FaceFlowDeps extends Omit<LivenessCheckDeps, "reserveCheck" | "
 export interface FaceFlowCall extends CallOptions {
   /** Set when the first upload starts, so a later failure of ours says it may have been billed. */
   upload?: UploadState | undefined;
+  /** Told of both photos once loaded (the verdict view). */
+  onImageLoaded?: ImageObserver | undefined;
 }
 
 export interface FaceMatchRequest extends ImagePairInput, Omit<FaceMatchParams, "metadata"> {
@@ -45,7 +47,7 @@ export async function runFaceMatch(
   const params = faceMatchParams(request);
   return withImageSlot(deps, call, async (upload) => {
     call.onProgress?.("Validating both images");
-    const images = await loadImagePair(request, await imageOptions(deps, call.signal));
+    const images = await loadImagePair(request, await imageOptions(deps, call.signal), call.onImageLoaded);
     await deps.confirmUpload?.(
       [images.user, images.ref],
       call.signal ?? new AbortController().signal,

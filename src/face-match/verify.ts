@@ -50,7 +50,7 @@ export async function runSelfieVerification(
   };
   return withImageSlot(deps, call, async (upload) => {
     call.onProgress?.("Validating both images");
-    const images = await loadImagePair(request, await imageOptions(deps, call.signal));
+    const images = await loadImagePair(request, await imageOptions(deps, call.signal), call.onImageLoaded);
     return verifyLoaded(deps, client, images, livenessParams, matchParams, request, call, upload);
   });
 }

@@ -38,6 +38,9 @@ export interface LoadImageOptions {
   urlFetch?: Pick<UrlFetchOptions, "resolve" | "timeoutMs"> | undefined;
 }
 
+/** Told of each photo a flow has loaded and validated (the verdict view's thumbnails); "image" for a single photo. */
+export type ImageObserver = (role: "image" | "user" | "ref", image: LoadedImage) => void;
+
 /** Where a flow's images may come from: the same rules for every image of every flow (from config or a test). */
 export interface ImageSources {
   /** The directories image_path may read from (the configured ones, or the client's roots). */

@@ -2,6 +2,7 @@ import type { DiditClient, LivenessParams } from "../didit/client.js";
 import { asToolFailure, createUploadState, ToolFailure, type UploadState } from "../errors.js";
 import {
   type ImageInput,
+  type ImageObserver,
   type ImageSources,
   imageOptions,
   type LoadedImage,
@@ -38,6 +39,8 @@ export interface CheckCall {
   onProgress?: ((message: string) => void) | undefined;
   /** Set when the upload starts, so the caller can tell a possibly billed failure from an unbilled one. */
   upload?: UploadState | undefined;
+  /** Told of the photo once loaded (the verdict view); nothing is held unless it asks. */
+  onImageLoaded?: ImageObserver | undefined;
 }
 
 /**
@@ -62,6 +65,7 @@ export async function runLivenessCheck(
   return withImageSlot(deps, call, async (upload) => {
     call.onProgress?.("Validating the image");
     const image = await loadImage(request, await imageOptions(deps, call.signal));
+    call.onImageLoaded?.("image", image);
     if (deps.confirmUpload) await deps.confirmUpload(image, call.signal ?? new AbortController().signal);
     deps.reserveCheck?.();
     // Conservative on purpose: from here a failure may have been billed, even one raised before the first byte left.

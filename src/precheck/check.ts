@@ -1,4 +1,10 @@
-import { type ImageInput, type ImageSources, imageOptions, loadImage } from "../images/load-image.js";
+import {
+  type ImageInput,
+  type ImageObserver,
+  type ImageSources,
+  imageOptions,
+  loadImage,
+} from "../images/load-image.js";
 import type { InFlightLimit } from "../in-flight.js";
 import type { EngineLocations } from "./loader.js";
 import type { LocalAnalysis, PrecheckOutput } from "./types.js";
@@ -27,6 +33,7 @@ export async function precheckFaceImage(
   deps: PrecheckDeps,
   input: PrecheckRequest,
   signal: AbortSignal | undefined,
+  onImageLoaded?: ImageObserver,
 ): Promise<PrecheckOutput> {
   const precheck = await import("./index.js");
   // Refuse before reading the image when the engine is missing: the fix is an install, not another photo.
@@ -35,6 +42,7 @@ export async function precheckFaceImage(
   let analysis: LocalAnalysis;
   try {
     const image = await loadImage(input, await imageOptions(deps, signal));
+    onImageLoaded?.("image", image);
     analysis = await precheck
       .createPrecheckAnalyzer(deps.precheckEngine)
       .analyze(image.bytes, { rotate: input.rotate_image === true, signal });

@@ -29,6 +29,7 @@ export const checkTool = defineTool({
   ),
   inputSchema: checkInputSchema,
   outputSchema: livenessResultSchema,
+  view: true,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   createHandler: (context) => (input, call) => runLivenessCheck(context, input, call),
 });

@@ -25,6 +25,7 @@ export const matchTool = defineTool({
   ),
   inputSchema: matchInputSchema,
   outputSchema: faceMatchResultSchema,
+  view: true,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   createHandler: (context) => (input, call) => runFaceMatch(context, input, call),
 });

@@ -31,6 +31,7 @@ export const precheckTool = defineTool({
     "Needs the optional on-device engine; without it the tool answers not_configured with the install command.",
   inputSchema: precheckInputSchema,
   outputSchema: precheckResultSchema,
+  view: true,
   annotations: {
     readOnlyHint: true,
     destructiveHint: false,
@@ -38,5 +39,6 @@ export const precheckTool = defineTool({
     // image_url has the server download from a host the caller names.
     openWorldHint: true,
   },
-  createHandler: (context) => (input, call) => precheckFaceImage(context, input, call.signal),
+  createHandler: (context) => (input, call) =>
+    precheckFaceImage(context, input, call.signal, call.onImageLoaded),
 });

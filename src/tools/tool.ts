@@ -10,7 +10,9 @@ import { z } from "zod";
 import type { UploadConsent } from "../consent.js";
 import { ToolFailure, type UploadState } from "../errors.js";
 import type { FaceFlowDeps } from "../face-match/match.js";
+import type { ImageObserver } from "../images/load-image.js";
 import type { EngineLocations } from "../precheck/loader.js";
+import type { ViewSupport } from "../view/support.js";
 
 /** What every tool's handler may use: one set per server, so budget, consent and the in-flight bound are shared. */
 export interface ToolContext extends Omit<FaceFlowDeps, "sandbox" | "confirmUpload"> {
@@ -20,6 +22,8 @@ export interface ToolContext extends Omit<FaceFlowDeps, "sandbox" | "confirmUplo
   confirmUpload?: UploadConsent | undefined;
   /** Where the on-device pre-check engine and models are; default: installed next to the server. */
   precheckEngine?: EngineLocations | undefined;
+  /** The verdict view (src/view/): tools with `view` list it and their results carry its _meta. */
+  view?: ViewSupport | undefined;
 }
 
 /** One tool call as a handler sees it, whoever made it (an MCP client or the CLI). */
@@ -28,6 +32,8 @@ export interface ToolCall {
   onProgress: (message: string) => void;
   /** Set when an upload starts, so a later failure says the call may have been billed. */
   upload: UploadState;
+  /** Told of each photo the call loads, for the verdict view's thumbnail; unset when there is no view. */
+  onImageLoaded?: ImageObserver | undefined;
 }
 
 /** The spec of one tool: its contract (schemas, annotations, description) and its handler factory. */
@@ -39,6 +45,8 @@ export interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
   inputSchema: I;
   outputSchema: O;
   annotations: Omit<ToolAnnotations, "title">;
+  /** Shown in the verdict view (MCP Apps) by hosts that render it. */
+  view?: boolean;
   createHandler(context: ToolContext): (input: z.output<I>, call: ToolCall) => Promise<z.output<O>>;
 }
 
@@ -50,6 +58,7 @@ export interface Tool {
   inputSchema: z.ZodObject;
   outputSchema: z.ZodObject;
   annotations: ToolAnnotations;
+  view?: boolean | undefined;
   createHandler(context: ToolContext): (args: unknown, call: ToolCall) => Promise<CallToolResult>;
 }
 
@@ -82,7 +91,7 @@ export function paidToolDescription(description: string): ToolSpec<z.ZodObject, 
   return ({ sandbox }) => (sandbox ? SANDBOX_NOTICE + description : description);
 }
 
-function parseToolInput<I extends z.ZodObject>(tool: string, schema: I, args: unknown): z.output<I> {
+export function parseToolInput<I extends z.ZodObject>(tool: string, schema: I, args: unknown): z.output<I> {
   const parsed = schema.safeParse(args ?? {});
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) =>
@@ -142,6 +151,7 @@ export function registerTool(
   run: (tool: string, call: (upload: UploadState) => Promise<CallToolResult>) => Promise<CallToolResult>,
 ): void {
   const handle = tool.createHandler(context);
+  const view = tool.view ? context.view : undefined;
   server.registerTool(
     tool.name,
     {
@@ -150,10 +160,14 @@ export function registerTool(
       inputSchema: listedInputSchema(tool.inputSchema),
       outputSchema: tool.outputSchema,
       annotations: tool.annotations,
+      ...(view && { _meta: view.toolMeta }),
     },
     (args: Record<string, unknown>, extra: ToolExtra) =>
-      run(tool.name, (upload) =>
-        handle(args, { signal: extra.signal, onProgress: progressReporter(extra), upload }),
-      ),
+      run(tool.name, async (upload) => {
+        const viewCall = view?.startCall(args);
+        const call = { signal: extra.signal, onProgress: progressReporter(extra), upload };
+        const result = await handle(args, { ...call, onImageLoaded: viewCall?.onImageLoaded });
+        return viewCall ? viewCall.attach(result) : result;
+      }),
   );
 }

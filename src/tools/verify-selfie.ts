@@ -38,6 +38,7 @@ export const verifyTool = defineTool({
   ),
   inputSchema: verifyInputSchema,
   outputSchema: selfieVerificationSchema,
+  view: true,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   createHandler(context) {
     const deps = { ...context, precheck: createImagePrecheck(context.precheckEngine) };

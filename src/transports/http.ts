@@ -238,6 +238,7 @@ export async function runHttp(config: Config): Promise<void> {
       redact,
       version,
       checkBudget: budgets(caller.tokenId),
+      callerId: caller.tokenId,
       // One image-tool bound for the process, not one per request's server.
       inFlight: imageTools,
       onToolResult: (event) => {

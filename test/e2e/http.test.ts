@@ -3,6 +3,13 @@ import path from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  THUMBNAIL_TOOL_NAME,
+  VIEW_META_KEY,
+  VIEW_MIME_TYPE,
+  VIEW_URI,
+  type ViewMeta,
+} from "../../src/view/contract.js";
 import { type DiditDouble, delayed, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
 import {
   type HttpServerProcess,
@@ -11,6 +18,7 @@ import {
   rawRequest,
   spawnHttpServer,
 } from "../support/http-spawn.js";
+import { LISTED_TOOLS } from "../support/install-forms.js";
 import { baseEnv, textOf } from "../support/spawn.js";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
@@ -54,13 +62,7 @@ describe("remote mode: Streamable HTTP at /mcp", () => {
 
   it("lists the same tools, resources and prompts as stdio, and every tool answers", async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual([
-      "check_passive_liveness",
-      "explain_warning",
-      "match_faces",
-      "precheck_face_image",
-      "verify_selfie",
-    ]);
+    expect(tools.map((t) => t.name).sort()).toEqual(LISTED_TOOLS);
     expect((await client.listResources()).resources.length).toBeGreaterThan(0);
     expect((await client.listPrompts()).prompts.length).toBeGreaterThan(0);
 
@@ -78,6 +80,25 @@ describe("remote mode: Streamable HTTP at /mcp", () => {
     });
     expect(precheck.isError).toBe(true);
     expect(textOf(precheck)).toMatch(/^Error \[\w+\]/);
+  });
+
+  it("serves the verdict view, and a thumbnail only to the token whose check it was", async () => {
+    const read = await client.readResource({ uri: VIEW_URI });
+    expect(read.contents[0]).toMatchObject({
+      mimeType: VIEW_MIME_TYPE,
+      text: expect.stringMatching(/^<!doctype html>/),
+    });
+    const check = await call(client, "check_passive_liveness", { image_base64: image });
+    const handle = (check._meta?.[VIEW_META_KEY] as ViewMeta | undefined)?.images[0]?.thumbnail as string;
+    // Each HTTP request gets a server of its own; the handle outlives it, in the process's store.
+    const thumbnail = await call(client, THUMBNAIL_TOOL_NAME, { handle });
+    expect(thumbnail.content[0]).toMatchObject({ type: "image", mimeType: "image/jpeg" });
+    const other = await server.connect(TOKEN_B);
+    try {
+      expect((await call(other, THUMBNAIL_TOOL_NAME, { handle })).isError).toBe(true);
+    } finally {
+      await other.close();
+    }
   });
 
   it("disables image_path without --allow-dir: no client roots over HTTP", async () => {

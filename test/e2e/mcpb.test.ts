@@ -5,6 +5,7 @@ import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, describe, expect, it } from "vitest";
+import { LISTED_TOOLS } from "../support/install-forms.js";
 import { baseEnv } from "../support/spawn.js";
 
 // The Claude Desktop bundle, as built by `npm run bundle` (80 s, so not part of `npm test`'s build): this test
@@ -67,9 +68,11 @@ describe.skipIf(!existsSync(BUNDLE))("the MCPB bundle, unpacked", { timeout: 120
     const client = await startBundle(dir, manifest, env);
     try {
       const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name).sort()).toEqual(TOOLS);
-      // The manifest lists what the server lists (it once listed 3 of the 5).
+      // The server lists the five and the view's thumbnail tool; the manifest the five (it once listed 3 of them).
+      expect(tools.map((t) => t.name).sort()).toEqual(LISTED_TOOLS);
       expect(manifest.tools.map((t) => t.name).sort()).toEqual(TOOLS);
+      const view = await client.readResource({ uri: "ui://didit-passive-liveness/verdict.html" });
+      expect(view.contents[0]).toMatchObject({ mimeType: "text/html;profile=mcp-app" });
       const check = await client.callTool({
         name: "check_passive_liveness",
         arguments: { image_path: "live_silentface_T1.jpg" },

@@ -86,6 +86,7 @@ describe("the published package", { timeout: INSTALL_TIMEOUT_MS }, () => {
       "dist/cli.js",
       "samples/selfie.jpg",
       "samples/NOTICE.md",
+      "dist/view/verdict.html",
       ...MODEL_FILES,
     ]) {
       expect(files).toContain(file);
@@ -95,6 +96,7 @@ describe("the published package", { timeout: INSTALL_TIMEOUT_MS }, () => {
       const allowed =
         topLevel.has(file) ||
         (file.startsWith("dist/") && file.endsWith(".js")) ||
+        file === "dist/view/verdict.html" ||
         file.startsWith("samples/") ||
         /^docs\/[\w-]+\.md$/.test(file) ||
         MODEL_FILES.includes(file);

@@ -2,7 +2,9 @@
  * The no-spend mode (DIDIT_TOOLS / --tools): the server lists and serves only the chosen tools, over a real MCP
  * client, with the configuration read the way the server reads it.
  */
+
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { modelVisibleTools } from "../../scripts/render-tools-reference.mjs";
 import { loadConfig, parseServerArgs } from "../../src/config.js";
 import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
 import { FIXTURES, type InMemorySession, startInMemory, textOf } from "../support/in-memory.js";
@@ -45,7 +47,17 @@ describe("DIDIT_TOOLS=free", () => {
   it("lists exactly the two tools that never upload, and refuses a paid tool without calling Didit", async () => {
     const s = await session([], { DIDIT_TOOLS: "free" });
     const { tools } = await s.client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(["explain_warning", "precheck_face_image"]);
+    // The model is offered the two; the verdict view (precheck_face_image has one) adds its app-only thumbnail tool.
+    expect(
+      modelVisibleTools(tools)
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual(["explain_warning", "precheck_face_image"]);
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      "explain_warning",
+      "precheck_face_image",
+      "view_face_thumbnail",
+    ]);
 
     const refused = await refusal(s, "check_passive_liveness", {
       image_path: `${FIXTURES}/syn_astronaut.jpg`,
@@ -76,7 +88,10 @@ describe("a named list", () => {
   it("serves exactly the named tools, and the prompt whose tool is among them", async () => {
     const s = await session(["--tools", "check_passive_liveness, explain_warning"]);
     const { tools } = await s.client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(["check_passive_liveness", "explain_warning"]);
+    expect(modelVisibleTools(tools).map((t) => t.name)).toEqual([
+      "check_passive_liveness",
+      "explain_warning",
+    ]);
     const { prompts } = await s.client.listPrompts();
     expect(prompts.map((p) => p.name)).toEqual(["liveness_check"]);
     const checked = await s.call("check_passive_liveness", { image_path: `${FIXTURES}/syn_astronaut.jpg` });
@@ -86,7 +101,7 @@ describe("a named list", () => {
 
   it("without DIDIT_TOOLS or --tools every tool and both prompts are served", async () => {
     const s = await session([]);
-    expect((await s.client.listTools()).tools).toHaveLength(5);
+    expect(modelVisibleTools((await s.client.listTools()).tools)).toHaveLength(5);
     expect((await s.client.listPrompts()).prompts.map((p) => p.name)).toEqual([
       "liveness_check",
       "identity_check",

@@ -7,7 +7,7 @@ import type { Config } from "../../src/config.js";
 import { createDiditClient, type DiditClient } from "../../src/didit/client.js";
 import type { LogLevel } from "../../src/log.js";
 import { createRedactor } from "../../src/redact.js";
-import { createServer } from "../../src/server.js";
+import { createServer, type ServerDeps } from "../../src/server.js";
 import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "./didit-double.js";
 
 export interface InMemorySession {
@@ -30,12 +30,17 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     allowHardlinks: false,
     allowedUrlHosts: [],
     urlAllowOnly: false,
+    viewThumbnails: true,
     ...overrides,
   });
 }
 
 /** A real MCP Client talking to createServer() over the SDK's in-memory transport, tools listed first. */
-export async function startInMemory(config: Config, clientOverride?: DiditClient): Promise<InMemorySession> {
+export async function startInMemory(
+  config: Config,
+  clientOverride?: DiditClient,
+  deps: Partial<Pick<ServerDeps, "thumbnails" | "callerId">> = {},
+): Promise<InMemorySession> {
   const redact = createRedactor([config.apiKey]);
   const logs: { level: LogLevel; message: string }[] = [];
   const diditClient =
@@ -49,6 +54,7 @@ export async function startInMemory(config: Config, clientOverride?: DiditClient
     logger: { log: (level, message) => logs.push({ level, message: redact(message) }) },
     redact,
     version: "0.0.0-test",
+    ...deps,
   });
   const client = new Client({ name: "in-memory-test", version: "1.0.0" });
   const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();

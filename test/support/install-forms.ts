@@ -7,12 +7,14 @@ import { ROOT } from "./packed.js";
 
 // The README's install forms, started as an MCP host starts them (package.test.ts, package-npx.test.ts).
 
-const TOOLS = [
+/** The tools every install form lists, sorted: the five, and the verdict view's thumbnail tool. */
+export const LISTED_TOOLS = [
   "check_passive_liveness",
   "explain_warning",
   "match_faces",
   "precheck_face_image",
   "verify_selfie",
+  "view_face_thumbnail",
 ];
 
 /** The `command` and `args` cells of one row of the README's install-forms table, as a host config holds them. */
@@ -56,11 +58,11 @@ export async function startAsHost(
   return client;
 }
 
-/** tools/list gives the five tools with their schemas, and a tools/call answers. */
+/** tools/list gives the five tools (and the view's thumbnail tool) with their schemas; a call and the view answer. */
 export async function expectTheFiveTools(client: Client): Promise<void> {
   try {
     const { tools } = await client.listTools();
-    expect(tools.map((tool) => tool.name).sort()).toEqual(TOOLS);
+    expect(tools.map((tool) => tool.name).sort()).toEqual(LISTED_TOOLS);
     for (const tool of tools) {
       expect(Object.keys(tool.inputSchema.properties ?? {}), tool.name).not.toHaveLength(0);
       expect(tool.outputSchema?.type, tool.name).toBe("object");
@@ -72,6 +74,10 @@ export async function expectTheFiveTools(client: Client): Promise<void> {
     });
     expect(explained.isError).toBeFalsy();
     expect(explained.structuredContent).toMatchObject({ tag: "LOW_FACE_LUMINANCE", known: true });
+    // The verdict view ships as dist/view/verdict.html and is read from the installed package.
+    const view = await client.readResource({ uri: "ui://didit-passive-liveness/verdict.html" });
+    expect(view.contents[0]).toMatchObject({ mimeType: "text/html;profile=mcp-app" });
+    expect(String((view.contents[0] as { text?: string }).text)).toMatch(/^<!doctype html>/);
   } finally {
     await client.close();
   }

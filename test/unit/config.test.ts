@@ -108,6 +108,7 @@ describe("loadConfig", () => {
       allowHardlinks: false,
       allowedUrlHosts: [],
       urlAllowOnly: false,
+      viewThumbnails: true,
     });
     expect(DEFAULT_BASE_URL).toBe("https://verification.didit.me");
   });
