@@ -8,6 +8,7 @@ import {
   END_MARKER,
   extractBlock,
   listDefinitions,
+  modelVisibleTools,
   renderReference,
   renderSummary,
   START_MARKER,
@@ -465,7 +466,11 @@ describe("README, SKILL.md and docs/ agree with the live server", () => {
 
   it("SKILL.md names every input field of every tool (it once left out image_url) and runs no unpublished command", async () => {
     const { tools } = await listDefinitions();
-    for (const tool of tools as { name: string; inputSchema: { properties?: Record<string, unknown> } }[]) {
+    // The tools an agent is offered: the verdict view's app-only thumbnail tool is no business of SKILL.md.
+    for (const tool of modelVisibleTools(tools) as {
+      name: string;
+      inputSchema: { properties?: Record<string, unknown> };
+    }[]) {
       for (const field of Object.keys(tool.inputSchema.properties ?? {})) {
         expect(
           skill.includes(`\`${field}\``) || skill.includes(`\`${field}:`),
