@@ -87,6 +87,7 @@ describe("the published package", { timeout: INSTALL_TIMEOUT_MS }, () => {
       "samples/selfie.jpg",
       "samples/NOTICE.md",
       "dist/view/verdict.html",
+      "docs/view-screenshot.png",
       ...MODEL_FILES,
     ]) {
       expect(files).toContain(file);
@@ -98,7 +99,7 @@ describe("the published package", { timeout: INSTALL_TIMEOUT_MS }, () => {
         (file.startsWith("dist/") && file.endsWith(".js")) ||
         file === "dist/view/verdict.html" ||
         file.startsWith("samples/") ||
-        /^docs\/[\w-]+\.md$/.test(file) ||
+        /^docs\/[\w-]+\.(md|png)$/.test(file) ||
         MODEL_FILES.includes(file);
       expect(allowed, `unexpected file in the tarball: ${file}`).toBe(true);
       expect(file).not.toMatch(/^(src|test|scripts|bench|coverage|node_modules)\//);
