@@ -17,6 +17,9 @@ export const SLOW_TESTS = [
   "test/integration/path-race.test.ts",
   // The packed tarball under npx: a second, cold install from npm's cache (~10 s).
   "test/e2e/package-npx.test.ts",
+  // A real redis-server (installed with apt when missing, on the first run: ~30 s) and 3 replicas sharing it.
+  "test/e2e/http-redis.test.ts",
+  "test/integration/shared-budget-redis.test.ts",
   // Runs only when `npm run bundle` has built the .mcpb; then it unpacks and starts it.
   "test/e2e/mcpb.test.ts",
 ];

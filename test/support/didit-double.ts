@@ -31,6 +31,8 @@ export interface RecordedRequest {
   /** Every file part in order (face match sends user_image and ref_image). */
   files: RecordedFile[];
   bodyBytes: number;
+  /** performance.now() when the request was recorded (this process's clock): for timing tests. */
+  receivedAt: number;
 }
 
 export interface RecordedFile {
@@ -755,8 +757,10 @@ export async function startDiditDouble(options?: {
     connections: 0,
   };
 
-  const record = (r: RecordedRequest): void => {
-    state.requests.push(r);
+  const record = (r: Omit<RecordedRequest, "receivedAt">): void => {
+    // Stamped in place: the handler may still fill in the parts it parses after recording.
+    const stamped = Object.assign(r, { receivedAt: performance.now() });
+    state.requests.push(stamped);
     for (let i = waiters.length - 1; i >= 0; i--) {
       const w = waiters[i];
       if (w && state.requests.length >= w.count) {
@@ -830,7 +834,7 @@ export async function startDiditDouble(options?: {
     const headers = flattenHeaders(req);
     const contentType = headers["content-type"] ?? "";
     const path = req.url ?? "";
-    const recorded: RecordedRequest = {
+    const recorded: Omit<RecordedRequest, "receivedAt"> = {
       method: req.method ?? "",
       path,
       headers,
