@@ -6,6 +6,11 @@ import type { SharedStore } from "./store.js";
 const UPLOAD_MARGIN_MS = 2_000;
 /** Re-reads of the pause per request: another replica may lengthen it while this one waits. */
 const MAX_ROUNDS = 4;
+/**
+ * How old a reading of the pause may be and still stand for a fresh one: the reservation just before an upload
+ * reads it, so the first upload of a call costs no second round trip.
+ */
+const READING_MAX_AGE_MS = 250;
 
 /**
  * The client's 429 pause shared by every replica: a 429 seen by one is written to the store with its Retry-After,
@@ -28,7 +33,7 @@ export function createStoreBackoff(
     },
     async ready(signal, deadlineAt) {
       for (let round = 0; round < MAX_ROUNDS; round++) {
-        const left = await store.pauseLeft(key).catch(() => 0);
+        const left = await store.pauseLeft(key, round === 0 ? READING_MAX_AGE_MS : 0).catch(() => 0);
         if (left <= 0) break;
         if (deadlineAt !== undefined && now() + left + UPLOAD_MARGIN_MS > deadlineAt) {
           store.countHold("refused");

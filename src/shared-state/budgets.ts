@@ -4,6 +4,9 @@ import { budgetRefusal, type CheckBudget } from "../rate-guard.js";
 import type { ShareScope } from "../transports/http/budgets.js";
 import { type ReserveKeys, type SharedStore, StoreUnavailable } from "./store.js";
 
+/** The 429 pause's key under the prefix (src/shared-state/backoff.ts keeps it; reservations read it). */
+export const PAUSE_KEY = "didit-429";
+
 /** How long a refusal for a store that is down asks the caller to wait: about how long a reconnect takes. */
 const STORE_DOWN_RETRY_S = 5;
 
@@ -35,6 +38,7 @@ export function createSharedCallerBudgets(
     const keys: ReserveKeys = {
       whole: `${options.prefix}checks`,
       share: `${options.prefix}checks:token:${options.hash(tokenId)}`,
+      pause: `${options.prefix}${PAUSE_KEY}`,
     };
     // What this call holds, newest last: a store entry's member, or undefined for a check on the local fallback.
     const held: (string | undefined)[] = [];

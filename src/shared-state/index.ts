@@ -4,7 +4,7 @@ import type { SharedBackoff } from "../didit/shared-backoff.js";
 import type { CheckBudget } from "../rate-guard.js";
 import { createCallerBudgets, type ShareScope } from "../transports/http/budgets.js";
 import { createStoreBackoff } from "./backoff.js";
-import { createSharedCallerBudgets } from "./budgets.js";
+import { createSharedCallerBudgets, PAUSE_KEY } from "./budgets.js";
 import type { SharedStoreConfig } from "./redis-url.js";
 import { openSharedStore } from "./store.js";
 
@@ -63,7 +63,7 @@ export async function openSharedState(options: SharedStateOptions): Promise<Shar
       fallback,
       onRefused: options.onRefused,
     }),
-    backoff: createStoreBackoff(store, `${prefix}didit-429`),
+    backoff: createStoreBackoff(store, `${prefix}${PAUSE_KEY}`),
     async readiness() {
       const down = await store.unavailableReason();
       if (down === undefined) return {};

@@ -13,8 +13,9 @@ export const WINDOW_MS = 60_000;
  * The all-or-nothing reservation, atomic in Redis (one script runs at a time): forget what left the minute, refuse
  * when the caller's share or the whole budget has fewer than `count` left (the share first, as
  * src/transports/http/budgets.ts does), else add `count` entries to both. Time is the store's own clock, so
- * replicas whose clocks differ count one minute. Returns {0} taken, or {1|2, ms until the oldest entry leaves}
- * refused by the share (1) or the whole budget (2).
+ * replicas whose clocks differ count one minute. Returns {0, 0, pause} taken, or {1|2, ms until the oldest entry
+ * leaves, pause} refused by the share (1) or the whole budget (2), where `pause` is what is left of a 429 pause
+ * (KEYS[3]): read in the same round trip, so the upload that follows need not ask again.
  */
 const RESERVE_LUA = `
 local t = redis.call('TIME')
@@ -23,13 +24,14 @@ local count = tonumber(ARGV[1])
 local window = tonumber(ARGV[5])
 local limits = { tonumber(ARGV[3]), tonumber(ARGV[2]) }
 local keys = { KEYS[2], KEYS[1] }
+local pause = redis.call('PTTL', KEYS[3])
 for i = 1, 2 do
   redis.call('ZREMRANGEBYSCORE', keys[i], '-inf', now - window)
   if redis.call('ZCARD', keys[i]) + count > limits[i] then
     local oldest = redis.call('ZRANGE', keys[i], 0, 0, 'WITHSCORES')
     local wait = window
     if oldest[2] then wait = tonumber(oldest[2]) + window - now end
-    return { i, wait }
+    return { i, wait, pause }
   end
 end
 for i = 1, count do
@@ -38,7 +40,7 @@ for i = 1, count do
 end
 redis.call('PEXPIRE', KEYS[1], window)
 redis.call('PEXPIRE', KEYS[2], window)
-return { 0, 0 }
+return { 0, 0, pause }
 `;
 
 /** Starts or lengthens the pause every replica honours (never shortens one already in force). */
@@ -54,6 +56,8 @@ export type StoreOp = "reserve" | "release" | "pause" | "pause_check" | "ping";
 export interface ReserveKeys {
   whole: string;
   share: string;
+  /** The 429 pause, read along with the reservation. */
+  pause: string;
 }
 
 export type ReserveResult = { taken: true } | { taken: false; scope: "token" | "process"; waitMs: number };
@@ -75,8 +79,12 @@ export interface SharedStore {
   /** Removes these reservations from both keys (an unused credit given back). */
   release(keys: ReserveKeys, members: readonly string[]): Promise<void>;
   pause(key: string, ms: number): Promise<void>;
-  /** Milliseconds left of the pause at `key` (0: none). */
-  pauseLeft(key: string): Promise<number>;
+  /**
+   * Milliseconds left of the pause at `key` (0: none). A reading this process made within `maxAgeMs` (every
+   * reservation makes one) is used instead of a round trip: a 429 seen elsewhere in that window may let one more
+   * request through, which Didit then refuses as before.
+   */
+  pauseLeft(key: string, maxAgeMs?: number): Promise<number>;
   /** Counts a paid check that met the store down: refused, or let through on the local fallback budget. */
   countUnavailable(outcome: "refused" | "fallback"): void;
   /** Counts a check held back by a Didit 429 that a replica saw: it waited, or was refused (past its deadline). */
@@ -85,7 +93,7 @@ export interface SharedStore {
 }
 
 interface ScriptCommands {
-  diditReserve(...args: (string | number)[]): Promise<[number, number]>;
+  diditReserve(...args: (string | number)[]): Promise<[number, number, number]>;
   diditPause(key: string, ms: number): Promise<number>;
 }
 
@@ -140,11 +148,17 @@ export async function openSharedStore(
     retryStrategy: (times) => Math.min(100 * times, 1_000),
     connectionName: "didit-passive-liveness-mcp",
   });
-  redis.defineCommand("diditReserve", { numberOfKeys: 2, lua: RESERVE_LUA });
+  redis.defineCommand("diditReserve", { numberOfKeys: 3, lua: RESERVE_LUA });
   redis.defineCommand("diditPause", { numberOfKeys: 1, lua: PAUSE_LUA });
   const scripts = redis as unknown as ScriptCommands;
 
   let lastFailure: string | undefined = "not connected yet";
+  // The latest reading of each pause key: when it was read and when, by this process's clock, the pause ends.
+  const readings = new Map<string, { at: number; until: number }>();
+  const note = (key: string, pttl: number) => {
+    const at = performance.now();
+    readings.set(key, { at, until: at + Math.max(0, pttl) });
+  };
   const markUp = () => {
     if (lastFailure !== undefined) options.log("info", "shared store (DIDIT_REDIS_URL) answering");
     lastFailure = undefined;
@@ -211,9 +225,19 @@ export async function openSharedStore(
         : `shared store (DIDIT_REDIS_URL) not answering (${lastFailure})`;
     },
     async reserve(keys, count, limits, member) {
-      const [code, waitMs] = await run("reserve", () =>
-        scripts.diditReserve(keys.whole, keys.share, count, limits.whole, limits.share, member, WINDOW_MS),
+      const [code, waitMs, pause] = await run("reserve", () =>
+        scripts.diditReserve(
+          keys.whole,
+          keys.share,
+          keys.pause,
+          count,
+          limits.whole,
+          limits.share,
+          member,
+          WINDOW_MS,
+        ),
       );
+      note(keys.pause, Number(pause));
       if (code === 0) return { taken: true };
       return { taken: false, scope: code === 1 ? "token" : "process", waitMs: Number(waitMs) };
     },
@@ -229,9 +253,14 @@ export async function openSharedStore(
     },
     async pause(key, ms) {
       await run("pause", () => scripts.diditPause(key, Math.max(1, Math.ceil(ms))));
+      readings.delete(key);
     },
-    async pauseLeft(key) {
+    async pauseLeft(key, maxAgeMs = 0) {
+      const reading = readings.get(key);
+      const now = performance.now();
+      if (reading && now - reading.at <= maxAgeMs) return Math.max(0, reading.until - now);
       const left = await run("pause_check", () => redis.pttl(key));
+      note(key, left);
       return Math.max(left, 0);
     },
     countUnavailable(outcome) {
