@@ -12,7 +12,6 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { Worker } from "node:worker_threads";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -22,7 +21,9 @@ import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "../test/suppor
 import { serveBytes, startImageServer } from "../test/support/image-server.js";
 import { benchBatch } from "./batch.js";
 import { benchPrecheck } from "./precheck.js";
+import { benchSharedState } from "./redis.js";
 import { log, type Row, render, single, stats } from "./table.js";
+import { startWorkerDouble } from "./worker-double.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const SERVER = path.join(ROOT, "dist", "index.js");
@@ -372,36 +373,6 @@ async function httpConcurrency(rows: Row[]): Promise<void> {
   });
 }
 
-/** The double on a worker thread; `connections` counts TCP connections accepted so far. */
-async function startWorkerDouble(delayMs: number) {
-  const worker = new Worker(new URL("./double-worker.js", import.meta.url), { workerData: { delayMs } });
-  const next = <T>(key: string) =>
-    new Promise<T>((resolve) => {
-      const onMessage = (message: Record<string, T>) => {
-        if (key in message) {
-          worker.off("message", onMessage);
-          resolve(message[key] as T);
-        }
-      };
-      worker.on("message", onMessage);
-    });
-  const url = await next<string>("url");
-  return {
-    url,
-    connections: async () => {
-      const answer = next<number>("connections");
-      worker.postMessage("connections");
-      return answer;
-    },
-    close: async () => {
-      const closed = next<boolean>("closed");
-      worker.postMessage("close");
-      await closed;
-      await worker.terminate();
-    },
-  };
-}
-
 async function memory(rows: Row[], dir: string, double: DiditDouble): Promise<void> {
   const fixture = await readFile(FIXTURE);
   const fiveMb = Buffer.concat([fixture, Buffer.alloc(5 * MB - fixture.length, 0x20)]);
@@ -636,6 +607,8 @@ async function main(): Promise<void> {
     await concurrency(rows);
     log("concurrency over HTTP...");
     await httpConcurrency(rows);
+    log("shared budget on Redis...");
+    rows.push(...(await benchSharedState(QUICK)));
     log("memory...");
     await memory(rows, dir, double);
     log("burst...");
