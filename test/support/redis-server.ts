@@ -25,12 +25,17 @@ export interface RedisServer {
 
 const CANDIDATES = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"];
 
+/** redis-server where Debian (or a local build) puts it, without installing anything (the bench). */
+export function installedRedisServer(): string | undefined {
+  return CANDIDATES.find((p) => existsSync(p));
+}
+
 /**
  * Debian's redis-server, installed with apt-get when missing (as root); undefined with the reason printed where it
  * cannot be had, so the suite skips instead of failing on a machine without it.
  */
 export function findRedisServer(): string | undefined {
-  const found = () => CANDIDATES.find((p) => existsSync(p));
+  const found = installedRedisServer;
   if (found()) return found();
   const why = (() => {
     if (process.getuid?.() !== 0) return "not root, so apt-get cannot install it";
