@@ -94,6 +94,8 @@ afterEach(async () => {
     // Neither the Didit key, a token nor the store's password ever reaches the logs.
     for (const secret of [TEST_API_KEY, TOKEN_A, TOKEN_B, REDIS_PASSWORD])
       expect(server.stderr()).not.toContain(secret);
+    // Every line is ours (JSON): no client library printing errors of its own, address and all.
+    expect(server.stderr()).not.toContain("[ioredis]");
   }
   double.reset();
   if (admin.status === "ready") await admin.flushall();
@@ -315,6 +317,30 @@ describe.skipIf(!REDIS_BINARY)("remote mode with DIDIT_REDIS_URL: one budget for
     }
     expect(double.requestsTo(LIVENESS_PATH)).toHaveLength(4);
     await admin.connect();
+  });
+
+  it("a stalled Redis (SIGSTOP): a call is refused after the 1 s command timeout, /readyz 503; resumed: back", async () => {
+    const [node] = await replicas(1, { DIDIT_MAX_CHECKS_PER_MINUTE: "100" });
+    if (!node) throw new Error("1 replica");
+    redis.signal("SIGSTOP");
+    try {
+      const started = performance.now();
+      const refused = await call(node.a, "check_passive_liveness", { image_base64: image });
+      const took = performance.now() - started;
+      expect(textOf(refused)).toContain("The shared budget store (Redis, DIDIT_REDIS_URL) cannot be reached");
+      expect(took).toBeGreaterThanOrEqual(900);
+      expect(took).toBeLessThan(5_000);
+      const ready = await readyz(node.server);
+      expect(ready.status).toBe(503);
+      expect(ready.body.reason).toMatch(/^shared store \(DIDIT_REDIS_URL\) not answering \(timeout\)/);
+    } finally {
+      redis.signal("SIGCONT");
+    }
+    // The probe itself asks the store again: no call has to fail first.
+    expect(await readyz(node.server)).toMatchObject({ status: 200 });
+    expect((await call(node.a, "check_passive_liveness", { image_base64: image })).isError).toBeFalsy();
+    const metrics = await (await fetch(`${node.server.origin}/metrics`)).text();
+    expect(metrics).toMatch(/didit_mcp_shared_store_errors_total\{op="reserve",reason="timeout"\} 1/);
   });
 
   it("DIDIT_REDIS_FALLBACK_PER_MINUTE: a small local budget while the store is down, /readyz ready but degraded", async () => {

@@ -18,6 +18,8 @@ export interface RedisServer {
   adminUrl: string;
   /** Kills the server at once (SIGKILL), as a crash would. */
   kill(): Promise<void>;
+  /** Sends the server a signal: SIGSTOP stalls it (connections stay open, nothing answers), SIGCONT resumes. */
+  signal(signal: NodeJS.Signals): void;
   /** Starts it again on the same port (empty: nothing is saved). */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -112,6 +114,9 @@ export async function startRedisServer(binary: string): Promise<RedisServer> {
     adminUrl: `redis://127.0.0.1:${port}/0`,
     kill,
     start,
+    signal: (signal) => {
+      child?.kill(signal);
+    },
     async stop() {
       await kill();
       await rm(dir, { recursive: true, force: true });
