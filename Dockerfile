@@ -4,11 +4,15 @@ FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
+# Everything `npm run build` reads: tsc's configs and sources, and the esbuild step that writes dist/index.js.
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/bundle-server.mjs ./scripts/
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-slim
+# The MCP registry matches an OCI image to its server.json entry by this label (server.json's "name").
+LABEL io.modelcontextprotocol.server.name="io.github.didit-community/didit-passive-liveness-mcp"
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build --chown=root:root /app/package.json ./

@@ -20,6 +20,9 @@ export const SLOW_TESTS = [
   // A real redis-server (installed with apt when missing, on the first run: ~30 s) and 3 replicas sharing it.
   "test/e2e/http-redis.test.ts",
   "test/integration/shared-budget-redis.test.ts",
+  // Fresh clones of the committed tree: the Dockerfile replayed (npm ci + build, ~1 min) and `npm pack` from a clone.
+  "test/e2e/dockerfile.test.ts",
+  "test/e2e/pack-fresh-clone.test.ts",
   // Runs only when `npm run bundle` has built the .mcpb; then it unpacks and starts it.
   "test/e2e/mcpb.test.ts",
 ];

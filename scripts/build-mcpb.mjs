@@ -2,15 +2,20 @@
 // npm run bundle: builds didit-passive-liveness-mcp.mcpb for Claude Desktop (one double-click install) with the
 // official @anthropic-ai/mcpb CLI. The bundle holds the esbuild bundle (dist/index.js + chunks), package.json, the
 // MiniFASNet models and, in node_modules, what stays outside the esbuild bundle: undici, prom-client and the
-// optional pre-check engine, copied from this checkout's node_modules (so sharp's native part is this platform's:
-// build on each platform you ship). Run `npm run build` first (npm run bundle does).
+// optional pre-check engine, copied from this checkout's node_modules. sharp's native part there is this platform's
+// only, so sharp's WebAssembly build (@img/sharp-wasm32, ~9 MB, installed here from the npm registry) goes in too:
+// sharp loads it on every other platform, so the pre-check works wherever the bundle is installed. The manifest
+// (tools from the live definitions) is mcpb-manifest.mjs's; the bundle's SHA-256 goes into server.json's mcpb entry.
+// Run `npm run build` first (npm run bundle does).
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { BUNDLE_FILE, buildManifest, mcpbPackageEntry } from "./mcpb-manifest.mjs";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const STAGE = path.join(ROOT, ".tmp", "mcpb");
-const OUT = path.join(ROOT, "didit-passive-liveness-mcp.mcpb");
+const OUT = path.join(ROOT, BUNDLE_FILE);
+const WASM_SHARP_DIR = path.join(ROOT, ".tmp", "mcpb-sharp-wasm");
 const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8"));
 /** Loaded at run time by name, not bundled by esbuild: they and their dependencies go into node_modules. */
 const RUNTIME = ["undici", "prom-client", ...Object.keys(pkg.peerDependencies ?? {})];
@@ -20,13 +25,12 @@ function mcpbBin() {
   return existsSync(local) ? local : "mcpb";
 }
 
-function copyClosure(names) {
-  const seen = new Set();
+function copyClosure(names, modules = path.join(ROOT, "node_modules"), seen = new Set()) {
   const queue = [...names];
   while (queue.length > 0) {
     const name = queue.shift();
     if (seen.has(name)) continue;
-    const from = path.join(ROOT, "node_modules", name);
+    const from = path.join(modules, name);
     if (!existsSync(from)) continue; // an optional dependency for another platform
     seen.add(name);
     cpSync(from, path.join(STAGE, "node_modules", name), {
@@ -57,78 +61,40 @@ cpSync(path.join(ROOT, "scripts", "mcpb-entry.mjs"), path.join(STAGE, "mcpb-entr
 for (const file of ["README.md", "LICENSE"]) cpSync(path.join(ROOT, file), path.join(STAGE, file));
 // The README links to docs/, so the pages travel with it.
 cpSync(path.join(ROOT, "docs"), path.join(STAGE, "docs"), { recursive: true });
-const { name, version, description, license, homepage, repository } = pkg;
+const { name, version, description, license } = pkg;
 writeFileSync(
   path.join(STAGE, "package.json"),
   `${JSON.stringify({ name, version, description, license, type: "module" }, null, 2)}\n`,
 );
 const copied = copyClosure(RUNTIME);
-/** A host-substituted variable, "${name}" (built, so it is not mistaken for a template literal). */
-const hostVar = (name) => `\${${name}}`;
-
-const manifest = {
-  manifest_version: "0.3",
-  name,
-  display_name: "Didit Passive Liveness",
-  version,
-  description,
-  author: { name: "didit-community" },
-  homepage,
-  repository: { type: "git", url: repository.url.replace(/^git\+/, "") },
-  license,
-  server: {
-    type: "node",
-    entry_point: "mcpb-entry.mjs",
-    mcp_config: {
-      command: "node",
-      // Each chosen directory arrives as its own argument; mcpb-entry.mjs turns them into --allow-dir flags.
-      args: [`${hostVar("__dirname")}/mcpb-entry.mjs`, hostVar("user_config.allowed_directories")],
-      env: { DIDIT_API_KEY: hostVar("user_config.api_key"), DIDIT_SANDBOX: hostVar("user_config.sandbox") },
-    },
-  },
-  tools: [
-    {
-      name: "check_passive_liveness",
-      description: "Checks one face photo for liveness with Didit (one credit).",
-    },
-    {
-      name: "precheck_face_image",
-      description: "Checks a face photo on this computer before spending a credit.",
-    },
-    { name: "explain_warning", description: "Explains a Didit warning tag." },
-  ],
-  user_config: {
-    api_key: {
-      type: "string",
-      title: "Didit API key",
-      description:
-        "From the Didit Business Console (API & Webhooks). Leave empty with sandbox mode on to try it.",
-      sensitive: true,
-      required: false,
-      default: "",
-    },
-    allowed_directories: {
-      type: "directory",
-      title: "Photo folders",
-      description: "Folders image_path may read face photos from.",
-      multiple: true,
-      required: false,
-      default: [],
-    },
-    sandbox: {
-      type: "boolean",
-      title: "Sandbox mode",
-      description: "Mocked offline results; nothing is uploaded and no key is needed.",
-      required: false,
-      default: false,
-    },
-  },
-  compatibility: { runtimes: { node: pkg.engines.node } },
-};
+// sharp's WebAssembly build, for every platform whose native binary is not in the bundle (npm installs it only
+// when asked for that cpu; sharp publishes it with its own version, and does not list it among its optional ones).
+const sharpPkg = JSON.parse(readFileSync(path.join(ROOT, "node_modules", "sharp", "package.json"), "utf8"));
+const wasmSpec = `@img/sharp-wasm32@${sharpPkg.version}`;
+rmSync(WASM_SHARP_DIR, { recursive: true, force: true });
+mkdirSync(WASM_SHARP_DIR, { recursive: true });
+writeFileSync(path.join(WASM_SHARP_DIR, "package.json"), '{"name":"mcpb-sharp-wasm","private":true}\n');
+execFileSync(
+  "npm",
+  ["install", "--no-save", "--no-audit", "--no-fund", "--prefer-offline", "--cpu=wasm32", wasmSpec],
+  { cwd: WASM_SHARP_DIR, stdio: ["ignore", "ignore", "inherit"], shell: process.platform === "win32" },
+);
+copyClosure(["@img/sharp-wasm32"], path.join(WASM_SHARP_DIR, "node_modules"), copied);
+const manifest = await buildManifest(pkg);
 writeFileSync(path.join(STAGE, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
 
 const mcpb = mcpbBin();
 execFileSync(mcpb, ["validate", path.join(STAGE, "manifest.json")], { stdio: "inherit" });
 rmSync(OUT, { force: true });
 execFileSync(mcpb, ["pack", STAGE, OUT], { stdio: ["ignore", "ignore", "inherit"] });
-process.stderr.write(`bundle: ${path.relative(ROOT, OUT)} (${[...copied].length} runtime packages)\n`);
+// server.json's mcpb entry carries the bundle's SHA-256 (clients check it before installing).
+const serverJsonPath = path.join(ROOT, "server.json");
+const serverJson = JSON.parse(readFileSync(serverJsonPath, "utf8"));
+const entry = mcpbPackageEntry(version, readFileSync(OUT));
+const at = serverJson.packages.findIndex((p) => p.registryType === "mcpb");
+if (at === -1) serverJson.packages.push(entry);
+else serverJson.packages[at] = entry;
+writeFileSync(serverJsonPath, `${JSON.stringify(serverJson, null, 2)}\n`);
+process.stderr.write(
+  `bundle: ${path.relative(ROOT, OUT)} (${[...copied].length} runtime packages), sha256 ${entry.fileSha256} in server.json\n`,
+);

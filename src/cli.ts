@@ -12,6 +12,7 @@ import {
 } from "./cli/command-options.js";
 import { runDoctor } from "./cli/doctor.js";
 import { runFaceCommand } from "./cli/face-commands.js";
+import { figureText, scoreText } from "./cli/figures.js";
 import { ConfigError } from "./config.js";
 import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "./errors.js";
 import { createUrlPolicy } from "./images/url-policy.js";
@@ -52,7 +53,9 @@ export const CLI_USAGE = `Usage:
   didit-passive-liveness-mcp verify <selfie> <reference> [--liveness-threshold N] [--match-threshold N]
                                     [--rotate] [--no-save] [--vendor-data S] [--precheck] [--json] [--sandbox]
   didit-passive-liveness-mcp explain <TAG> [--json]
-  didit-passive-liveness-mcp doctor [--allow-dir DIR]... [--sandbox]
+  didit-passive-liveness-mcp doctor [--json] [--allow-dir DIR]... [--sandbox]
+  didit-passive-liveness-mcp config <claude-desktop|claude-code|cursor|vscode|openclaw> [--allow-dir DIR]...
+                                    [--sandbox]
 ${CALIBRATE_USAGE}
 
 check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Liveness API (one credit).
@@ -92,7 +95,11 @@ explain  Explains a warning tag offline (case-insensitive).
 calibrate  Error rates (BPCER, APCER per attack type) at every threshold on your labelled images and a
          recommended threshold; --engine didit (default) costs one credit per new image and asks first
          (--yes when not on a terminal); --engine local is free and offline. See docs/calibrate.md.
-doctor   Checks the set-up (key set, API reachable, dirs, pre-check engine) without spending a credit.
+doctor   Checks the set-up (key set and accepted by Didit, API reachable, dirs, pre-check engine) without
+         spending a credit; --json prints one report of {name, status: ok|warn|fail, message} checks.
+config   Prints the host's MCP configuration for this copy (its Node.js and dist/index.js, absolute; the key as a
+         placeholder; each --allow-dir made absolute) to paste into Claude Desktop, Claude Code, Cursor, VS Code
+         or OpenClaw.
 
 Exit codes: check, match: 0 Approved, 1 Declined; verify: 0 identity verified, 1 not verified;
             precheck: 0 ready, 1 not ready (retake); calibrate: 0 done;
@@ -117,6 +124,7 @@ export const CLI_COMMANDS = [
   "calibrate",
   "match",
   "verify",
+  "config",
 ] as const;
 export type CliCommand = (typeof CLI_COMMANDS)[number];
 
@@ -137,6 +145,11 @@ export async function runCli(command: CliCommand, argv: readonly string[], io: C
     if (command === "precheck") return await runPrecheck(argv, io);
     if (command === "calibrate") return await runCalibrate(argv, io);
     if (command === "match" || command === "verify") return await runFaceCommand(command, argv, io);
+    if (command === "config") {
+      // Lazily, like batch: only this command needs it.
+      const { runHostConfig } = await import("./cli/host-config.js");
+      return await runHostConfig(argv, io);
+    }
     return runExplain(argv, io);
   } catch (error) {
     const failure =
@@ -299,11 +312,10 @@ function runExplain(argv: readonly string[], io: CliIO): number {
 }
 
 export function renderPrecheck(r: PrecheckOutput): string {
-  const num = (v: number | null) => (v === null ? "n/a" : `${Number.isInteger(v) ? v : v.toFixed(1)}`);
   const lines = [
     `Ready: ${r.ready ? "yes" : "no"} · next action: ${r.next_action} (local pre-check, nothing was uploaded)`,
-    `Faces: ${r.faces_detected} · face quality: ${num(r.face_quality)} · face luminance: ${num(r.face_luminance)} (about 50 is normal)`,
-    `Spoof estimate: ${r.spoof_estimate === null ? `n/a (${r.spoof_model})` : `${num(r.spoof_estimate)}/100`} (advisory; only Didit's check decides liveness)${
+    `Faces: ${r.faces_detected} · face quality: ${figureText(r.face_quality)} · face luminance: ${figureText(r.face_luminance)} (about 50 is normal)`,
+    `Spoof estimate: ${r.spoof_estimate === null ? `n/a (${r.spoof_model})` : scoreText(r.spoof_estimate)} (advisory; only Didit's check decides liveness)${
       r.best_angle !== 0 ? ` · turned ${r.best_angle}°` : ""
     }${r.rotate_image_advised ? " · submit with --rotate" : ""}`,
     `Summary: ${r.summary}`,
@@ -317,12 +329,10 @@ export function renderPrecheck(r: PrecheckOutput): string {
 }
 
 export function renderAssessment(r: LivenessAssessment): string {
-  const num = (v: number | null, suffix = "") =>
-    v === null ? "n/a" : `${Number.isInteger(v) ? v : v.toFixed(1)}${suffix}`;
   const lines = [
     ...(r.sandbox ? ["SANDBOX: mocked result, not a real verdict (nothing was uploaded)."] : []),
     `Verdict: ${r.status}${r.is_live ? " (live person)" : ""} · next action: ${r.next_action}`,
-    `Score: ${num(r.score, "/100")} · face quality: ${num(r.face_quality)} · face luminance: ${num(r.face_luminance)} (about 50 is normal)`,
+    `Score: ${scoreText(r.score)} · face quality: ${figureText(r.face_quality)} · face luminance: ${figureText(r.face_luminance)} (about 50 is normal)`,
     `Faces: ${r.faces_detected}${r.best_angle !== null && r.best_angle !== 0 ? ` · rotated ${r.best_angle}°` : ""} · request id: ${r.request_id}`,
     `Summary: ${r.summary}`,
   ];

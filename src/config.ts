@@ -1,9 +1,9 @@
 import { realpath, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ALLOW_URL_HOSTS_SETTING, createUrlPolicy } from "./images/url-policy.js";
+import { parseKnownOptions } from "./known-options.js";
 import { SPOOF_MODEL_FILES } from "./precheck/loader.js";
 import { parseSharedStore, type SharedStoreConfig } from "./shared-state/redis-url.js";
 
@@ -33,6 +33,8 @@ export interface Config {
   readonly urlAllowOnly: boolean;
   /** Streamable HTTP settings; undefined when the server runs on stdio. */
   readonly http?: HttpConfig | undefined;
+  /** The tools the server lists and serves (DIDIT_TOOLS / --tools), in its own order; undefined: every tool. */
+  readonly tools?: readonly string[] | undefined;
 }
 
 /** Remote mode (`--http`): where to listen and who may call. */
@@ -70,9 +72,15 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-const booleanFlag = z
-  .enum(["true", "false", "1", "0", "yes", "no", ""])
-  .transform((v) => v === "true" || v === "1" || v === "yes");
+/** An optional on/off setting; the message names it, since zod's own names only the values. */
+function booleanFlag(name: string) {
+  return z
+    .enum(["true", "false", "1", "0", "yes", "no", ""], {
+      error: `${name} must be true or false (also 1/0, yes/no; empty means false)`,
+    })
+    .transform((v) => v === "true" || v === "1" || v === "yes")
+    .optional();
+}
 
 /** An optional whole-number setting between min and max; `unit` and the bounds' notes complete its messages. */
 function wholeNumber(
@@ -119,12 +127,13 @@ const envSchema = z.object({
   }),
   DIDIT_ALLOWED_DIRS: z.string().optional(),
   DIDIT_MAX_CHECKS_PER_MINUTE: wholeNumber("DIDIT_MAX_CHECKS_PER_MINUTE", 1, 10_000),
-  DIDIT_CONFIRM_UPLOADS: booleanFlag.optional(),
-  DIDIT_SANDBOX: booleanFlag.optional(),
+  DIDIT_CONFIRM_UPLOADS: booleanFlag("DIDIT_CONFIRM_UPLOADS"),
+  DIDIT_SANDBOX: booleanFlag("DIDIT_SANDBOX"),
   DIDIT_PRECHECK_MODELS_DIR: z.string().optional(),
-  DIDIT_ALLOW_HARDLINKS: booleanFlag.optional(),
+  DIDIT_ALLOW_HARDLINKS: booleanFlag("DIDIT_ALLOW_HARDLINKS"),
   DIDIT_ALLOWED_URL_HOSTS: z.string().optional(),
-  DIDIT_URL_ALLOW_ONLY: booleanFlag.optional(),
+  DIDIT_URL_ALLOW_ONLY: booleanFlag("DIDIT_URL_ALLOW_ONLY"),
+  DIDIT_TOOLS: z.string().optional(),
   DIDIT_MCP_TOKENS: z.string().optional(),
   DIDIT_MCP_OAUTH_ISSUER: z
     .url({ protocol: /^https?$/, error: "DIDIT_MCP_OAUTH_ISSUER must be an https URL" })
@@ -190,6 +199,8 @@ export interface ServerArgs {
   port: string | undefined;
   allowedHosts: string[];
   allowedOrigins: string[];
+  /** --tools as given (each may hold a comma list); undefined when absent, so DIDIT_TOOLS applies. */
+  tools: string[] | undefined;
   help: boolean;
   version: boolean;
 }
@@ -197,7 +208,7 @@ export interface ServerArgs {
 /** Parses the server's own flags; unknown flags are an error so a typo never silently widens access. */
 export function parseServerArgs(argv: readonly string[]): ServerArgs {
   try {
-    const { values } = parseArgs({
+    const { values } = parseKnownOptions({
       args: [...argv],
       options: {
         "allow-dir": { type: "string", multiple: true },
@@ -209,6 +220,7 @@ export function parseServerArgs(argv: readonly string[]): ServerArgs {
         port: { type: "string" },
         "allowed-host": { type: "string", multiple: true },
         "allowed-origin": { type: "string", multiple: true },
+        tools: { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -225,11 +237,14 @@ export function parseServerArgs(argv: readonly string[]): ServerArgs {
       port: values.port,
       allowedHosts: values["allowed-host"] ?? [],
       allowedOrigins: values["allowed-origin"] ?? [],
+      tools: values.tools,
       help: values.help ?? false,
       version: values.version ?? false,
     };
   } catch (error) {
-    throw new ConfigError(error instanceof Error ? error.message : String(error));
+    const message = error instanceof Error ? error.message : String(error);
+    const end = /[.?]$/.test(message) ? "" : ".";
+    throw new ConfigError(`${message}${end} Run \`didit-passive-liveness-mcp --help\` for the options.`);
   }
 }
 
@@ -239,7 +254,14 @@ export async function loadConfig(
     Partial<
       Pick<
         ServerArgs,
-        "allowHardlinks" | "allowUrlHosts" | "http" | "host" | "port" | "allowedHosts" | "allowedOrigins"
+        | "allowHardlinks"
+        | "allowUrlHosts"
+        | "http"
+        | "host"
+        | "port"
+        | "allowedHosts"
+        | "allowedOrigins"
+        | "tools"
       >
     >,
   env: NodeJS.ProcessEnv,
@@ -270,7 +292,32 @@ export async function loadConfig(
     allowedUrlHosts: Object.freeze(allowedUrlHosts),
     urlAllowOnly: e.DIDIT_URL_ALLOW_ONLY ?? false,
     http: args.http ? httpConfig(args, e) : noHttpFlags(args),
+    tools: await selectTools(args.tools, e.DIDIT_TOOLS),
   });
+}
+
+/** --tools (which replaces DIDIT_TOOLS): tool names or `free`, checked against the server's own list. */
+async function selectTools(
+  flags: readonly string[] | undefined,
+  env: string | undefined,
+): Promise<readonly string[] | undefined> {
+  const setting = flags !== undefined ? "--tools" : "DIDIT_TOOLS";
+  if (flags === undefined && (env ?? "").trim() === "") return undefined;
+  const names = splitList(...(flags ?? [env ?? ""]));
+  // Loaded on use: the tools import this module, so a static import would be a cycle.
+  const { TOOLS, FREE_TOOLS } = await import("./tools/index.js");
+  const free = FREE_TOOLS.map((tool) => tool.name);
+  const valid = `${TOOLS.map((tool) => tool.name).join(", ")}, or free (${free.join(", ")})`;
+  if (names.length === 0) throw new ConfigError(`${setting} names no tool; valid: ${valid}.`);
+  const unknown = names.filter((name) => name !== "free" && !TOOLS.some((tool) => tool.name === name));
+  if (unknown.length > 0) {
+    const quoted = unknown.map((name) => `"${name.slice(0, 60)}"`).join(", ");
+    throw new ConfigError(
+      `${setting} names ${unknown.length === 1 ? "an unknown tool" : "unknown tools"}, ${quoted}; valid: ${valid}.`,
+    );
+  }
+  const chosen = new Set(names.flatMap((name) => (name === "free" ? free : [name])));
+  return Object.freeze(TOOLS.map((tool) => tool.name).filter((name) => chosen.has(name)));
 }
 
 function httpConfig(

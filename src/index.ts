@@ -7,6 +7,7 @@ import { runStdio } from "./transports/stdio.js";
 import { packageVersion } from "./version.js";
 
 const USAGE = `Usage: didit-passive-liveness-mcp [--allow-dir DIR]... [--allow-hardlinks] [--allow-url-host H]... [--sandbox]
+                                  [--tools LIST]
        didit-passive-liveness-mcp --http [--host H] [--port P] [--allowed-host NAME]... [options above]
 
 Runs the Didit Passive Liveness MCP server on stdio (what an MCP host starts), or with --http as a remote
@@ -18,6 +19,8 @@ Options:
   --allow-url-host H Host name, IP or CIDR image_url may also reach over http: and at private or loopback
                     addresses (repeatable, comma-separated; also DIDIT_ALLOWED_URL_HOSTS)
   --sandbox         Mocked offline results instead of Didit (also DIDIT_SANDBOX=1)
+  --tools LIST      Serve only these tools: comma-separated names, or free (explain_warning, precheck_face_image:
+                    they never upload, so never spend a credit); also DIDIT_TOOLS, which this replaces
   --http            Serve MCP over Streamable HTTP at /mcp instead of stdio
   --host H          Address to listen on with --http (default 127.0.0.1; others need DIDIT_MCP_TOKENS or OAuth)
   --port P          Port to listen on with --http (default 8080; 0 picks a free one)
@@ -39,6 +42,7 @@ Environment:
                               (default: the copies shipped in the package)
   DIDIT_ALLOWED_URL_HOSTS     Same as --allow-url-host, comma-separated
   DIDIT_URL_ALLOW_ONLY        true: image_url may fetch only from the listed hosts
+  DIDIT_TOOLS                 Same as --tools (default: every tool)
 
 Environment, --http only:
   DIDIT_MCP_TOKENS            Comma-separated static bearer tokens clients must send

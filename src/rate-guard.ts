@@ -39,6 +39,16 @@ export function createCheckBudget(
       forget(now());
       return recent.length === 0;
     },
+    readyIn: (count = 1) => {
+      const t = now();
+      forget(t);
+      if (count <= 0) return 0;
+      // Reserved as early as allowed, check i (of those held and those to come) waits a minute after check i - perMinute.
+      const last = recent.length + count - 1;
+      const minutes = Math.floor(last / perMinute);
+      const first = last - minutes * perMinute;
+      return Math.max(0, (recent[first] ?? t) + minutes * 60_000 - t);
+    },
   });
 }
 
@@ -70,7 +80,7 @@ export interface CheckBudget {
   release(count?: number): void | Promise<void>;
 }
 
-/** One budget, with what sharing it out needs (src/transports/http/budgets.ts). */
+/** One budget, with what sharing it out (src/transports/http/budgets.ts) and pacing a batch need. */
 export interface MinuteBudget extends CheckBudget {
   /** This process's count: synchronous, so a caller may reserve without awaiting (the batch's pacing). */
   (count?: number): void;
@@ -81,4 +91,6 @@ export interface MinuteBudget extends CheckBudget {
   refusal(count: number): ToolFailure;
   /** Nothing reserved within the last minute. */
   isIdle(): boolean;
+  /** How long until `count` more checks could all have been reserved, in ms (0: at once). */
+  readyIn(count?: number): number;
 }

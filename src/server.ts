@@ -15,8 +15,13 @@ import { type CheckBudget, createCheckBudget } from "./rate-guard.js";
 import { collectGarbageSoon } from "./reclaim-memory.js";
 import type { Redact } from "./redact.js";
 import { registerWarningResources } from "./resources/warnings.js";
-import { TOOLS } from "./tools/index.js";
-import { registerTool, type ToolContext } from "./tools/tool.js";
+import { checkTool } from "./tools/check-passive-liveness.js";
+import { explainTool } from "./tools/explain-warning.js";
+import { FREE_TOOLS, TOOLS } from "./tools/index.js";
+import { matchTool } from "./tools/match-faces.js";
+import { precheckTool } from "./tools/precheck-face-image.js";
+import { registerTool, type Tool, type ToolContext } from "./tools/tool.js";
+import { verifyTool } from "./tools/verify-selfie.js";
 
 export const SERVER_NAME = "didit-passive-liveness-mcp";
 
@@ -65,22 +70,45 @@ export function createServer(deps: ServerDeps): McpServer {
     precheckEngine: config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : undefined,
   };
   const run = toolGuard(deps);
-  for (const tool of TOOLS) registerTool(server, tool, context, run);
+  const enabled = enabledTools(config);
+  for (const tool of enabled) registerTool(server, tool, context, run);
+  // The warning catalog is offline, so it stays; a prompt walks an agent through its paid tool, so it needs it.
   registerWarningResources(server);
-  registerLivenessPrompt(server);
-  registerIdentityPrompt(server);
+  if (enabled.includes(checkTool)) registerLivenessPrompt(server);
+  if (enabled.includes(verifyTool)) registerIdentityPrompt(server);
   return server;
 }
 
+/** The tools this server lists and serves: the DIDIT_TOOLS / --tools selection, or all of them. */
+function enabledTools(config: Config): readonly Tool[] {
+  const { tools } = config;
+  return tools === undefined ? TOOLS : TOOLS.filter((tool) => tools.includes(tool.name));
+}
+
 export function serverInstructions(config: Config): string {
+  const enabled = new Set(enabledTools(config).map((tool) => tool.name));
+  const has = (...names: string[]) => names.some((name) => enabled.has(name));
+  const off = TOOLS.filter((tool) => !enabled.has(tool.name)).map((tool) => tool.name);
+  const paid = TOOLS.filter((tool) => !FREE_TOOLS.includes(tool) && enabled.has(tool.name));
+  const selection =
+    off.length === 0
+      ? ""
+      : `${paid.length === 0 ? "NO-SPEND MODE: only" : "Only"} ${[...enabled].join(", ")} ${enabled.size === 1 ? "is" : "are"} enabled on this server; ${off.join(", ")} ${off.length === 1 ? "is" : "are"} not${paid.length === 0 ? ", so nothing is uploaded to Didit and no credit is spent" : ""}. `;
   return (
+    selection +
     (config.sandbox
       ? "SANDBOX MODE: checks are answered offline with mocked outcomes (choose one with vendor_data 'sandbox:<outcome>'); they are not real verdicts and nothing is uploaded. "
       : "") +
     "Checks whether a face photo shows a live person (not a photo of a photo, a screen or a mask) with Didit's Passive Liveness API. " +
-    "check_passive_liveness uploads the image to Didit and costs one credit per answered check; act on its next_action (proceed, retake, review, reject). " +
-    "To verify a selfie against an ID photo use verify_selfie: liveness first, then, only if it passes, a face match (uploads both images; two credits, one when the match is skipped); match_faces runs the face match alone (one credit). " +
-    "explain_warning explains a warning tag offline; precheck_face_image checks a photo on this machine for free (faces, light, sharpness) before you spend a credit, when its optional engine is installed. " +
+    (has(checkTool.name)
+      ? "check_passive_liveness uploads the image to Didit and costs one credit per answered check; act on its next_action (proceed, retake, review, reject). "
+      : "") +
+    (has(verifyTool.name, matchTool.name)
+      ? "To verify a selfie against an ID photo use verify_selfie: liveness first, then, only if it passes, a face match (uploads both images; two credits, one when the match is skipped); match_faces runs the face match alone (one credit). "
+      : "") +
+    (has(explainTool.name, precheckTool.name)
+      ? "explain_warning explains a warning tag offline; precheck_face_image checks a photo on this machine for free (faces, light, sharpness) before you spend a credit, when its optional engine is installed. "
+      : "") +
     (config.allowedDirs.length > 0
       ? `Images given by path must be inside the allowed directories (${describeAllowedDirs(config.allowedDirs)}); otherwise pass image_base64 or image_url (an https link).`
       : "No image directories are configured: images given by path must be inside the client's MCP roots, if it shares any; otherwise pass image_base64 or image_url (an https link).")

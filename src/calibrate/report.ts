@@ -7,12 +7,35 @@ import { escapeXml, histogram, lineChart, PALETTE, type Series } from "./svg.js"
 
 export const DIDIT_DEFAULT_THRESHOLD = 30;
 
+/** Where the labelled images and scores came from, as absolute paths. */
+export interface CalibrationInputs {
+  bona_fide: readonly string[];
+  attack: readonly { dir: string; type: string }[];
+  manifest?: string | undefined;
+  scores?: string | undefined;
+}
+
 export interface ReportContext {
   engine: "didit" | "local";
+  /** "didit-passive-liveness-mcp 0.1.0": which build computed the figures. */
+  tool: string;
+  inputs: CalibrationInputs;
   /** ISO timestamp, passed in so the renderer stays pure. */
   generatedAt: string;
+  /** Files left out because an earlier one has the same bytes. */
+  duplicates: readonly { input: string; same_as: string }[];
   /** Images left out of the rates, with why (no face, a failed check). */
   excluded: readonly { input: string; label: string; reason: string }[];
+}
+
+/** The inputs as [what, path] pairs: ["bona fide", dir], ["print", dir], ["manifest", file], ["scores", file]. */
+export function inputParts(inputs: CalibrationInputs): [string, string][] {
+  return [
+    ...inputs.bona_fide.map((dir): [string, string] => ["bona fide", dir]),
+    ...inputs.attack.map(({ dir, type }): [string, string] => [type, dir]),
+    ...(inputs.manifest === undefined ? [] : [["manifest", inputs.manifest] as [string, string]]),
+    ...(inputs.scores === undefined ? [] : [["scores", inputs.scores] as [string, string]]),
+  ];
 }
 
 /** Thresholds worth a row: every 10, Didit's default, the recommendation, the EER and the BPCER-at-APCER points. */
@@ -37,6 +60,9 @@ function tableRow(row: ThresholdRow, c: Calibration): string {
   return `<tr${cls}><th>${row.threshold}${notes.length ? `<br><small>${notes.join(", ")}</small>` : ""}</th>${cell(row.bpcer)}${c.attack_types.map((t) => cell(row.apcer_pais[t])).join("")}${cell(row.apcer)}</tr>`;
 }
 
+/** An attack type's colour: never BPCER's or the worst type's (the first two). */
+const typeColor = (i: number) => PALETTE[2 + (i % (PALETTE.length - 2))] as string;
+
 export function renderCharts(c: Calibration): { rates: string; tradeoff: string; histogram: string } {
   const pct = (v: number) => `${Math.round(v * 100)}%`;
   const series: Series[] = [
@@ -46,17 +72,19 @@ export function renderCharts(c: Calibration): { rates: string; tradeoff: string;
       points: c.rows.map((r) => [r.threshold, r.bpcer.rate]),
       width: 3,
     },
+    // A wide pale band under the types' lines: a type with the worst values still shows, in its own colour, on top.
     {
       name: "APCER, worst type",
       color: PALETTE[1] as string,
       points: c.rows.map((r) => [r.threshold, r.apcer.rate]),
-      width: 3,
+      width: 9,
+      opacity: 0.3,
     },
     ...c.attack_types.map((t, i) => ({
       name: `APCER ${t}`,
-      color: PALETTE[(i + 2) % PALETTE.length] as string,
+      color: typeColor(i),
       dashed: true,
-      width: 1.5,
+      width: 2,
       points: c.rows.map((r) => [r.threshold, r.apcer_pais[t]?.rate ?? 0] as const),
     })),
   ];
@@ -135,7 +163,7 @@ export function renderCharts(c: Calibration): { rates: string; tradeoff: string;
       },
       ...c.attack_types.map((t, i) => ({
         name: `${t} (${c.counts.by_attack_type[t]})`,
-        color: PALETTE[(i + 2) % PALETTE.length] as string,
+        color: typeColor(i),
         counts: c.histograms.by_attack_type[t] ?? [],
       })),
     ],
@@ -165,6 +193,17 @@ export function renderReport(c: Calibration, ctx: ReportContext): string {
         : `<li>APCER at BPCER &le; ${percent(p.bpcer_target)}: no threshold reaches it</li>`,
     )
     .join("");
+  const inputs = inputParts(ctx.inputs)
+    .map(([what, where]) => `${e(what)} <code>${e(where)}</code>`)
+    .join("; ");
+  const duplicates =
+    ctx.duplicates.length === 0
+      ? ""
+      : `<h2>Duplicates</h2>
+<p>${ctx.duplicates.length} byte-identical file(s) counted once (each image is one sample):</p><ul>${ctx.duplicates
+          .map((d) => `<li>${e(d.input)}: the same bytes as ${e(d.same_as)}</li>`)
+          .join("")}</ul>
+`;
   const excluded =
     ctx.excluded.length === 0
       ? "<p>Every image was scored.</p>"
@@ -182,8 +221,9 @@ tr.rec{background:#fff6d5}.charts{display:flex;flex-wrap:wrap;gap:16px}.rec-box{
 small{color:#555}
 </style></head><body>
 <h1>Liveness threshold calibration</h1>
-<p>Engine: <b>${ctx.engine === "didit" ? "Didit Passive Liveness API (score)" : "local pre-check (spoof_estimate, advisory)"}</b> · generated ${e(ctx.generatedAt)} · target: ${e(target)}</p>
-<p>Data set: <b>${c.counts.bona_fide}</b> bona fide, <b>${c.counts.attack}</b> attacks (${c.attack_types.map((t) => `${e(t)}: ${c.counts.by_attack_type[t]}`).join(", ")}).</p>
+<p>Tool: <b>${e(ctx.tool)}</b> · engine: <b>${ctx.engine === "didit" ? "Didit Passive Liveness API (score)" : "local pre-check (spoof_estimate, advisory)"}</b> · generated ${e(ctx.generatedAt)} · target: ${e(target)}</p>
+<p>Inputs: ${inputs}</p>
+<p>Data set: <b>${c.counts.bona_fide}</b> bona fide, <b>${c.counts.attack}</b> attacks (${c.attack_types.map((t) => `${e(t)}: ${c.counts.by_attack_type[t]}`).join(", ")})${ctx.duplicates.length > 0 ? `; ${ctx.duplicates.length} byte-identical file(s) counted once (listed below)` : ""}.</p>
 <div class="rec-box"><b>Recommendation</b>: ${c.recommendation.threshold === null ? "" : `set <code>face_liveness_score_decline_threshold</code> to <b>${c.recommendation.threshold}</b>. `}${e(c.recommendation.sentence)}.</div>
 <p><small>${e(c.semantics)} Rates are ISO/IEC 30107-3's: BPCER (bona fide presentations declined), APCER per attack type (APCER_PAIS) and the worst type. Intervals are Wilson 95%.</small></p>
 <div class="charts">${charts.rates}${charts.tradeoff}</div>
@@ -195,7 +235,7 @@ small{color:#555}
 <div class="charts">${charts.histogram}</div>
 <h2>Statistical power</h2>
 <ul>${c.power_notes.map((n) => `<li>${e(n)}</li>`).join("")}</ul>
-<h2>Excluded images</h2>
+${duplicates}<h2>Excluded images</h2>
 ${excluded}
 </body></html>
 `;

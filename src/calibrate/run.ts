@@ -5,7 +5,6 @@
 import { appendFile, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline/promises";
-import { parseArgs } from "node:util";
 import {
   IMAGE_FILE_OPTIONS,
   loadCommandConfig,
@@ -16,10 +15,12 @@ import {
 import type { Config } from "../config.js";
 import type { DiditClient } from "../didit/client.js";
 import { asToolFailure, type ErrorCode, ToolFailure } from "../errors.js";
+import { parseKnownOptions } from "../known-options.js";
 import { runLivenessCheck } from "../liveness/check.js";
 import { selectLivenessClient } from "../liveness/select-client.js";
+import { packageVersion } from "../version.js";
 import { type Calibration, computeCalibration, percent, type ScoredSample, type Target } from "./metrics.js";
-import { keyThresholds, renderReport } from "./report.js";
+import { type CalibrationInputs, inputParts, keyThresholds, renderReport } from "./report.js";
 
 export const CALIBRATE_USAGE = `  didit-passive-liveness-mcp calibrate --bona-fide DIR --attack DIR[=TYPE]... | --manifest FILE.csv
                                    [--engine didit|local] [--target-bpcer 0.05 | --target-apcer 0.01]
@@ -56,8 +57,17 @@ export interface LabelledImage {
   attackType?: string | undefined;
 }
 
-interface Scored extends LabelledImage {
+interface Hashed extends LabelledImage {
   sha256: string;
+}
+
+/** A file left out because an earlier one has the same bytes: one image is one sample, however many copies. */
+export interface DuplicateImage {
+  input: string;
+  same_as: string;
+}
+
+interface Scored extends Hashed {
   score: number | null;
   reason?: string;
 }
@@ -89,10 +99,19 @@ export async function runCalibrate(argv: readonly string[], io: CalibrateIO): Pr
   const expectedTypes = [
     ...new Set(labelled.filter((l) => l.label === "attack").map((l) => l.attackType ?? "attack")),
   ];
+  const { images, duplicates } = await hashAll(labelled, config);
+  if (duplicates.length > 0) {
+    io.err(
+      `calibrate: ${duplicates.length} byte-identical file(s) counted once (each image is one sample): ${duplicates
+        .slice(0, 3)
+        .map((d) => `${d.input} = ${d.same_as}`)
+        .join(", ")}${duplicates.length > 3 ? ", ..." : ""}.\n`,
+    );
+  }
   const scored =
     engine === "didit"
-      ? await scoreWithDidit(labelled, config, { scoresFile: values.scores, yes: values.yes === true }, io)
-      : await scoreLocally(labelled, config, io);
+      ? await scoreWithDidit(images, config, { scoresFile: values.scores, yes: values.yes === true }, io)
+      : await scoreLocally(images, config, io);
   const samples: ScoredSample[] = scored
     .filter((s): s is Scored & { score: number } => s.score !== null)
     .map((s) => ({ score: s.score, label: s.label, attackType: s.attackType }));
@@ -104,22 +123,32 @@ export async function runCalibrate(argv: readonly string[], io: CalibrateIO): Pr
       label: s.label === "bona_fide" ? "bona fide" : (s.attackType ?? "attack"),
       reason: s.reason ?? "no score",
     }));
+  const tool = `didit-passive-liveness-mcp ${packageVersion()}`;
+  const inputs: CalibrationInputs = {
+    bona_fide: (values["bona-fide"] ?? []).map((dir) => path.resolve(dir)),
+    attack: (values.attack ?? [])
+      .map(parseAttackArg)
+      .map(({ dir, type }) => ({ dir: path.resolve(dir), type })),
+    manifest: values.manifest === undefined ? undefined : path.resolve(values.manifest),
+    scores: values.scores === undefined ? undefined : path.resolve(values.scores),
+  };
+  const context = { engine, tool, inputs, duplicates, excluded } as const;
   if (values.report !== undefined) {
     await writeFile(
       values.report,
-      renderReport(calibration, { engine, generatedAt: new Date().toISOString(), excluded }),
+      renderReport(calibration, { ...context, generatedAt: new Date().toISOString() }),
     );
   }
   if (values.json) {
-    io.out(`${JSON.stringify({ engine, ...calibration, excluded }, null, 2)}\n`);
+    io.out(`${JSON.stringify({ ...context, ...calibration }, null, 2)}\n`);
   } else {
-    io.out(renderText(calibration, excluded.length, values.report));
+    io.out(renderText(calibration, context, values.report));
   }
   return 0;
 }
 
 function parseOptions(argv: readonly string[]) {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseKnownOptions({
     args: [...argv],
     strict: true,
     allowPositionals: true,
@@ -276,12 +305,16 @@ async function readImage(input: string, config: Config): Promise<{ bytes: Uint8A
   return loadTypedImage(await typedImagePath(input), config.allowHardlinks);
 }
 
-/** Hashes every image (validating it locally) and refuses one image carrying two labels. */
+/**
+ * Hashes every image (validating it locally), keeps the first file of each image, as a batch does, and refuses one
+ * image carrying two labels: copies counted as samples would narrow the intervals beyond what the data supports.
+ */
 async function hashAll(
   labelled: readonly LabelledImage[],
   config: Config,
-): Promise<(LabelledImage & { sha256: string })[]> {
-  const out: (LabelledImage & { sha256: string })[] = [];
+): Promise<{ images: Hashed[]; duplicates: DuplicateImage[] }> {
+  const images: Hashed[] = [];
+  const duplicates: DuplicateImage[] = [];
   const seen = new Map<string, LabelledImage>();
   for (const l of labelled) {
     const { sha256 } = await readImage(l.input, config);
@@ -289,10 +322,14 @@ async function hashAll(
     if (prior && (prior.label !== l.label || prior.attackType !== l.attackType)) {
       throw usageError(`${l.input} and ${prior.input} are the same image with different labels.`);
     }
+    if (prior) {
+      duplicates.push({ input: l.input, same_as: prior.input });
+      continue;
+    }
     seen.set(sha256, l);
-    out.push({ ...l, sha256 });
+    images.push({ ...l, sha256 });
   }
-  return out;
+  return { images, duplicates };
 }
 
 /** A previous run's rows (the batch `check` JSONL shape): sha256 -> score, null when Didit found no face. */
@@ -334,19 +371,16 @@ function terminalConfirm(io: CalibrateIO): ((q: string) => Promise<boolean>) | u
 }
 
 async function scoreWithDidit(
-  labelled: readonly LabelledImage[],
+  hashed: readonly Hashed[],
   config: Config,
   options: { scoresFile: string | undefined; yes: boolean },
   io: CalibrateIO,
 ): Promise<Scored[]> {
-  const hashed = await hashAll(labelled, config);
   const known =
     options.scoresFile === undefined
       ? new Map<string, number | null>()
       : parseScoreRows(await readFile(options.scoresFile, "utf8").catch(() => ""));
-  const unique = new Map<string, LabelledImage & { sha256: string }>();
-  for (const h of hashed) if (!known.has(h.sha256) && !unique.has(h.sha256)) unique.set(h.sha256, h);
-  const todo = [...unique.values()];
+  const todo = hashed.filter((h) => !known.has(h.sha256));
   /** Failed checks of this run, by sha256: why, for the excluded list. */
   const failures = new Map<string, string>();
   const reused = hashed.length - todo.length;
@@ -387,7 +421,7 @@ async function scoreWithDidit(
 }
 
 async function fetchScores(
-  todo: readonly (LabelledImage & { sha256: string })[],
+  todo: readonly Hashed[],
   config: Config,
   { known, failures }: { known: Map<string, number | null>; failures: Map<string, string> },
   scoresFile: string | undefined,
@@ -466,11 +500,7 @@ async function fetchScores(
   }
 }
 
-async function scoreLocally(
-  labelled: readonly LabelledImage[],
-  config: Config,
-  io: CalibrateIO,
-): Promise<Scored[]> {
+async function scoreLocally(hashed: readonly Hashed[], config: Config, io: CalibrateIO): Promise<Scored[]> {
   const { resolveEngine } = await import("../precheck/loader.js");
   const locations = io.env.DIDIT_PRECHECK_MODELS_DIR ? { modelsDir: io.env.DIDIT_PRECHECK_MODELS_DIR } : {};
   const resolved = await resolveEngine(locations);
@@ -483,7 +513,6 @@ async function scoreLocally(
   }
   const { createPrecheckAnalyzer } = await import("../precheck/index.js");
   const analyzer = createPrecheckAnalyzer(locations);
-  const hashed = await hashAll(labelled, config);
   const out: Scored[] = [];
   for (const [i, h] of hashed.entries()) {
     const { bytes } = await readImage(h.input, config);
@@ -496,9 +525,23 @@ async function scoreLocally(
   return out;
 }
 
-function renderText(c: Calibration, excluded: number, report: string | undefined): string {
+function renderText(
+  c: Calibration,
+  ctx: {
+    tool: string;
+    inputs: CalibrationInputs;
+    duplicates: readonly DuplicateImage[];
+    excluded: readonly unknown[];
+  },
+  report: string | undefined,
+): string {
+  const { duplicates, excluded } = ctx;
   const lines = [
-    `Data set: ${c.counts.bona_fide} bona fide, ${c.counts.attack} attacks (${c.attack_types.map((t) => `${t} ${c.counts.by_attack_type[t]}`).join(", ")})${excluded > 0 ? `; ${excluded} image(s) without a score left out` : ""}.`,
+    `Tool: ${ctx.tool}`,
+    `Inputs: ${inputParts(ctx.inputs)
+      .map(([what, where]) => `${what} ${where}`)
+      .join("; ")}`,
+    `Data set: ${c.counts.bona_fide} bona fide, ${c.counts.attack} attacks (${c.attack_types.map((t) => `${t} ${c.counts.by_attack_type[t]}`).join(", ")})${duplicates.length > 0 ? `; ${duplicates.length} byte-identical file(s) counted once` : ""}${excluded.length > 0 ? `; ${excluded.length} image(s) without a score left out` : ""}.`,
     `Target: ${c.target.kind.toUpperCase()} <= ${percent(c.target.value)}.`,
     c.recommendation.threshold === null
       ? `Recommendation: none. ${c.recommendation.sentence}.`

@@ -29,6 +29,8 @@ export interface Series {
   points: readonly (readonly [number, number])[];
   dashed?: boolean;
   width?: number;
+  /** Below 1 for a band that lines drawn after it show through. */
+  opacity?: number;
 }
 
 export interface Marker {
@@ -102,12 +104,15 @@ function axes(frame: Frame): string {
   return parts.join("");
 }
 
-function legend(frame: Frame, entries: readonly { name: string; color: string; dashed?: boolean }[]): string {
+function legend(
+  frame: Frame,
+  entries: readonly { name: string; color: string; dashed?: boolean; opacity?: number }[],
+): string {
   let x = MARGIN.left;
   const y = frame.height - 12;
   return entries
     .map((e) => {
-      const item = `<g><line x1="${x}" x2="${x + 18}" y1="${y - 4}" y2="${y - 4}" stroke="${escapeXml(e.color)}" stroke-width="3"${e.dashed ? ' stroke-dasharray="5 3"' : ""}/><text x="${x + 22}" y="${y}" font-size="11">${escapeXml(e.name)}</text></g>`;
+      const item = `<g><line x1="${x}" x2="${x + 18}" y1="${y - 4}" y2="${y - 4}" stroke="${escapeXml(e.color)}" stroke-width="3"${e.opacity === undefined ? "" : ` stroke-opacity="${e.opacity}"`}${e.dashed ? ' stroke-dasharray="5 3"' : ""}/><text x="${x + 22}" y="${y}" font-size="11">${escapeXml(e.name)}</text></g>`;
       x += 30 + e.name.length * 6.5;
       return item;
     })
@@ -124,7 +129,7 @@ export function lineChart(frame: Frame, series: readonly Series[], markers: read
   const [y0, y1] = frame.yDomain;
   const lines = series.map((line) => {
     const pts = line.points.map(([x, y]) => `${s.x(x)},${s.y(y)}`).join(" ");
-    return `<polyline data-series="${escapeXml(line.name)}" fill="none" stroke="${escapeXml(line.color)}" stroke-width="${line.width ?? 2}"${line.dashed ? ' stroke-dasharray="5 3"' : ""} points="${pts}"/>`;
+    return `<polyline data-series="${escapeXml(line.name)}" fill="none" stroke="${escapeXml(line.color)}" stroke-width="${line.width ?? 2}"${line.opacity === undefined ? "" : ` stroke-opacity="${line.opacity}"`}${line.dashed ? ' stroke-dasharray="5 3"' : ""} points="${pts}"/>`;
   });
   // Vertical markers' labels go one line lower each, so markers a few units apart stay readable.
   const marks = markers.map((m, i) =>

@@ -4,7 +4,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../config.js";
 import type { DiditClient } from "../didit/client.js";
-import { createSharedBackoff } from "../didit/shared-backoff.js";
+import { createSharedBackoff, type SharedBackoff } from "../didit/shared-backoff.js";
 import { asToolFailure, type ErrorCode, ToolFailure } from "../errors.js";
 import { createInFlightLimit, MAX_CHECKS_IN_FLIGHT } from "../in-flight.js";
 import { type LivenessCheckRequest, runLivenessCheck } from "../liveness/check.js";
@@ -27,13 +27,28 @@ import {
   renderSummary,
 } from "./batch-output.js";
 import { loadTypedImage, sha256Hex, typedImagePathWith, usageError } from "./command-options.js";
-import { createProgress, type ProgressState } from "./progress.js";
+import { createProgress, formatDuration, type ProgressState } from "./progress.js";
 
 /** Batch exit codes, beside the single-image ones (0 Approved, 1 Declined, 2 usage/input, 3 config/API). */
 export const BATCH_EXIT = { verdicts: 0, refusedLocally: 2, apiFailure: 3, interrupted: 130 } as const;
 export const DEFAULT_CONCURRENCY = 4;
 /** Above this many credits a run asks first (or needs --yes when it cannot ask). */
 export const CONFIRM_ABOVE_CREDITS = 10;
+/** How often a wait's countdown is redrawn. */
+const WAIT_TICK_MS = 1_000;
+
+/** Time as a batch sees it: injected so a test of a minute's wait does not take a minute. */
+export interface BatchClock {
+  /** Milliseconds on a monotonic scale. */
+  now(): number;
+  /** Resolves after `ms` by this clock; rejects when `signal` aborts. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+const SYSTEM_CLOCK: BatchClock = {
+  now: () => performance.now(),
+  sleep: (ms, signal) => sleep(ms, undefined, { signal }),
+};
 
 /** Local refusals: the input itself was wrong; nothing was sent. */
 const LOCAL_ERRORS: ReadonlySet<ErrorCode> = new Set([
@@ -54,6 +69,7 @@ export interface BatchIO {
   forceSignal?: AbortSignal | undefined;
   stdin?: (NodeJS.ReadableStream & { isTTY?: boolean }) | undefined;
   stderrIsTTY?: boolean | undefined;
+  clock?: BatchClock | undefined;
 }
 
 function intOption(value: unknown, name: string, min: number, max: number): number | undefined {
@@ -62,6 +78,12 @@ function intOption(value: unknown, name: string, min: number, max: number): numb
   if (!Number.isInteger(n) || n < min || n > max)
     throw usageError(`${name} must be a whole number from ${min} to ${max}.`);
   return n;
+}
+
+/** What the per-minute budget adds to a run, for the announcement: "" when every check can start at once. */
+function pacing(budgetMs: number, perMinute: number): string {
+  if (budgetMs <= 0) return "";
+  return `, and takes at least ${formatDuration(budgetMs)}: the per-minute budget (DIDIT_MAX_CHECKS_PER_MINUTE=${perMinute}) starts ${perMinute} checks a minute`;
 }
 
 /** The first bytes of an earlier output file, enough for its first line; "" when there is none. */
@@ -127,7 +149,8 @@ export async function runBatch(
   io: BatchIO,
   deps: { analyzer?: PrecheckAnalyzer; client?: DiditClient } = {},
 ): Promise<number> {
-  const started = performance.now();
+  const clock = io.clock ?? SYSTEM_CLOCK;
+  const started = clock.now();
   const concurrency =
     intOption(values.concurrency, "--concurrency", 1, MAX_CHECKS_IN_FLIGHT) ?? DEFAULT_CONCURRENCY;
   const maxCredits = intOption(values["max-credits"], "--max-credits", 0, Number.MAX_SAFE_INTEGER);
@@ -201,15 +224,23 @@ export async function runBatch(
   // Cost: one credit per distinct readable image; announced before anything is uploaded.
   const uploadable = plan.filter((p) => p.sha256 !== null && p.sameAs === undefined).length;
   const credits = Math.min(uploadable, maxCredits ?? uploadable);
+  const perMinute = config.maxChecksPerMinute;
+  const budget = createCheckBudget(perMinute, clock.now);
+  const paced = pacing(budget.readyIn(credits), perMinute);
+  const fewer = values.precheck ? ", fewer if the pre-check skips some" : "";
   if (dryRun) {
-    io.err(`Dry run: validating ${plan.length} inputs locally; nothing is uploaded and no credit is used.\n`);
+    io.err(
+      `Dry run: validating ${plan.length} inputs locally; nothing is uploaded and no credit is used. The real run uploads up to ${credits} images (${credits} credits${fewer})${paced}.\n`,
+    );
   } else if (config.sandbox) {
-    io.err(`Sandbox: ${plan.length} inputs, mocked results; nothing is uploaded and no credit is used.\n`);
+    io.err(
+      `Sandbox: ${plan.length} inputs, mocked results; nothing is uploaded and no credit is used${paced ? `. The run is paced as a real one would be${paced}` : ""}.\n`,
+    );
   } else {
     io.err(
-      `This run will upload up to ${credits} images to Didit: up to ${credits} checks (${credits} credits)${
-        values.precheck ? ", fewer if the pre-check skips some" : ""
-      }${summary.resumedSkipped > 0 ? `; ${summary.resumedSkipped} inputs already done are skipped` : ""}.\n`,
+      `This run will upload up to ${credits} images to Didit: up to ${credits} checks (${credits} credits)${fewer}${
+        summary.resumedSkipped > 0 ? `; ${summary.resumedSkipped} inputs already done are skipped` : ""
+      }${paced}.\n`,
     );
     if (credits > CONFIRM_ABOVE_CREDITS && values.yes !== true) {
       const canAsk = io.stdin?.isTTY === true && io.stderrIsTTY === true && !usesStdinForPaths;
@@ -234,7 +265,7 @@ export async function runBatch(
 
   const client = dryRun
     ? undefined
-    : (deps.client ?? selectLivenessClient(config, { backoff: createSharedBackoff() }));
+    : (deps.client ?? selectLivenessClient(config, { backoff: shownBackoff(createSharedBackoff()) }));
   if (!dryRun && !client) {
     throw new ToolFailure(
       "not_configured",
@@ -268,7 +299,6 @@ export async function runBatch(
     credits: 0,
     elapsedMs: 0,
   };
-  const budget = createCheckBudget(config.maxChecksPerMinute);
   const inFlight = createInFlightLimit(MAX_CHECKS_IN_FLIGHT);
   const rows: Promise<BatchRow | undefined>[] = [];
   const settle: ((row: BatchRow | undefined) => void)[] = [];
@@ -277,6 +307,34 @@ export async function runBatch(
   let refusedLocally = false;
   let apiFailed = false;
 
+  /** The longest wait in force, by this batch's clock. */
+  const wait = { until: Number.NEGATIVE_INFINITY, reason: "" };
+  const showProgress = () => {
+    const t = clock.now();
+    state.elapsedMs = t - started;
+    state.budgetMs = dryRun ? 0 : budget.readyIn(Math.max(0, credits - uploads));
+    state.waiting = wait.until > t ? { reason: wait.reason, ms: wait.until - t } : undefined;
+    progress.update(state);
+  };
+  function showWait(reason: string, ms: number) {
+    const t = clock.now();
+    if (wait.until <= t || t + ms >= wait.until) Object.assign(wait, { until: t + ms, reason });
+    showProgress();
+  }
+  /** The client's shared 429 pause, shown as a wait like the budget's. */
+  function shownBackoff(backoff: SharedBackoff): SharedBackoff {
+    return {
+      get pauses() {
+        return backoff.pauses;
+      },
+      pause(ms) {
+        backoff.pause(ms);
+        showWait("Didit's rate limit (it answered 429 Too Many Requests)", ms);
+      },
+      ready: (signal) => backoff.ready(signal),
+    };
+  }
+
   const emit = (row: BatchRow) => {
     write(redact(formatRow(row, format)));
     addToSummary(summary, row);
@@ -284,14 +342,13 @@ export async function runBatch(
     if (row.result?.status === "Approved") state.approved += 1;
     else if (row.result?.status === "Declined") state.declined += 1;
     else if (!row.dry_run || row.error) state.failed += 1;
-    if (row.uploaded) state.credits += 1;
+    if (row.uploaded && !config.sandbox) state.credits += 1;
     if (row.precheck || (row.error && LOCAL_ERRORS.has(row.error.code as ErrorCode))) refusedLocally = true;
     else if (row.error && !(row.error.code === "cancelled" && force?.aborted)) apiFailed = true;
-    state.elapsedMs = performance.now() - started;
-    progress.update(state);
+    showProgress();
   };
 
-  /** Waits for the per-minute budget instead of failing: a batch is expected to pace itself. */
+  /** Waits for the per-minute budget instead of failing: a batch is expected to pace itself, and says so. */
   const reserveBudget = async () => {
     for (;;) {
       try {
@@ -299,15 +356,17 @@ export async function runBatch(
         return;
       } catch (error) {
         if (!(error instanceof ToolFailure) || error.code !== "rate_limited") throw error;
-        await sleep((error.retryAfterSeconds ?? 1) * 1000, undefined, { signal: stop });
+        const left = Math.max(1, budget.readyIn(1));
+        showWait(`the per-minute budget (DIDIT_MAX_CHECKS_PER_MINUTE=${perMinute})`, left);
+        await clock.sleep(Math.min(left, WAIT_TICK_MS), stop);
       }
     }
   };
 
   const checkOne = async (p: Planned): Promise<BatchRow | undefined> => {
-    const t0 = performance.now();
+    const t0 = clock.now();
     const base = { input: p.input, sha256: p.sha256 };
-    const elapsed = () => Math.round(performance.now() - t0);
+    const elapsed = () => Math.round(clock.now() - t0);
     const failure = (error: unknown, uploaded: boolean): BatchRow => {
       const f = asToolFailure(error);
       return {
@@ -438,7 +497,7 @@ export async function runBatch(
     : summary.notStarted > 0 && maxCredits !== undefined
       ? "max_credits"
       : undefined;
-  summary.wallMs = performance.now() - started;
+  summary.wallMs = clock.now() - started;
   io.err(renderSummary(summary));
   if (stop.aborted) return BATCH_EXIT.interrupted;
   if (apiFailed) return BATCH_EXIT.apiFailure;

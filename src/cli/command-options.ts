@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import { realpath } from "node:fs/promises";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import type { parseArgs } from "node:util";
 import { type Config, loadConfig } from "../config.js";
 import { ToolFailure } from "../errors.js";
 import { type LoadedImage, loadImage } from "../images/load-image.js";
+import { parseKnownOptions } from "../known-options.js";
 import { thresholdProblem } from "../liveness/threshold.js";
 
 // The option parsing every command shares. A leaf module: calibrate/run.ts cannot import cli.ts, whose usage text
@@ -21,7 +22,7 @@ type CliOptions = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>["opti
 
 export function parse(argv: readonly string[], options: CliOptions) {
   try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
+    return parseKnownOptions({ args: [...argv], options, strict: true, allowPositionals: true });
   } catch (error) {
     throw usageError(error instanceof Error ? error.message : String(error));
   }

@@ -1,4 +1,5 @@
 import { type Config, ConfigError, loadConfig, parseServerArgs } from "../config.js";
+import { createDiditClient } from "../didit/client.js";
 import { ToolFailure } from "../errors.js";
 import { createRedactor } from "../redact.js";
 import { packageVersion } from "../version.js";
@@ -6,6 +7,7 @@ import { packageVersion } from "../version.js";
 /** The Node floor in package.json's engines (undici 7 needs 20.18.1). */
 const MIN_NODE: readonly [number, number, number] = [20, 18, 1];
 const REACH_TIMEOUT_MS = 5_000;
+const KEY_CHECK_TIMEOUT_MS = 10_000;
 
 export interface DoctorIO {
   out: (text: string) => void;
@@ -15,76 +17,179 @@ export interface DoctorIO {
   fetch?: typeof fetch;
 }
 
-export const DOCTOR_USAGE = `Usage: didit-passive-liveness-mcp doctor [--allow-dir DIR]... [--sandbox]
+export const DOCTOR_USAGE = `Usage: didit-passive-liveness-mcp doctor [--json] [--allow-dir DIR]... [--sandbox]
 
 Checks the set-up without spending a credit: version, Node, whether the key is set (never printed), whether the
-API origin answers (one GET with no key), the allowed directories, the pre-check engine and models, sandbox mode.
+API origin answers (one GET with no key), whether Didit accepts the key (one POST without an image, which Didit
+refuses after checking the key and before processing anything: not billed), the allowed directories, the
+pre-check engine and models, sandbox mode.
+  --json   One JSON report instead of lines: {ok, result, checks: [{name, status: ok|warn|fail, message}]}
 Exit 0 when a liveness check could run with this set-up, 3 when it could not, 2 on a usage error.
 `;
 
-/** Runs the checks, prints one line each, and returns 0 when a check could run now. */
+type CheckStatus = "ok" | "warn" | "fail";
+
+interface CheckLine {
+  /** Stable, for --json: version, node, config, sandbox, api_key, base_url, key_check, allowed_dirs, precheck. */
+  name: string;
+  status: CheckStatus;
+  message: string;
+}
+
+/** The text output's label of each check. */
+const LABELS: Record<string, string> = {
+  api_key: "api key",
+  base_url: "base url",
+  key_check: "key check",
+  allowed_dirs: "allowed dirs",
+  precheck: "pre-check",
+};
+
+/** Runs the checks, prints one line each (or one JSON report), and returns 0 when a check could run now. */
 export async function runDoctor(argv: readonly string[], io: DoctorIO): Promise<number> {
   const redact = createRedactor([io.env.DIDIT_API_KEY]);
-  const line = (label: string, text: string) => io.out(`${label.padEnd(14)}${redact(text)}\n`);
   if (argv.includes("--help") || argv.includes("-h")) {
     io.out(DOCTOR_USAGE);
     return 0;
   }
+  const json = argv.includes("--json");
   let args: ReturnType<typeof parseServerArgs>;
   try {
-    args = parseServerArgs(argv);
+    args = parseServerArgs(argv.filter((arg) => arg !== "--json"));
   } catch (error) {
     io.err(`${redact(error instanceof Error ? error.message : String(error))}\n${DOCTOR_USAGE}`);
     return 2;
   }
+  const checks: CheckLine[] = [];
   const problems: string[] = [];
-  line("version", packageVersion());
+  const check = (name: string, status: CheckStatus, message: string, problem?: string) => {
+    checks.push({ name, status, message });
+    if (problem !== undefined) problems.push(problem);
+  };
+  const finish = (suffix = ""): number => {
+    const ok = problems.length === 0;
+    const result = ok
+      ? `a liveness check can run${suffix}`
+      : `a liveness check cannot run: ${problems.join("; ")}`;
+    if (json) io.out(`${redact(JSON.stringify({ ok, result, checks }, null, 2))}\n`);
+    else {
+      for (const c of checks) io.out(`${(LABELS[c.name] ?? c.name).padEnd(14)}${redact(c.message)}\n`);
+      io.out(`\nresult        ${redact(result)}\n`);
+    }
+    return ok ? 0 : 3;
+  };
+
+  check("version", "ok", packageVersion());
   const nodeOk = atLeast(process.versions.node, MIN_NODE);
-  line("node", `${process.version} ${nodeOk ? "ok" : `too old: needs >= ${MIN_NODE.join(".")}`}`);
-  if (!nodeOk) problems.push("Node is too old");
+  check(
+    "node",
+    nodeOk ? "ok" : "fail",
+    `${process.version} ${nodeOk ? "ok" : `too old: needs >= ${MIN_NODE.join(".")}`}`,
+    nodeOk ? undefined : "Node is too old",
+  );
 
   let config: Config;
   try {
     config = await loadConfig(args, io.env);
-    line("config", "ok");
+    check("config", "ok", "ok");
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    line("config", `ERROR: ${error.message}`);
-    problems.push("the configuration is invalid (the server would not start)");
+    check(
+      "config",
+      "fail",
+      `ERROR: ${error.message}`,
+      "the configuration is invalid (the server would not start)",
+    );
     // Go on with what does load, so the other checks still report.
     const { DIDIT_ALLOWED_DIRS: _dirs, ...rest } = io.env;
     try {
       config = await loadConfig({ ...args, allowDirs: [] }, rest);
     } catch {
-      io.out(`\nresult        a liveness check cannot run: ${problems.join("; ")}\n`);
-      return 3;
+      return finish();
     }
   }
 
-  line("sandbox", config.sandbox ? "ON (mocked offline results; nothing is uploaded)" : "off");
-  line("api key", config.apiKey ? "set" : "NOT set (DIDIT_API_KEY)");
-  if (!config.sandbox && !config.apiKey) problems.push("DIDIT_API_KEY is not set");
+  check("sandbox", "ok", config.sandbox ? "ON (mocked offline results; nothing is uploaded)" : "off");
+  if (config.apiKey) check("api_key", "ok", "set");
+  else if (config.sandbox) check("api_key", "warn", "NOT set (DIDIT_API_KEY)");
+  else check("api_key", "fail", "NOT set (DIDIT_API_KEY)", "DIDIT_API_KEY is not set");
 
   const reach = await probe(config.baseUrl, io.fetch ?? fetch);
-  line("base url", `${config.baseUrl} ${reach}`);
-  if (!config.sandbox && !reach.startsWith("reachable"))
-    problems.push("the Didit API origin is not reachable");
+  const reachable = reach.startsWith("reachable");
+  if (reachable || config.sandbox) check("base_url", reachable ? "ok" : "warn", `${config.baseUrl} ${reach}`);
+  else check("base_url", "fail", `${config.baseUrl} ${reach}`, "the Didit API origin is not reachable");
 
-  line(
-    "allowed dirs",
+  if (config.sandbox) check("key_check", "ok", "skipped (sandbox: nothing is sent to Didit)");
+  else if (!config.apiKey) check("key_check", "warn", "skipped (no key)");
+  else if (!reachable) check("key_check", "warn", "skipped (the API origin is not reachable)");
+  else {
+    const { status, message, problem } = await checkKey(config, config.apiKey);
+    check("key_check", status, message, problem);
+  }
+
+  check(
+    "allowed_dirs",
+    "ok",
     config.allowedDirs.length === 0
       ? "none (image_path is refused; image_base64 still works)"
       : config.allowedDirs.map((dir) => `${dir} (exists)`).join(", "),
   );
 
-  line("pre-check", await precheckStatus(config));
+  const precheck = await precheckStatus(config);
+  check("precheck", precheck.startsWith("engine found, MiniFASNet") ? "ok" : "warn", precheck);
 
-  if (problems.length === 0) {
-    io.out(`\nresult        a liveness check can run${config.sandbox ? " (sandbox)" : ""}\n`);
-    return 0;
+  return finish(config.sandbox ? " (sandbox)" : "");
+}
+
+/** Didit's answer to a request without an image, as a doctor line: refused, empty balance and unknown answers fail. */
+async function checkKey(
+  config: Config,
+  apiKey: string,
+): Promise<{ status: CheckStatus; message: string; problem?: string }> {
+  const client = createDiditClient({
+    baseUrl: config.baseUrl,
+    apiKey,
+    timeoutMs: Math.min(config.timeoutMs, KEY_CHECK_TIMEOUT_MS),
+  });
+  try {
+    const answer = await client.checkKey();
+    const hint = answer.hint ? ` ${answer.hint}` : "";
+    switch (answer.verdict) {
+      case "accepted":
+        return { status: "ok", message: `works: ${answer.message}` };
+      case "billed":
+        return { status: "warn", message: `WARNING: ${answer.message}` };
+      case "rate_limited":
+        return { status: "warn", message: `RATE LIMITED, so not confirmed: ${answer.message}${hint}` };
+      case "refused":
+        return {
+          status: "fail",
+          message: `REFUSED: ${answer.message}${hint}`,
+          problem: "Didit refused the API key",
+        };
+      case "no_credits":
+        return {
+          status: "fail",
+          message: `NO CREDITS: the key works, but ${answer.message}${hint}`,
+          problem: "the key has no credits left",
+        };
+      default:
+        return {
+          status: "fail",
+          message: `NOT confirmed: ${answer.message}${hint}`,
+          problem: "the key could not be confirmed",
+        };
+    }
+  } catch (error) {
+    if (!(error instanceof ToolFailure)) throw error;
+    return {
+      status: "fail",
+      message: `NOT confirmed: ${error.message}`,
+      problem: "the key could not be confirmed",
+    };
+  } finally {
+    await client.close();
   }
-  io.out(`\nresult        a liveness check cannot run: ${problems.join("; ")}\n`);
-  return 3;
 }
 
 /** One GET of the origin's root, without the key: any HTTP answer means reachable, and no credit is spent. */

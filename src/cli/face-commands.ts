@@ -6,6 +6,7 @@ import type { FaceMatchAssessment, SelfieVerification } from "../face-match/resu
 import { runSelfieVerification } from "../face-match/verify.js";
 import { selectLivenessClient } from "../liveness/select-client.js";
 import { diditRequestOptions, parse, scoreOption, typedImagePath, usageError } from "./command-options.js";
+import { scoreText } from "./figures.js";
 
 interface FaceCommandIO {
   out: (text: string) => void;
@@ -95,13 +96,11 @@ export async function runFaceCommand(
   }
 }
 
-const num = (v: number | null) => (v === null ? "n/a" : Number.isInteger(v) ? String(v) : v.toFixed(1));
-
 export function renderMatch(r: FaceMatchAssessment): string {
   return [
     ...(r.sandbox ? ["SANDBOX: mocked result, not a real verdict (nothing was uploaded)."] : []),
     `Face match: ${r.status}${r.is_match ? " (same person)" : ""} · next action: ${r.next_action}`,
-    `Score: ${num(r.score)}/100 · faces: selfie ${r.user_image.faces_detected}, reference ${r.ref_image.faces_detected} · request id: ${r.request_id}`,
+    `Score: ${scoreText(r.score)} · faces: selfie ${r.user_image.faces_detected}, reference ${r.ref_image.faces_detected} · request id: ${r.request_id}`,
     `Summary: ${r.summary}`,
     ...(r.warnings.length > 0 ? [`Warnings: ${r.warnings.map((w) => w.risk).join(", ")}`] : []),
     "",
@@ -116,12 +115,12 @@ export function renderVerification(r: SelfieVerification): string {
   ];
   if (r.liveness) {
     lines.push(
-      `1. Liveness: ${r.liveness.status} · score ${num(r.liveness.score)}/100 · request id: ${r.liveness.request_id}${r.liveness.warnings.length > 0 ? ` · warnings: ${r.liveness.warnings.map((w) => w.risk).join(", ")}` : ""}`,
+      `1. Liveness: ${r.liveness.status} · score ${scoreText(r.liveness.score)} · request id: ${r.liveness.request_id}${r.liveness.warnings.length > 0 ? ` · warnings: ${r.liveness.warnings.map((w) => w.risk).join(", ")}` : ""}`,
     );
   }
   if (r.face_match) {
     lines.push(
-      `2. Face match: ${r.face_match.status} · score ${num(r.face_match.score)}/100 · request id: ${r.face_match.request_id}${r.face_match.warnings.length > 0 ? ` · warnings: ${r.face_match.warnings.map((w) => w.risk).join(", ")}` : ""}`,
+      `2. Face match: ${r.face_match.status} · score ${scoreText(r.face_match.score)} · request id: ${r.face_match.request_id}${r.face_match.warnings.length > 0 ? ` · warnings: ${r.face_match.warnings.map((w) => w.risk).join(", ")}` : ""}`,
     );
   } else {
     lines.push(`2. Face match: skipped (${r.face_match_skipped_reason ?? "no reason given"})`);

@@ -72,6 +72,24 @@ export interface DiditClient {
   close(): Promise<void>;
 }
 
+/** The HTTP client: a DiditClient, plus doctor's key check (the sandbox and the wrappers have no use for it). */
+export interface DiditHttpClient extends DiditClient {
+  /**
+   * Proves the key without spending a credit: a POST to the liveness endpoint with no image, which Didit refuses
+   * after checking the key and before processing (only a 200 is billed).
+   */
+  checkKey(call?: CallOptions): Promise<KeyCheck>;
+}
+
+/** The key check's reading of Didit's answer; `message` is bounded and never quotes a 401/403 body. */
+export interface KeyCheck {
+  /** accepted: the key works; refused: wrong, revoked or not allowed; billed: a 2xx, which Didit charges. */
+  verdict: "accepted" | "refused" | "no_credits" | "rate_limited" | "billed" | "unexpected";
+  status: number;
+  message: string;
+  hint?: string | undefined;
+}
+
 export interface DiditClientOptions {
   /** API origin, optionally with a path prefix (a reverse proxy); the endpoint is posted to under it. */
   baseUrl: string;
@@ -93,7 +111,7 @@ const loadUndici = () => {
   return undiciModule;
 };
 
-export function createDiditClient(options: DiditClientOptions): DiditClient {
+export function createDiditClient(options: DiditClientOptions): DiditHttpClient {
   // One keep-alive pool for every call: the TLS handshake is paid once, not per check.
   let pool: Pool | undefined;
   // Memoized as a promise: concurrent first calls must share one pool, not race to create several.
@@ -118,13 +136,13 @@ export function createDiditClient(options: DiditClientOptions): DiditClient {
   const redact = createRedactor([options.apiKey]);
   const wait = options.wait ?? ((ms, signal) => sleep(ms, undefined, { signal }));
 
-  /** One POST with the shared deadline, cancellation, retry policy and error mapping; returns the 200 body. */
-  async function post(
+  /** One POST with the shared deadline, cancellation and retry policy; returns Didit's final status and body. */
+  async function exchange(
     endpoint: string,
     buildBody: () => MultipartBody,
     call: CallOptions,
     uploading: string,
-  ): Promise<string> {
+  ): Promise<{ status: number; bodyText: string; retryAfterS?: number | undefined }> {
     const path = `${prefix}${endpoint}`;
     const deadlineAt = Date.now() + options.timeoutMs;
     const deadline = AbortSignal.timeout(options.timeoutMs);
@@ -217,11 +235,22 @@ export function createDiditClient(options: DiditClientOptions): DiditClient {
           if (signal.aborted) throw abortFailure();
           continue;
         }
-        throw mapHttpError(429, bodyText, retryAfterS);
+        return { status, bodyText, retryAfterS };
       }
-      if (status < 200 || status >= 300) throw mapHttpError(status, bodyText, undefined, endpoint);
-      return bodyText;
+      return { status, bodyText };
     }
+  }
+
+  /** exchange() for a verdict: any answer but a 2xx becomes its mapped failure; returns the 200 body. */
+  async function post(
+    endpoint: string,
+    buildBody: () => MultipartBody,
+    call: CallOptions,
+    uploading: string,
+  ): Promise<string> {
+    const { status, bodyText, retryAfterS } = await exchange(endpoint, buildBody, call, uploading);
+    if (status < 200 || status >= 300) throw mapHttpError(status, bodyText, retryAfterS, endpoint);
+    return bodyText;
   }
 
   return {
@@ -238,8 +267,58 @@ export function createDiditClient(options: DiditClientOptions): DiditClient {
       );
       return parseFaceMatchResponse(body);
     },
+    async checkKey(call = {}) {
+      // No user_image: Didit (DRF) checks the key before the body, and this body can never be processed.
+      const { status, bodyText, retryAfterS } = await exchange(
+        LIVENESS_PATH,
+        () => encodeMultipart([["save_api_request", "false"]], []),
+        call,
+        "a request without an image",
+      );
+      return classifyKeyCheck(status, bodyText, retryAfterS);
+    },
     close: async () => pool?.close(),
   };
+}
+
+/** What Didit's answer to a request without an image says about the key (see docs/troubleshooting.md). */
+export function classifyKeyCheck(status: number, bodyText: string, retryAfterS?: number): KeyCheck {
+  if (status >= 200 && status < 300) {
+    return {
+      verdict: "billed",
+      status,
+      message: `Didit answered ${status} to a request without an image: the key works, but a credit may have been spent.`,
+    };
+  }
+  if (status === 400 && namesField(bodyText, "user_image")) {
+    return {
+      verdict: "accepted",
+      status,
+      message: `Didit accepted the key and refused the request for its missing image (HTTP ${status}); nothing was processed and no credit was spent`,
+    };
+  }
+  const failure = mapHttpError(status, bodyText, retryAfterS, LIVENESS_PATH);
+  const verdict = KEY_VERDICTS[failure.code];
+  // Other hints are about a check that may have been billed, which a request without an image cannot be.
+  if (verdict === undefined) return { verdict: "unexpected", status, message: failure.message };
+  return { verdict, status, message: failure.message, hint: failure.hint };
+}
+
+const KEY_VERDICTS: Partial<Record<string, KeyCheck["verdict"]>> = {
+  unauthorized: "refused",
+  forbidden: "refused",
+  insufficient_credits: "no_credits",
+  rate_limited: "rate_limited",
+};
+
+/** A DRF field-keyed error body that has an entry for `field`. */
+function namesField(bodyText: string, field: string): boolean {
+  try {
+    const body: unknown = JSON.parse(bodyText);
+    return typeof body === "object" && body !== null && !Array.isArray(body) && field in body;
+  } catch {
+    return false;
+  }
 }
 
 function buildFaceMatchForm(userImage: LoadedImage, refImage: LoadedImage, params: FaceMatchParams) {

@@ -8,6 +8,7 @@ import {
   loadImage,
 } from "../images/load-image.js";
 import type { InFlightLimit } from "../in-flight.js";
+import { apiKeyHint } from "../install-kind.js";
 import { assessLiveness } from "./assess.js";
 import { validMetadata } from "./metadata.js";
 import type { LivenessAssessment } from "./result.js";
@@ -109,6 +110,6 @@ export function noClientFailure(): ToolFailure {
   return new ToolFailure(
     "not_configured",
     "No Didit API key is configured, so no check can be made.",
-    "Set DIDIT_API_KEY in the server's environment (get a key from the Didit Business Console, API & Webhooks) and restart the server; or start it with --sandbox (DIDIT_SANDBOX=1) for mocked, offline results.",
+    apiKeyHint(),
   );
 }

@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { access } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { ToolFailure, truncate } from "../errors.js";
+import { type InstallKind, installKind } from "../install-kind.js";
 import { packageRoot } from "../package-root.js";
 
 /** The optional packages the engine needs; their versions are pinned once, in package.json's peerDependencies. */
@@ -48,11 +48,6 @@ export function npxCommand(): string {
 }
 
 const PACKAGE_NAME = "didit-passive-liveness-mcp";
-
-/** npx runs packages from its cache folder (.../_npx/<hash>/node_modules), where `npm i` would not reach. */
-function runningUnderNpx(): boolean {
-  return /[\\/]_npx[\\/]/.test(fileURLToPath(import.meta.url));
-}
 
 export const SPOOF_MODEL_FILES = ["MiniFASNetV2.onnx", "MiniFASNetV1SE.onnx"] as const;
 
@@ -190,9 +185,27 @@ export function notInstalled(why: string): ToolFailure {
   );
 }
 
-/** The install advice that fits how this server was started. */
-export function howToInstall(): string {
-  return runningUnderNpx()
-    ? `This server runs from npx, which installs only the packages it is given: start it with \`${npxCommand()}\` instead (change the command in the MCP host's configuration and restart it).`
-    : `Install it next to the server with \`${installCommand()}\` and call precheck_face_image again (no restart needed).`;
+/** The install advice that fits how this copy of the server was installed (see install-kind.ts). */
+export function howToInstall(install: InstallKind = installKind()): string {
+  const retry = "and call precheck_face_image again (no restart needed).";
+  switch (install.kind) {
+    case "npx":
+      return `This server runs from npx, which installs only the packages it is given: start it with \`${npxCommand()}\` instead (change the command in the MCP host's configuration and restart it).`;
+    case "global":
+      // Global packages resolve each other through the prefix's node_modules, so the engine goes there too.
+      return `This server is a global npm install (prefix ${install.prefix}): install the engine beside it with \`npm i -g --prefix ${shellWord(install.prefix)} ${engineSpecs().join(" ")}\` ${retry}`;
+    case "local":
+      return `Install it next to the server: in ${install.project}, run \`${installCommand()}\` ${retry}`;
+    case "clone":
+      return `This server runs from a git clone whose dev dependencies are the engine: run \`npm ci\` in ${install.root} (or \`${installCommand()}\` there) ${retry}`;
+    case "mcpb":
+      return "The Claude Desktop extension ships the engine: reinstall it from a complete didit-passive-liveness-mcp.mcpb (npm run bundle) and restart Claude Desktop.";
+    default:
+      return `Install it next to the server with \`${installCommand()}\` ${retry}`;
+  }
+}
+
+/** A path as one shell word: quoted only when it needs to be. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./\\-]+$/.test(text) ? text : `"${text.replace(/(["\\$`])/g, "\\$1")}"`;
 }

@@ -444,6 +444,7 @@ export async function runHttp(config: Config): Promise<void> {
     allowed_hosts: http.allowedHosts.join(","),
     shared_state: shared ? "redis" : "per process",
     image_path: config.allowedDirs.length > 0 ? config.allowedDirs.join(",") : "disabled",
+    tools: config.tools?.join(",") ?? "all",
   });
 }
 

@@ -50,6 +50,6 @@ export async function runStdio(config: Config): Promise<void> {
     "info",
     `ready (version ${packageVersion()}, ${config.sandbox ? "SANDBOX mode" : `API key ${config.apiKey ? "set" : "NOT set"}`}, allowed dirs: ${
       config.allowedDirs.length > 0 ? config.allowedDirs.join(", ") : "none"
-    }, ${await precheck})`,
+    }, ${await precheck}${config.tools ? `, tools: ${config.tools.join(", ")}` : ""})`,
   );
 }

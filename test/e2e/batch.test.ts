@@ -13,8 +13,10 @@ import {
   type Outcome,
   startDiditDouble,
   TEST_API_KEY,
+  throttled,
 } from "../support/didit-double.js";
 import { baseEnv, SERVER_ENTRY } from "../support/spawn.js";
+import { virtualClock } from "../support/virtual-clock.js";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../fixtures/live_silentface_T1.jpg");
 
@@ -57,8 +59,15 @@ const batchEnv = (extra: Record<string, string> = {}) => ({
 });
 
 /** `check ...` in this process; stdin (for `-`) is not a terminal. */
-const cli = (args: string[], options: { stdin?: string; env?: Record<string, string> } = {}) =>
-  runCliInProcess(["check", ...args], { env: batchEnv(options.env), stdin: options.stdin });
+const cli = (
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string>; clock?: ReturnType<typeof virtualClock> } = {},
+) =>
+  runCliInProcess(["check", ...args], {
+    env: batchEnv(options.env),
+    stdin: options.stdin,
+    clock: options.clock,
+  });
 
 interface Run {
   child: ChildProcess;
@@ -334,5 +343,55 @@ describe("check on many images", () => {
       error: { code: "file_not_found", message: expect.any(String), hint: expect.any(String) },
     });
     expect(r.stderr).toMatch(/^Error \[file_not_found\]/);
+  });
+});
+
+describe("what a batch says while it waits", () => {
+  /** The progress lines a log gets (stderr not a terminal). */
+  const progressLines = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("progress: "));
+
+  it("held by the per-minute budget, it says for how long and why, counts the wait in the ETA, and a sandbox spends no credit", async () => {
+    const { dir } = await makeImages(3);
+    const clock = virtualClock();
+    const r = await cli([dir, "--sandbox"], { env: { DIDIT_MAX_CHECKS_PER_MINUTE: "2" }, clock });
+    expect(r.code).toBe(0);
+    expect(jsonl(r.stdout)).toHaveLength(3);
+    expect(r.stderr).toContain(
+      "takes at least 1m00s: the per-minute budget (DIDIT_MAX_CHECKS_PER_MINUTE=2) starts 2 checks a minute",
+    );
+    const lines = progressLines(r.stderr);
+    const waiting = lines.filter((l) => l.includes("waiting"));
+    expect(waiting).toEqual([
+      expect.stringMatching(
+        /ETA 1m00s; waiting 60 s for the per-minute budget \(DIDIT_MAX_CHECKS_PER_MINUTE=2\)$/,
+      ),
+    ]);
+    // No line before the last says the run is about to end while a minute's wait is ahead.
+    expect(lines.filter((l) => !l.startsWith("progress: 3/3") && l.includes("ETA 0s"))).toEqual([]);
+    expect(lines.every((l) => l.includes("credits 0"))).toBe(true);
+    expect(r.stderr).toContain("credits used: 0 (sandbox)");
+    expect(clock.slept.reduce((a, b) => a + b, 0)).toBe(60_000);
+  });
+
+  it("--dry-run says what the real run costs: its credits and the time the per-minute budget sets", async () => {
+    const { dir, files } = await makeImages(3);
+    await writeFile(path.join(dir, "copy.jpg"), await readFile(files[0] as string));
+    const r = await cli([dir, "--dry-run"], { env: { DIDIT_MAX_CHECKS_PER_MINUTE: "2" } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(
+      "The real run uploads up to 3 images (3 credits), and takes at least 1m00s: the per-minute budget (DIDIT_MAX_CHECKS_PER_MINUTE=2) starts 2 checks a minute.",
+    );
+    expect(double.requests).toHaveLength(0);
+  });
+
+  it("a 429 from Didit is shown as a wait with its reason", async () => {
+    const { files } = await makeImages(2);
+    double.enqueue(throttled(1));
+    const r = await cli([...files, "--concurrency", "1"]);
+    expect(r.code).toBe(0);
+    expect(progressLines(r.stderr)).toContainEqual(
+      expect.stringMatching(/waiting 1 s for Didit's rate limit \(it answered 429 Too Many Requests\)$/),
+    );
+    expect(double.requests).toHaveLength(3);
   });
 });

@@ -53,6 +53,15 @@ const cli = (args: string[], env: Record<string, string> = {}) =>
     env: { DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url, ...env },
   });
 
+/** A set's bf/ folder as bona fide and print/ as print attacks, the spend confirmed. */
+const bonaFideAndPrint = (set: string) => [
+  "--bona-fide",
+  path.join(set, "bf"),
+  "--attack",
+  `${path.join(set, "print")}=print`,
+  "--yes",
+];
+
 const sets = () => [
   "--bona-fide",
   path.join(root, "bf"),
@@ -165,13 +174,7 @@ describe("didit-passive-liveness-mcp calibrate --engine didit", () => {
     await image(path.join(set, "print"), "p.jpg", { kind: "approved", score: 10 });
     await image(path.join(set, "elsewhere"), "b.jpg", { kind: "approved", score: 60 });
     await link(path.join(set, "elsewhere", "b.jpg"), path.join(set, "bf", "b.jpg"));
-    const args = [
-      "--bona-fide",
-      path.join(set, "bf"),
-      "--attack",
-      `${path.join(set, "print")}=print`,
-      "--yes",
-    ];
+    const args = bonaFideAndPrint(set);
     script();
     const refused = await cli(args);
     expect(refused.code).toBe(2);
@@ -188,6 +191,57 @@ describe("didit-passive-liveness-mcp calibrate --engine didit", () => {
       expect(r.code).toBe(0);
       expect(double.requests).toHaveLength(3);
     }
+  });
+
+  it("counts byte-identical files once and says so; the report names the tool version and the inputs it used", async () => {
+    // A folder name with markup in it: the report must show it as text.
+    const set = path.join(root, "dup<i>set");
+    await image(path.join(set, "bf"), "a.jpg", { kind: "approved", score: 80 });
+    await image(path.join(set, "bf"), "b.jpg", { kind: "approved", score: 60 });
+    await image(path.join(set, "print"), "p.jpg", { kind: "approved", score: 10 });
+    await writeFile(path.join(set, "bf", "a-copy.jpg"), await readFile(path.join(set, "bf", "a.jpg")));
+    await mkdir(path.join(set, "print", "again"));
+    await writeFile(
+      path.join(set, "print", "again", "p.jpg"),
+      await readFile(path.join(set, "print", "p.jpg")),
+    );
+    const report = path.join(set, "report.html");
+    const scores = path.join(set, "scores.jsonl");
+    const args = [...bonaFideAndPrint(set), "--scores", scores, "--report", report];
+    script();
+    const { version } = JSON.parse(
+      await readFile(path.resolve(import.meta.dirname, "../../package.json"), "utf8"),
+    );
+
+    const json = await cli([...args, "--json"]);
+    expect(json.code).toBe(0);
+    expect(double.requests).toHaveLength(3);
+    expect(json.stderr).toContain("calibrate: 2 byte-identical file(s) counted once");
+    const figures = JSON.parse(json.stdout);
+    expect(figures.counts).toEqual({ bona_fide: 2, attack: 1, by_attack_type: { print: 1 } });
+    expect(figures.duplicates).toEqual([
+      { input: path.join(set, "bf", "a.jpg"), same_as: path.join(set, "bf", "a-copy.jpg") },
+      { input: path.join(set, "print", "p.jpg"), same_as: path.join(set, "print", "again", "p.jpg") },
+    ]);
+    expect(figures).toMatchObject({ tool: `didit-passive-liveness-mcp ${version}` });
+
+    const html = await readFile(report, "utf8");
+    expect(html).toContain(`didit-passive-liveness-mcp ${version}`);
+    expect(html).toContain("2 byte-identical file(s) counted once");
+    for (const used of [path.join(set, "bf"), path.join(set, "print"), scores]) {
+      expect(html).toContain(used.replace("<i>", "&lt;i&gt;"));
+    }
+    expect(html).not.toContain("<i>");
+
+    const text = await cli(args);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`Tool: didit-passive-liveness-mcp ${version}`);
+    expect(text.stdout).toContain(`bona fide ${path.join(set, "bf")}`);
+    expect(text.stdout).toContain(`print ${path.join(set, "print")}`);
+    expect(text.stdout).toContain(`scores ${scores}`);
+    expect(text.stdout).toMatch(
+      /Data set: 2 bona fide, 1 attacks \(print 1\); 2 byte-identical file\(s\) counted once/,
+    );
   });
 
   it.each([

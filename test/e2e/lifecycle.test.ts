@@ -189,6 +189,33 @@ describe("command line", () => {
     expect(running.stderr()).not.toMatch(/\n\s+at /);
   });
 
+  it("a boolean variable with a value it does not take exits 2 naming the variable and the values", async () => {
+    const running = run(["--allow-dir", FIXTURES], { ...env(), DIDIT_SANDBOX: "maybe" });
+    const exit = await within(running.exited, 10_000, "exit after DIDIT_SANDBOX=maybe");
+    expect(exit.code).toBe(2);
+    expect(running.stdout()).toBe("");
+    expect(running.stderr()).toBe(
+      "didit-passive-liveness-mcp: DIDIT_SANDBOX must be true or false (also 1/0, yes/no; empty means false)\n",
+    );
+  });
+
+  it.each([
+    ["DIDIT_TOOLS", [], { DIDIT_TOOLS: "check_liveness" }],
+    ["--tools", ["--tools", "free,nope"], {}],
+  ])(
+    "an unknown tool name in %s exits 2 naming the valid ones, with nothing on stdout",
+    async (_what, args, extra) => {
+      const running = run(args, { ...env(), ...extra });
+      const exit = await within(running.exited, 10_000, "exit after an unknown tool name");
+      expect(exit.code).toBe(2);
+      expect(running.stdout()).toBe("");
+      expect(running.stderr()).toMatch(/unknown tool/);
+      expect(running.stderr()).toContain(
+        "valid: check_passive_liveness, explain_warning, precheck_face_image, match_faces, verify_selfie, or free",
+      );
+    },
+  );
+
   it("a missing --allow-dir directory exits 2 naming it, with nothing on stdout", async () => {
     const missing = path.join(os.tmpdir(), `didit-missing-${randomUUID()}`);
     const running = run(["--allow-dir", missing], env());

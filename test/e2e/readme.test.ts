@@ -1,7 +1,9 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { extractSession, renderSession } from "../../scripts/record-session.mjs";
 import {
   END_MARKER,
   extractBlock,
@@ -135,6 +137,14 @@ function serverEntries(value: unknown, where: string, out: { where: string; argv
   }
 }
 
+/** The clone's entry as host snippets write it (README's install-forms table). */
+const CLONE_ENTRY = "/abs/path/to/clone/dist/index.js";
+
+/** A host entry runs the package: by name (npx, the installed bin) or as `node` on a clone's dist/index.js. */
+function runsThePackage(argv: string[]): boolean {
+  return argv.includes(PACKAGE_NAME) || (argv[0] === "node" && argv[1] === CLONE_ENTRY);
+}
+
 /** Every place the README or a docs/ page runs the server or CLI: shell lines (npx, claude mcp add, the bin, node dist/index.js) and JSON configs. */
 function invocations(): {
   runs: Invocation[];
@@ -156,7 +166,8 @@ function invocations(): {
       }
       // `npx -p didit-passive-liveness-mcp -p <engine package> ... didit-passive-liveness-mcp`: the first is a package.
       if (word === PACKAGE_NAME && (argv[i - 1] === "-p" || argv[i - 1] === "--package")) continue;
-      if (word === PACKAGE_NAME || (word === "dist/index.js" && argv[i - 1] === "node")) {
+      // The clone form runs `node <clone>/dist/index.js` (`/abs/path/to/clone/dist/index.js` in host snippets).
+      if (word === PACKAGE_NAME || (/(^|\/)dist\/index\.js$/.test(word) && argv[i - 1] === "node")) {
         const rest = argv.slice(i + 1);
         const stop = rest.findIndex(
           (w) =>
@@ -180,7 +191,7 @@ function invocations(): {
         serverEntries(JSON.parse(block.body), where, entries);
         for (const entry of entries) {
           jsonEntries++;
-          expect(entry.argv, `${where}: every server entry runs ${PACKAGE_NAME}`).toContain(PACKAGE_NAME);
+          expect(runsThePackage(entry.argv), `${where}: every server entry runs ${PACKAGE_NAME}`).toBe(true);
           fromArgv(entry.argv, where);
         }
         continue;
@@ -190,9 +201,10 @@ function invocations(): {
         const words = shellWords(line);
         if (line.includes("claude mcp add")) {
           claudeAdds++;
-          expect(line, `${where}: claude mcp add runs the package through npx`).toContain(
-            `npx -y ${PACKAGE_NAME}`,
-          );
+          expect(
+            line.includes(`npx -y ${PACKAGE_NAME}`) || line.includes(`-- node ${CLONE_ENTRY}`),
+            `${where}: claude mcp add runs the package (through npx, or node on a clone's dist/index.js)`,
+          ).toBe(true);
         }
         for (const word of words) {
           if (!word.startsWith("{")) continue;
@@ -206,7 +218,9 @@ function invocations(): {
           serverEntries(parsed, where, entries);
           for (const entry of entries) {
             jsonEntries++;
-            expect(entry.argv, `${where}: every server entry runs ${PACKAGE_NAME}`).toContain(PACKAGE_NAME);
+            expect(runsThePackage(entry.argv), `${where}: every server entry runs ${PACKAGE_NAME}`).toBe(
+              true,
+            );
             fromArgv(entry.argv, where);
           }
         }
@@ -272,6 +286,38 @@ describe("README", () => {
     expect(session?.body).toContain("[Sandbox: mocked result, not a real verdict]");
   });
 
+  it("its recorded session is the output of a real call today (`npm run docs` records it again)", async () => {
+    expect(extractSession(readme), "README.md's recorded-session markers").toBeDefined();
+    expect(extractSession(readme)).toBe(await renderSession());
+  });
+
+  it("gives each host a form that works before the package is published, and marks the npx form", () => {
+    for (const host of ["Claude Desktop", "Claude Code", "Cursor", "VS Code", "OpenClaw"]) {
+      const lines = readme.split("\n");
+      const start = lines.indexOf(`### ${host}`);
+      const end = lines.findIndex((line, i) => i > start && line.startsWith("#"));
+      const text = lines.slice(start, end).join("\n");
+      const now =
+        text.includes(CLONE_ENTRY) || text.includes("config ") || text.includes("same `mcpServers` entry");
+      expect(now, `README ### ${host}: a form that works now`).toBe(true);
+      if (text.includes(`npx -y ${PACKAGE_NAME}`) || text.includes(`"${PACKAGE_NAME}"`))
+        expect(text, `README ### ${host}: the npx form is marked`).toMatch(/once published/i);
+    }
+    const install = doc("install.md");
+    expect(install.split("\n")[0]).toBe("# Install");
+    expect(readme).toContain("](docs/install.md)");
+    expect(install).toContain("config claude-desktop --allow-dir");
+    // Every npx host snippet on the page follows an "Once published" mark.
+    for (const [index, block] of codeBlocks(install).entries()) {
+      if (!block.body.includes(`"-y", "${PACKAGE_NAME}"`) && !block.body.includes(`npx -y ${PACKAGE_NAME}`))
+        continue;
+      const at = install.indexOf(block.body);
+      expect(install.slice(Math.max(0, at - 400), at), `docs/install.md block #${index + 1}`).toMatch(
+        /once published/i,
+      );
+    }
+  });
+
   it("moved its long sections to docs/ pages that exist, keep their content and are linked", () => {
     // Every relative link from the README resolves.
     for (const [, target] of readme.matchAll(/\]\(((?:docs\/)?[^)#:\s]+)(?:#[^)]*)?\)/g)) {
@@ -291,6 +337,7 @@ describe("README", () => {
       ["openclaw.md", "# OpenClaw"],
       ["development.md", "# Development"],
       ["tools.md", "# Tools and resources reference"],
+      ["install.md", "# Install"],
     ] as const) {
       expect(doc(file).split("\n")[0], `docs/${file}`).toBe(heading);
       expect(readme, `README links docs/${file}`).toContain(`](docs/${file})`);
@@ -416,6 +463,48 @@ describe("README, SKILL.md and docs/ agree with the live server", () => {
     }
   });
 
+  it("SKILL.md names every input field of every tool (it once left out image_url) and runs no unpublished command", async () => {
+    const { tools } = await listDefinitions();
+    for (const tool of tools as { name: string; inputSchema: { properties?: Record<string, unknown> } }[]) {
+      for (const field of Object.keys(tool.inputSchema.properties ?? {})) {
+        expect(
+          skill.includes(`\`${field}\``) || skill.includes(`\`${field}:`),
+          `SKILL.md names ${tool.name}'s ${field}`,
+        ).toBe(true);
+      }
+    }
+    // The package is not on npm yet: no runnable line may depend on it, and prose marks the npx form.
+    for (const block of codeBlocks(skill)) expect(block.body).not.toContain(`npx -y ${PACKAGE_NAME}`);
+    for (const line of skill.split("\n").filter((l) => l.includes(`npx -y ${PACKAGE_NAME}`)))
+      expect(line, "SKILL.md: the npx form is marked").toMatch(/once (it is |the package is )?published/);
+  });
+
+  it("the troubleshooting command for the logs keeps stdin open until the ready line (`< /dev/null` closed it first)", () => {
+    const home = mkdtempSync(path.join(tmpdir(), "didit-logs-"));
+    try {
+      mkdirSync(path.join(home, "selfies"));
+      const lines = [readme, doc("troubleshooting.md")].flatMap((text) =>
+        [...text.matchAll(/sleep \d+ \| node dist\/index\.js [^`\n]*/g)].map((m) => m[0]),
+      );
+      expect(lines).toHaveLength(2);
+      for (const text of [readme, doc("troubleshooting.md")])
+        expect(text).not.toMatch(/(dist\/index\.js|didit-passive-liveness-mcp)[^`\n]*< \/dev\/null/);
+      for (const line of new Set(lines)) {
+        const result = spawnSync("sh", ["-c", line], {
+          cwd: ROOT,
+          env: { PATH: process.env.PATH ?? "", HOME: home },
+          encoding: "utf8",
+          timeout: 20_000,
+        });
+        expect(result.status, line).toBe(0);
+        expect(result.stderr, line).toMatch(/\[didit-passive-liveness-mcp\] .*ready \(/);
+        expect(result.stderr, line).toContain(path.join(home, "selfies"));
+      }
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   it("mention only environment variables src/config.ts reads", () => {
     const config = read("src/config.ts");
     const schema = /const envSchema = z\.object\(\{([\s\S]*?)\n\}\);/.exec(config)?.[1] ?? "";
@@ -469,7 +558,8 @@ describe("package metadata", () => {
     expect(pkg.mcpName).toBe("io.github.didit-community/didit-passive-liveness-mcp");
     expect(server.name).toBe(pkg.mcpName);
     expect(server.version).toBe(pkg.version);
-    expect(server.packages).toHaveLength(1);
+    // npm, the Claude Desktop bundle (mcpb) and the remote-mode image (oci): mcpb-manifest.test.ts checks the last two.
+    expect(server.packages.map((p) => p.registryType)).toEqual(["npm", "mcpb", "oci"]);
     const [npm] = server.packages;
     expect(npm).toMatchObject({
       registryType: "npm",

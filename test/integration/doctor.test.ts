@@ -2,7 +2,7 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli.js";
-import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
+import { type DiditDouble, LIVENESS_PATH, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
 let double: DiditDouble;
@@ -53,10 +53,84 @@ describe("doctor", () => {
     expect(out).toMatch(/^pre-check\s+engine/m);
     expect(out).toMatch(/^sandbox\s+off$/m);
     expect(out).not.toContain(TEST_API_KEY);
-    // One GET of the origin, without the key; never the paid endpoint.
-    expect(double.requests).toHaveLength(1);
+    // One GET of the origin without the key, then one keyed POST that Didit refuses before processing.
+    expect(double.requests).toHaveLength(2);
     expect(double.requests[0]).toMatchObject({ method: "GET", path: "/" });
     expect(JSON.stringify(double.requests[0]?.headers)).not.toContain(TEST_API_KEY);
+    expect(double.requests[1]).toMatchObject({ method: "POST", path: LIVENESS_PATH, files: [], status: 400 });
+  });
+
+  // Used to say "a liveness check can run" for any key that was set, right or wrong.
+  it("proves a valid key works without an image: Didit's 400 for the missing user_image, so no credit", async () => {
+    double.reset();
+    const { code, out } = await doctor([], { DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url });
+    expect(code).toBe(0);
+    expect(out).toMatch(
+      /^key check\s+works: Didit accepted the key and refused the request for its missing image \(HTTP 400\); nothing was processed and no credit was spent$/m,
+    );
+    const probes = double.requestsTo(LIVENESS_PATH);
+    expect(probes).toHaveLength(1);
+    expect(probes[0]?.files).toEqual([]);
+    expect(probes[0]?.headers["x-api-key"]).toBe(TEST_API_KEY);
+    expect(double.requests.filter((r) => r.status === 200)).toEqual([]);
+  });
+
+  it("a wrong key is reported as refused, and the check cannot run (exit 3)", async () => {
+    double.reset();
+    const wrongKey = "wrong-key-0123456789abcdef";
+    const { code, out } = await doctor([], { DIDIT_API_KEY: wrongKey, DIDIT_BASE_URL: double.url });
+    expect(code).toBe(3);
+    expect(out).toMatch(/^api key\s+set$/m);
+    expect(out).toMatch(/^key check\s+REFUSED: Didit refused the API key for Passive Liveness \(403\)/m);
+    expect(out).toMatch(/^result\s+a liveness check cannot run: Didit refused the API key$/m);
+    expect(out).not.toContain(wrongKey);
+    expect(double.requestsTo(LIVENESS_PATH)[0]).toMatchObject({ files: [], status: 403 });
+  });
+
+  it("--json prints one report: each check's name, status (ok/warn/fail) and message, and the result", async () => {
+    double.reset();
+    const wrongKey = "wrong-key-0123456789abcdef";
+    const { code, out, err } = await doctor(["--json"], {
+      DIDIT_API_KEY: wrongKey,
+      DIDIT_BASE_URL: double.url,
+    });
+    expect(err).toBe("");
+    expect(code).toBe(3);
+    expect(out).not.toContain(wrongKey);
+    const report = JSON.parse(out) as {
+      ok: boolean;
+      result: string;
+      checks: { name: string; status: string; message: string }[];
+    };
+    expect(report.ok).toBe(false);
+    expect(report.result).toBe("a liveness check cannot run: Didit refused the API key");
+    expect(report.checks.map((c) => c.name)).toEqual([
+      "version",
+      "node",
+      "config",
+      "sandbox",
+      "api_key",
+      "base_url",
+      "key_check",
+      "allowed_dirs",
+      "precheck",
+    ]);
+    for (const check of report.checks) {
+      expect(Object.keys(check).sort()).toEqual(["message", "name", "status"]);
+      expect(["ok", "warn", "fail"]).toContain(check.status);
+    }
+    expect(report.checks.find((c) => c.name === "key_check")).toMatchObject({ status: "fail" });
+    expect(report.checks.find((c) => c.name === "api_key")).toEqual({
+      name: "api_key",
+      status: "ok",
+      message: "set",
+    });
+
+    const good = await doctor(["--json", "--sandbox"], {});
+    expect(good.code).toBe(0);
+    const sandboxed = JSON.parse(good.out) as typeof report;
+    expect(sandboxed).toMatchObject({ ok: true, result: "a liveness check can run (sandbox)" });
+    expect(sandboxed.checks.find((c) => c.name === "key_check")?.status).toBe("ok");
   });
 
   it("without a key and with the API unreachable: exit 3 naming both", async () => {

@@ -23,7 +23,7 @@ let closeServer: () => Promise<void>;
 let base: Buffer;
 const limit = createInFlightLimit();
 /** Every acquire the server makes, so the test can wait for a call to reach the bound without sleeping. */
-const acquires: { settled: Promise<unknown> }[] = [];
+const acquires: { settled: Promise<unknown>; released: Promise<void> }[] = [];
 let onAcquire: (() => void) | undefined;
 const observed: InFlightLimit = {
   get active() {
@@ -34,9 +34,18 @@ const observed: InFlightLimit = {
   },
   acquire(signal) {
     const granted = limit.acquire(signal);
-    acquires.push({ settled: granted.catch((error: unknown) => error) });
+    // Resolves when the server gives the slot back (or never got one): a cancelled call's handler ends after the client's promise.
+    let gaveBack = () => {};
+    const released = new Promise<void>((resolve) => {
+      gaveBack = resolve;
+    });
+    granted.catch(() => gaveBack());
+    acquires.push({ settled: granted.catch((error: unknown) => error), released });
     onAcquire?.();
-    return granted;
+    return granted.then((release) => () => {
+      release();
+      gaveBack();
+    });
   },
 };
 
@@ -117,7 +126,7 @@ it("the 17th check waits for a slot before loading its image; cancelled while wa
 
   for (const holder of holders) holder.controller.abort();
   await Promise.all(holders.map((h) => h.result));
-  await Promise.all(acquires.map((a) => a.settled));
+  await Promise.all(acquires.map((a) => a.released));
   // Every slot is given back once the burst is over.
   expect([limit.active, limit.waiting]).toEqual([0, 0]);
 });

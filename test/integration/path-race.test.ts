@@ -21,8 +21,13 @@ const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
  * Wall time of the rename loop; the checks run until it ends. With the fix reverted (open following symlinks, no
  * handle check) 1 s here gave 14-17 outside uploads and 2 s gave dozens, about 7% of checks; 2 s leaves room for a
  * machine four times slower. Each of the fix's layers alone (O_NOFOLLOW, the handle check) already stops this race.
+ * On a loaded machine 2 s gave only 58 swaps, so the race goes on past it until it has MIN_SWAPS swaps and
+ * MIN_CHECKS checks (at most MAX_RACE_MS): what it proves depends on the counts, not on the machine's speed.
  */
 const RACE_MS = 2_000;
+const MIN_SWAPS = 150;
+const MIN_CHECKS = 150;
+const MAX_RACE_MS = 30_000;
 const CHECKERS = 4;
 const BIG_BYTES = 6_000_001;
 
@@ -74,16 +79,17 @@ afterAll(async () => {
 
 /**
  * In its own process (so it truly runs alongside the checks): atomically renames a symlink to one of the outside
- * files over the allowed name, then a fresh copy of the inside image back over it, until `ms` have passed.
+ * files over the allowed name, then a fresh copy of the inside image back over it, until the test creates `stop`
+ * and it has made MIN_SWAPS swaps, or MAX_RACE_MS have passed.
  */
-function startRenamer(ms: number): ChildProcess {
+function startRenamer(stop: string): ChildProcess {
   const script = `
     const fs = require("node:fs");
-    const [name, source, ms, ...targets] = process.argv.slice(1);
+    const [name, source, stop, minSwaps, maxMs, ...targets] = process.argv.slice(1);
     const link = name + ".link-tmp", copy = name + ".copy-tmp", scratch = name + ".scratch-tmp";
-    const end = Date.now() + Number(ms);
+    const end = Date.now() + Number(maxMs);
     let cycles = 0;
-    while (Date.now() < end) {
+    while (Date.now() < end && !(cycles >= Number(minSwaps) && fs.existsSync(stop))) {
       fs.symlinkSync(targets[cycles % targets.length], link);
       fs.renameSync(link, name);
       fs.copyFileSync(source, copy);
@@ -101,7 +107,9 @@ function startRenamer(ms: number): ChildProcess {
       script,
       path.join(allowed, "selfie.jpg"),
       pristine,
-      String(ms),
+      stop,
+      String(MIN_SWAPS),
+      String(MAX_RACE_MS),
       outsideFiles.jpeg,
       outsideFiles.big,
       outsideFiles.pdf,
@@ -112,7 +120,9 @@ function startRenamer(ms: number): ChildProcess {
 
 describe("path race (bounded, real tool, loopback Didit)", () => {
   it(`uploads no outside file and reveals no outside size or type while a symlink is swapped in for ${RACE_MS / 1000} s`, async () => {
-    const renamer = startRenamer(RACE_MS);
+    const stop = path.join(root, "stop-race");
+    const renamer = startRenamer(stop);
+    const started = Date.now();
     let cyclesText = "";
     renamer.stdout?.on("data", (chunk: Buffer) => {
       cyclesText += chunk.toString();
@@ -129,6 +139,7 @@ describe("path race (bounded, real tool, loopback Didit)", () => {
         results.push(
           await session.call("check_passive_liveness", { image_path: "selfie.jpg", save_api_request: false }),
         );
+        if (results.length >= MIN_CHECKS && Date.now() - started >= RACE_MS) await fs.writeFile(stop, "");
       }
     };
     await Promise.all(Array.from({ length: CHECKERS }, checker));
@@ -174,8 +185,8 @@ describe("path race (bounded, real tool, loopback Didit)", () => {
     process.stderr.write(`path race: ${JSON.stringify(report)}\n`);
 
     // The race really ran: many swaps, many checks, and the inside image did get through sometimes.
-    expect(report.renameCycles).toBeGreaterThan(100);
-    expect(report.checks).toBeGreaterThan(100);
+    expect(report.renameCycles).toBeGreaterThanOrEqual(MIN_SWAPS);
+    expect(report.checks).toBeGreaterThanOrEqual(MIN_CHECKS);
     expect(insideUploads).toBeGreaterThan(0);
     // Zero escapes: no outside bytes uploaded, no outside size or type in any error.
     expect(report.escapedUploads).toEqual([]);

@@ -1,4 +1,5 @@
 import { Readable } from "node:stream";
+import type { BatchClock } from "../../src/cli/batch.js";
 import { runCommandLine, splitCommand } from "../../src/cli/command-line.js";
 import { baseEnv } from "./spawn.js";
 
@@ -15,7 +16,13 @@ export interface CliRun {
  */
 export async function runCliInProcess(
   argv: readonly string[],
-  options: { env?: Record<string, string | undefined>; stdin?: string; signal?: AbortSignal } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    stdin?: string;
+    signal?: AbortSignal;
+    /** A batch's clock, so a test of a wait need not wait. */
+    clock?: BatchClock;
+  } = {},
 ): Promise<CliRun> {
   const { command, rest } = splitCommand(argv);
   if (command === undefined)
@@ -33,6 +40,7 @@ export async function runCliInProcess(
     signal: options.signal,
     stdin: Readable.from(options.stdin === undefined ? [] : [options.stdin]),
     stderrIsTTY: false,
+    clock: options.clock,
   });
   return { code, stdout, stderr };
 }

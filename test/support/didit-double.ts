@@ -33,6 +33,8 @@ export interface RecordedRequest {
   bodyBytes: number;
   /** performance.now() when the request was recorded (this process's clock): for timing tests. */
   receivedAt: number;
+  /** The status the double answered, once sent; a 200 is what Didit bills (none for a hang or a reset). */
+  status?: number;
 }
 
 export interface RecordedFile {
@@ -696,6 +698,15 @@ function validate(
 // ---------------------------------------------------------------------------------------------------------
 // Server
 
+/** The record of the request each response answers, so the status is noted before the client can read it. */
+const answering = new WeakMap<ServerResponse, Pick<RecordedRequest, "status">>();
+
+function noteStatus(res: ServerResponse, status: number): void {
+  res.statusCode = status;
+  const recorded = answering.get(res);
+  if (recorded) recorded.status = status;
+}
+
 function json(
   res: ServerResponse,
   status: number,
@@ -714,7 +725,7 @@ function send(
 ): void {
   if (res.headersSent || res.destroyed) return;
   const buf = typeof body === "string" ? Buffer.from(body, "utf8") : body;
-  res.statusCode = status;
+  noteStatus(res, status);
   res.setHeader("content-type", contentType);
   res.setHeader("content-length", String(buf.length));
   for (const [k, v] of Object.entries(extraHeaders ?? {})) res.setHeader(k, v);
@@ -843,6 +854,7 @@ export async function startDiditDouble(options?: {
       files: [],
       bodyBytes,
     };
+    answering.set(res, recorded);
 
     // Parse leniently up front so that rejected requests are recorded with what they carried.
     const ct = parseHeaderParams(contentType);
@@ -1031,7 +1043,7 @@ export async function startDiditDouble(options?: {
 }
 
 function sendHuge(res: ServerResponse, bytes: number): void {
-  res.statusCode = 200;
+  noteStatus(res, 200);
   res.setHeader("content-type", "application/json");
   res.setHeader("content-length", String(bytes));
   // Valid JSON when there is room: {"padding":"xxx..."}; otherwise spaces.

@@ -105,10 +105,12 @@ export interface Packed {
   files: string[];
 }
 
-/** `npm pack` into a new temporary folder (dist/ must already be built). */
+/** `npm pack` into a new temporary folder (dist/ must already be built: prepack's build is skipped here). */
 export function packProject(timeoutMs: number): Packed {
   const packDir = mkdtempSync(path.join(tmpdir(), "didit-pack-"));
-  const [packed] = JSON.parse(npm(["pack", "--json", "--pack-destination", packDir], ROOT, timeoutMs)) as {
+  const [packed] = JSON.parse(
+    npm(["pack", "--json", "--ignore-scripts", "--pack-destination", packDir], ROOT, timeoutMs),
+  ) as {
     filename: string;
     size: number;
     files: { path: string }[];

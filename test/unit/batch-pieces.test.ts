@@ -14,6 +14,7 @@ import {
 } from "../../src/cli/batch-output.js";
 import { createProgress, renderBar } from "../../src/cli/progress.js";
 import { createSharedBackoff } from "../../src/didit/shared-backoff.js";
+import { createCheckBudget } from "../../src/rate-guard.js";
 
 let root: string;
 beforeAll(async () => {
@@ -241,6 +242,32 @@ describe("progress", () => {
     expect(writes.length).toBeLessThan(10);
     expect(writes.every((w) => w.startsWith("\r"))).toBe(true);
     expect(writes.at(-1)).toContain("20/20");
+  });
+
+  it("on a terminal, a wait is drawn at once with its countdown, and the ETA is never less than the wait", () => {
+    const writes: string[] = [];
+    const p = createProgress((x) => writes.push(x), { tty: true, intervalMs: 100, now: () => 0 });
+    const reason = "the per-minute budget (DIDIT_MAX_CHECKS_PER_MINUTE=30)";
+    p.update({ ...state, elapsedMs: 100 });
+    p.update({ ...state, elapsedMs: 100, waiting: { reason, ms: 41_000 } });
+    expect(writes).toHaveLength(2);
+    expect(writes.at(-1)).toMatch(
+      /ETA 41s · waiting 41 s for the per-minute budget \(DIDIT_MAX_CHECKS_PER_MINUTE=30\)$/,
+    );
+    expect(renderBar({ ...state, done: 0, elapsedMs: 0, budgetMs: 120_000 }, 8)).toContain("ETA 2m00s");
+  });
+});
+
+describe("the per-minute budget's pacing", () => {
+  it("says how long until N more checks could all have started", () => {
+    let t = 0;
+    const budget = createCheckBudget(2, () => t);
+    expect([1, 2, 3, 5].map((n) => budget.readyIn(n))).toEqual([0, 0, 60_000, 120_000]);
+    budget(2);
+    t = 20_000;
+    expect([1, 2, 3].map((n) => budget.readyIn(n))).toEqual([40_000, 40_000, 100_000]);
+    t = 60_000;
+    expect(budget.readyIn(2)).toBe(0);
   });
 });
 

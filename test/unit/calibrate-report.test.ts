@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { computeCalibration, type ScoredSample } from "../../src/calibrate/metrics.js";
-import { keyThresholds, renderReport } from "../../src/calibrate/report.js";
+import { keyThresholds, renderCharts, renderReport } from "../../src/calibrate/report.js";
 import { parseAttackArg, parseScoreRows, splitCsvLine } from "../../src/calibrate/run.js";
 import { escapeXml, histogram, lineChart, scaler } from "../../src/calibrate/svg.js";
 
@@ -70,7 +70,14 @@ describe("renderReport", () => {
   const c = computeCalibration(samples, { kind: "bpcer", value: 0.05 });
   const html = renderReport(c, {
     engine: "didit",
+    tool: "didit-passive-liveness-mcp 9.9.9",
+    inputs: {
+      bona_fide: ["/data/<img onerror=alert(1)>/live"],
+      attack: [{ dir: "/data/'\"print", type: "<print>" }],
+      scores: "/data/<s>.jsonl",
+    },
     generatedAt: "2026-01-01T00:00:00Z",
+    duplicates: [{ input: "a/<c>.jpg", same_as: "a/<d>.jpg" }],
     excluded: [{ input: "a/<b>.jpg", label: "bona fide", reason: "no face" }],
   });
 
@@ -87,6 +94,46 @@ describe("renderReport", () => {
     expect(html).toContain("&lt;print&gt;");
     expect(html).toContain("a/&lt;b&gt;.jpg");
     expect(html).not.toContain("<print>");
+  });
+
+  it("names the tool version, the inputs and the duplicates left out, every path escaped", () => {
+    expect(html).toContain("Tool: <b>didit-passive-liveness-mcp 9.9.9</b>");
+    expect(html).toContain("bona fide <code>/data/&lt;img onerror=alert(1)&gt;/live</code>");
+    expect(html).toContain("&lt;print&gt; <code>/data/&#39;&quot;print</code>");
+    expect(html).toContain("scores <code>/data/&lt;s&gt;.jsonl</code>");
+    expect(html).toContain("1 byte-identical file(s) counted once");
+    expect(html).toContain("a/&lt;c&gt;.jpg: the same bytes as a/&lt;d&gt;.jpg");
+    expect(html).not.toMatch(/<img|<s>|<c>|<d>/);
+  });
+
+  it("draws a type whose APCER equals the worst type's above the worst-type line, in a colour of its own", () => {
+    // One type: its APCER is the worst at every threshold. Eight types: the palette wraps.
+    const many: ScoredSample[] = [
+      { score: 80, label: "bona_fide" },
+      ...Array.from({ length: 8 }, (_, i) => ({
+        score: 10 * i,
+        label: "attack" as const,
+        attackType: `t${i}`,
+      })),
+    ];
+    for (const set of [samples, many]) {
+      const svg = renderCharts(computeCalibration(set, { kind: "bpcer", value: 0.05 })).rates;
+      const lines = [
+        ...svg.matchAll(
+          /<polyline data-series="([^"]+)"[^>]*stroke="([^"]+)" stroke-width="([\d.]+)"([^>]*)/g,
+        ),
+      ];
+      const worst = lines.findIndex((l) => l[1] === "APCER, worst type");
+      const types = lines.filter((l) => l[1]?.startsWith("APCER ") && l[1] !== "APCER, worst type");
+      expect(types.length).toBeGreaterThan(0);
+      for (const t of types) {
+        expect(lines.indexOf(t)).toBeGreaterThan(worst); // drawn after: on top
+        expect(t[2]).not.toBe(lines[worst]?.[2]); // not the worst line's colour
+        expect(t[2]).not.toBe(lines[0]?.[2]); // nor BPCER's
+      }
+      // The worst line lets what is drawn over it show: a see-through band, not an opaque stroke.
+      expect(lines[worst]?.[4]).toMatch(/stroke-opacity="0\.\d+"/);
+    }
   });
 
   it("tables every tenth threshold plus the recommendation and the EER", () => {

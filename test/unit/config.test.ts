@@ -54,6 +54,7 @@ describe("parseServerArgs", () => {
       port: undefined,
       allowedHosts: [],
       allowedOrigins: [],
+      tools: undefined,
       help: false,
       version: false,
     });
@@ -266,6 +267,70 @@ describe("loadConfig", () => {
     expect((await loadConfig(NO_ARGS, { DIDIT_CONFIRM_UPLOADS: "true" })).confirmUploads).toBe(true);
     expect((await loadConfig(NO_ARGS, { DIDIT_CONFIRM_UPLOADS: "0" })).confirmUploads).toBe(false);
     await configErrorOf(loadConfig(NO_ARGS, { DIDIT_CONFIRM_UPLOADS: "maybe" }));
+  });
+
+  // Each used to fail with zod's bare 'Invalid option: expected one of "0"|"1"|...', naming no variable.
+  it.each([
+    ["DIDIT_SANDBOX", "sandbox"],
+    ["DIDIT_CONFIRM_UPLOADS", "confirmUploads"],
+    ["DIDIT_ALLOW_HARDLINKS", "allowHardlinks"],
+    ["DIDIT_URL_ALLOW_ONLY", "urlAllowOnly"],
+  ] as const)(
+    "%s takes true/false, 1/0, yes/no or empty, and names itself and those values otherwise",
+    async (name, field) => {
+      for (const [value, expected] of [
+        ["true", true],
+        ["1", true],
+        ["yes", true],
+        ["false", false],
+        ["0", false],
+        ["no", false],
+        ["", false],
+      ] as const) {
+        expect((await loadConfig(NO_ARGS, { [name]: value }))[field], `${name}=${value}`).toBe(expected);
+      }
+      for (const value of ["maybe", "TRUE", "2", " on"]) {
+        const error = await configErrorOf(loadConfig(NO_ARGS, { [name]: value }));
+        expect(error.message).toBe(`${name} must be true or false (also 1/0, yes/no; empty means false)`);
+      }
+    },
+  );
+
+  it("names every bad boolean variable at once", async () => {
+    const error = await configErrorOf(
+      loadConfig(NO_ARGS, { DIDIT_SANDBOX: "maybe", DIDIT_URL_ALLOW_ONLY: "x" }),
+    );
+    expect(error.message).toContain("DIDIT_SANDBOX must be true or false");
+    expect(error.message).toContain("DIDIT_URL_ALLOW_ONLY must be true or false");
+  });
+
+  it("reads DIDIT_TOOLS and --tools: names or free, in the server's order; the flag replaces the variable", async () => {
+    expect((await loadConfig(NO_ARGS, {})).tools).toBeUndefined();
+    expect((await loadConfig(NO_ARGS, { DIDIT_TOOLS: "" })).tools).toBeUndefined();
+    expect((await loadConfig(NO_ARGS, { DIDIT_TOOLS: "free" })).tools).toEqual([
+      "explain_warning",
+      "precheck_face_image",
+    ]);
+    expect((await loadConfig(NO_ARGS, { DIDIT_TOOLS: " verify_selfie , free" })).tools).toEqual([
+      "explain_warning",
+      "precheck_face_image",
+      "verify_selfie",
+    ]);
+    const flagged = parseServerArgs(["--tools", "match_faces", "--tools", "explain_warning"]);
+    expect(flagged.tools).toEqual(["match_faces", "explain_warning"]);
+    expect((await loadConfig(flagged, { DIDIT_TOOLS: "free" })).tools).toEqual([
+      "explain_warning",
+      "match_faces",
+    ]);
+  });
+
+  it("refuses an unknown tool name, or an empty --tools, naming the valid ones", async () => {
+    const valid =
+      "check_passive_liveness, explain_warning, precheck_face_image, match_faces, verify_selfie, or free (explain_warning, precheck_face_image)";
+    const unknown = await configErrorOf(loadConfig(NO_ARGS, { DIDIT_TOOLS: "free,check_liveness" }));
+    expect(unknown.message).toBe(`DIDIT_TOOLS names an unknown tool, "check_liveness"; valid: ${valid}.`);
+    const empty = await configErrorOf(loadConfig(parseServerArgs(["--tools", " , "]), {}));
+    expect(empty.message).toBe(`--tools names no tool; valid: ${valid}.`);
   });
 
   it("reads --allow-hardlinks and DIDIT_ALLOW_HARDLINKS, off unless given", async () => {

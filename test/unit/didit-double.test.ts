@@ -245,6 +245,23 @@ describe("didit double: rejections", () => {
     expect((await post(double)).json.liveness.warnings[0].risk).toBe("NO_FACE_DETECTED");
   });
 
+  // doctor's key check relies on this order (auth before validation) to prove a key without a credit.
+  it("answers a request without user_image 400 naming it with the key, 403 without, and records each status", async () => {
+    const noImage = await post(double, buildForm({ save_api_request: "false" }, null));
+    expect(noImage.status).toBe(400);
+    expect(noImage.json).toEqual({ user_image: ["No file was submitted."] });
+    const wrongKey = await post(double, buildForm({}, null), { apiKey: "nope" });
+    expect(wrongKey.status).toBe(403);
+    expect(wrongKey.json).toEqual({ detail: "You do not have permission to perform this action." });
+    const approved = await post(double);
+    expect(approved.status).toBe(200);
+    expect(double.requests.map((r) => [r.files.length, r.status])).toEqual([
+      [0, 400],
+      [0, 403],
+      [1, 200],
+    ]);
+  });
+
   it("validates the upload DRF-style", async () => {
     const invalid = await post(double, buildForm({}, { bytes: NOT_AN_IMAGE, type: "image/jpeg" }));
     expect(invalid.status).toBe(400);
