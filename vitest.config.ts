@@ -17,6 +17,9 @@ export const SLOW_TESTS = [
   "test/integration/path-race.test.ts",
   // The packed tarball under npx: a second, cold install from npm's cache (~10 s).
   "test/e2e/package-npx.test.ts",
+  // A real redis-server (installed with apt when missing, on the first run: ~30 s) and 3 replicas sharing it.
+  "test/e2e/http-redis.test.ts",
+  "test/integration/shared-budget-redis.test.ts",
   // Fresh clones of the committed tree: the Dockerfile replayed (npm ci + build, ~1 min) and `npm pack` from a clone.
   "test/e2e/dockerfile.test.ts",
   "test/e2e/pack-fresh-clone.test.ts",

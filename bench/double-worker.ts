@@ -8,6 +8,7 @@ double.setDefault(delayed((workerData as { delayMs: number }).delayMs));
 parentPort?.postMessage({ url: double.url });
 parentPort?.on("message", async (message: string) => {
   if (message === "connections") parentPort?.postMessage({ connections: double.connections });
+  if (message === "requests") parentPort?.postMessage({ requests: double.requests.length });
   if (message === "close") {
     await double.close();
     parentPort?.postMessage({ closed: true });

@@ -5,24 +5,24 @@
  *   --out FILE     where to write the JSON results (default bench/results.json; with --quick a temp file)
  *   --readme       also put the table into docs/performance.md between the bench markers
  */
-import { spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { Worker } from "node:worker_threads";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { FormData, Pool } from "undici";
 import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "../test/support/didit-double.js";
 import { serveBytes, startImageServer } from "../test/support/image-server.js";
 import { benchBatch } from "./batch.js";
+import { sixtyFourAtSixteen, startHttpServer } from "./http-server.js";
 import { benchPrecheck } from "./precheck.js";
+import { benchSharedState } from "./redis.js";
 import { log, type Row, render, single, stats } from "./table.js";
+import { startWorkerDouble } from "./worker-double.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const SERVER = path.join(ROOT, "dist", "index.js");
@@ -262,18 +262,11 @@ async function concurrency(rows: Row[]): Promise<void> {
       env({ DIDIT_API_KEY: TEST_API_KEY, DIDIT_BASE_URL: double.url, DIDIT_MAX_CHECKS_PER_MINUTE: "1000" }),
     );
     try {
-      await server.call({ image_path: path.basename(FIXTURE) }); // load the lazy modules outside the timing
-      let next = 0;
-      const t0 = performance.now();
-      await Promise.all(
-        Array.from({ length: 16 }, async () => {
-          while (next < 64) {
-            next++;
-            await server.call({ image_path: path.basename(FIXTURE) });
-          }
-        }),
-      );
-      walls.push(performance.now() - t0);
+      const call = async () => {
+        await server.call({ image_path: path.basename(FIXTURE) });
+      };
+      await call(); // load the lazy modules outside the timing
+      walls.push(await sixtyFourAtSixteen(call));
       connections.push(await double.connections());
     } finally {
       await server.close();
@@ -309,53 +302,12 @@ async function httpConcurrency(rows: Row[]): Promise<void> {
   const walls: number[] = [];
   for (let r = 0; r < repeats; r++) {
     const double = await startWorkerDouble(200);
-    const child = spawn(
-      process.execPath,
-      [SERVER, "--http", "--port", "0", "--allow-dir", path.dirname(FIXTURE)],
-      {
-        env: env({
-          DIDIT_API_KEY: TEST_API_KEY,
-          DIDIT_BASE_URL: double.url,
-          DIDIT_MAX_CHECKS_PER_MINUTE: "1000",
-        }),
-        stdio: ["ignore", "ignore", "pipe"],
-      },
-    );
+    const server = await startHttpServer(double.url, { DIDIT_MAX_CHECKS_PER_MINUTE: "1000" });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let stderr = "";
-        child.stderr.on("data", (chunk: Buffer) => {
-          stderr += chunk.toString("utf8");
-          const match = /"msg":"ready","url":"([^"]+)"/.exec(stderr);
-          if (match?.[1]) resolve(match[1]);
-        });
-        child.once("exit", (code) => reject(new Error(`HTTP server exited ${code}: ${stderr}`)));
-      });
-      const client = new Client({ name: "bench-http", version: "1.0.0" });
-      await client.connect(new StreamableHTTPClientTransport(new URL(url)));
-      const call = async () => {
-        const result = (await client.callTool(
-          { name: "check_passive_liveness", arguments: { image_path: path.basename(FIXTURE) } },
-          undefined,
-          { timeout: 120_000 },
-        )) as CallToolResult;
-        if (result.isError) throw new Error(`check failed: ${JSON.stringify(result.content).slice(0, 300)}`);
-      };
-      await call(); // load the lazy modules outside the timing
-      let next = 0;
-      const t0 = performance.now();
-      await Promise.all(
-        Array.from({ length: 16 }, async () => {
-          while (next < 64) {
-            next++;
-            await call();
-          }
-        }),
-      );
-      walls.push(performance.now() - t0);
-      await client.close();
+      await server.call(); // load the lazy modules outside the timing
+      walls.push(await sixtyFourAtSixteen(server.call));
     } finally {
-      child.kill("SIGTERM");
+      await server.close();
       await double.close();
     }
   }
@@ -370,36 +322,6 @@ async function httpConcurrency(rows: Row[]): Promise<void> {
     met: wall.median <= 880,
     note: `HTTP / stdio wall: ${(wall.median / stdioConcurrencyMedianMs).toFixed(2)}`,
   });
-}
-
-/** The double on a worker thread; `connections` counts TCP connections accepted so far. */
-async function startWorkerDouble(delayMs: number) {
-  const worker = new Worker(new URL("./double-worker.js", import.meta.url), { workerData: { delayMs } });
-  const next = <T>(key: string) =>
-    new Promise<T>((resolve) => {
-      const onMessage = (message: Record<string, T>) => {
-        if (key in message) {
-          worker.off("message", onMessage);
-          resolve(message[key] as T);
-        }
-      };
-      worker.on("message", onMessage);
-    });
-  const url = await next<string>("url");
-  return {
-    url,
-    connections: async () => {
-      const answer = next<number>("connections");
-      worker.postMessage("connections");
-      return answer;
-    },
-    close: async () => {
-      const closed = next<boolean>("closed");
-      worker.postMessage("close");
-      await closed;
-      await worker.terminate();
-    },
-  };
 }
 
 async function memory(rows: Row[], dir: string, double: DiditDouble): Promise<void> {
@@ -636,6 +558,8 @@ async function main(): Promise<void> {
     await concurrency(rows);
     log("concurrency over HTTP...");
     await httpConcurrency(rows);
+    log("shared budget on Redis...");
+    rows.push(...(await benchSharedState(QUICK)));
     log("memory...");
     await memory(rows, dir, double);
     log("burst...");

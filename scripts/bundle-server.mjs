@@ -2,9 +2,10 @@
 // Bundles the server into dist/index.js (the bin) so a start loads one file instead of ~200 modules: what made our
 // cold start slower than a bare SDK server. Runs after tsc (which still writes dist/**, used by scripts and tests).
 // Lazy imports stay lazy: each dynamic import() becomes its own chunk in dist/chunks/, loaded on first use.
-// The optional pre-check engine packages are loaded by resolved path at run time, so they are never bundled. undici
-// and prom-client (CommonJS, loaded on first use) stay plain dependencies: esbuild's wrapper for a dynamically
-// imported CommonJS module lost undici's named exports ("Pool is not a constructor"), and both are lazy anyway.
+// The optional pre-check engine packages are loaded by resolved path at run time, so they are never bundled. undici,
+// prom-client and ioredis (CommonJS, loaded on first use; ioredis only with DIDIT_REDIS_URL) stay plain dependencies:
+// esbuild's wrapper for a dynamically imported CommonJS module lost undici's named exports ("Pool is not a
+// constructor"), and all three are lazy anyway.
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { build } from "esbuild";
@@ -12,6 +13,7 @@ import { build } from "esbuild";
 const ROOT = path.resolve(import.meta.dirname, "..");
 const DIST = path.join(ROOT, "dist");
 const EXTERNAL = [
+  "ioredis",
   "undici",
   "prom-client",
   "@vladmandic/human",

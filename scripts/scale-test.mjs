@@ -17,12 +17,18 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "32" },
     "latency-ms": { type: "string", default: "200" },
     ci: { type: "boolean", default: false },
+    // One Redis shared by the replicas (DIDIT_REDIS_URL): the run must end with exactly --budget uploads.
+    redis: { type: "boolean", default: false },
+    "redis-server": { type: "string", default: "redis-server" },
+    budget: { type: "string", default: "100" },
   },
 });
 const REPLICAS = Number(values.replicas);
 const CALLS = Number(values.calls);
 const CONCURRENCY = Number(values.concurrency);
 const LATENCY = Number(values["latency-ms"]);
+const REDIS_BINARY = values.redis ? values["redis-server"] : undefined;
+const BUDGET = Number(values.budget);
 const TEST_API_KEY = "test-key-0123456789abcdef";
 const log = (m) => process.stderr.write(`scale-test: ${m}\n`);
 
@@ -34,6 +40,16 @@ function startDouble() {
     worker.once("message", ({ url }) =>
       resolve({
         url,
+        requests: () =>
+          new Promise((r) => {
+            const onMessage = (m) => {
+              if (m.requests === undefined) return;
+              worker.off("message", onMessage);
+              r(m.requests);
+            };
+            worker.on("message", onMessage);
+            worker.postMessage("requests");
+          }),
         close: async () => {
           const closed = new Promise((r) => worker.on("message", (m) => m.closed && r()));
           worker.postMessage("close");
@@ -45,15 +61,16 @@ function startDouble() {
   });
 }
 
-function startReplica(doubleUrl) {
+function startReplica(doubleUrl, redisUrl) {
   const child = spawn(process.execPath, [path.join(ROOT, "dist/index.js"), "--http", "--port", "0"], {
     env: {
       PATH: process.env.PATH ?? "",
       HOME: os.tmpdir(),
       DIDIT_API_KEY: TEST_API_KEY,
       DIDIT_BASE_URL: doubleUrl,
-      DIDIT_MAX_CHECKS_PER_MINUTE: "10000",
+      DIDIT_MAX_CHECKS_PER_MINUTE: redisUrl ? String(BUDGET) : "10000",
       DIDIT_HTTP_MAX_IN_FLIGHT: "1000",
+      ...(redisUrl ? { DIDIT_REDIS_URL: redisUrl } : {}),
     },
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -115,6 +132,24 @@ ${replicas.map((r) => `    server 127.0.0.1:${r.port};`).join("\n")}
   throw new Error(`nginx did not answer: ${stderr}`);
 }
 
+async function startRedis(dir) {
+  const port = await freePort();
+  const child = spawn(
+    REDIS_BINARY,
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  await new Promise((resolve, reject) => {
+    child.stdout.on("data", (d) => {
+      out += d;
+      if (out.includes("Ready to accept connections")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`redis-server exited ${code}: ${out}`)));
+  });
+  return { child, url: `redis://127.0.0.1:${port}/0` };
+}
+
 async function freePort() {
   const { createServer } = await import("node:net");
   return new Promise((resolve) => {
@@ -142,11 +177,16 @@ const dir = await mkdtemp(path.join(os.tmpdir(), "scale-test-"));
 const double = await startDouble();
 const replicas = [];
 let nginx;
+let redis;
 let errors = 0;
+let refused = 0;
 try {
-  for (let i = 0; i < REPLICAS; i++) replicas.push(await startReplica(double.url));
+  if (REDIS_BINARY) redis = await startRedis(dir);
+  for (let i = 0; i < REPLICAS; i++) replicas.push(await startReplica(double.url, redis?.url));
   nginx = await startNginx(replicas, dir);
-  log(`${REPLICAS} replicas behind nginx at ${nginx.url}; Didit double answering in ${LATENCY} ms`);
+  log(
+    `${REPLICAS} replicas behind nginx at ${nginx.url}; Didit double answering in ${LATENCY} ms${redis ? `; one Redis, a shared budget of ${BUDGET}` : ""}`,
+  );
   const image = (await readFile(path.join(ROOT, "test/fixtures/live_silentface_T1.jpg"))).toString("base64");
   const client = new Client({ name: "scale-test", version: "1.0.0" });
   await client.connect(new StreamableHTTPClientTransport(new URL(nginx.url)));
@@ -170,7 +210,14 @@ try {
             undefined,
             { timeout: 60_000 },
           );
-          if (r.isError || r.structuredContent?.vendor_data !== `scale-${n}`) errors++;
+          // With a shared budget, a refusal is expected once it is spent: counted apart, never an error.
+          if (
+            redis &&
+            r.isError &&
+            /^Error \[rate_limited\]: This server allows/.test(r.content?.[0]?.text ?? "")
+          )
+            refused++;
+          else if (r.isError || r.structuredContent?.vendor_data !== `scale-${n}`) errors++;
         } catch {
           errors++;
         }
@@ -185,6 +232,9 @@ try {
   const perReplica = after.map((a, i) => a - (before[i] ?? 0));
   const ideal = Math.ceil(CALLS / CONCURRENCY) * LATENCY;
   await client.close();
+  // The warm-up calls spend budget too: every upload, warm-up or not, counts against the one budget.
+  const uploads = redis ? await double.requests() : undefined;
+  if (redis && uploads !== BUDGET) errors++;
   const result = {
     replicas: REPLICAS,
     calls: CALLS,
@@ -198,14 +248,16 @@ try {
     load_average_1m: Number(os.loadavg()[0]?.toFixed(1)),
     cores: os.cpus().length,
     errors,
+    ...(redis ? { budget: BUDGET, uploads, refused } : {}),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   log(
-    `${CALLS} calls @${CONCURRENCY}: wall ${result.wall_ms} ms vs ideal ${ideal} ms (x${result.wall_over_ideal}); per replica ${perReplica.join(" / ")}; server CPU ${result.server_cpu_ms_per_call} ms/call; load ${result.load_average_1m} on ${result.cores} cores; errors ${errors}`,
+    `${CALLS} calls @${CONCURRENCY}: wall ${result.wall_ms} ms vs ideal ${ideal} ms (x${result.wall_over_ideal}); per replica ${perReplica.join(" / ")}; server CPU ${result.server_cpu_ms_per_call} ms/call; load ${result.load_average_1m} on ${result.cores} cores; errors ${errors}${redis ? `; shared budget ${BUDGET}: ${result.uploads} uploads at Didit, ${refused} refused (${result.uploads === BUDGET ? "held exactly" : "NOT held"})` : ""}`,
   );
 } finally {
   nginx?.child.kill("SIGTERM");
   for (const r of replicas) r.child.kill("SIGTERM");
+  redis?.child.kill("SIGKILL");
   await double.close();
   await rm(dir, { recursive: true, force: true });
 }

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { ALLOW_URL_HOSTS_SETTING, createUrlPolicy } from "./images/url-policy.js";
 import { parseKnownOptions } from "./known-options.js";
 import { SPOOF_MODEL_FILES } from "./precheck/loader.js";
+import { parseSharedStore, type SharedStoreConfig } from "./shared-state/redis-url.js";
 
 export const DEFAULT_BASE_URL = "https://verification.didit.me";
 export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
@@ -60,6 +61,8 @@ export interface HttpConfig {
   readonly bodyTimeoutMs: number;
   /** Each caller's share of the per-minute check budget (the process budget, maxChecksPerMinute, still applies). */
   readonly maxChecksPerMinutePerToken: number;
+  /** DIDIT_REDIS_URL: budgets and Didit's 429 pauses shared by every replica; undefined: counted per process. */
+  readonly sharedStore: SharedStoreConfig | undefined;
 }
 
 const DEFAULT_CHECKS_PER_MINUTE = 30;
@@ -153,6 +156,8 @@ const envSchema = z.object({
     minNote: "1 s",
     maxNote: "5 min",
   }),
+  DIDIT_REDIS_URL: z.string().optional(),
+  DIDIT_REDIS_FALLBACK_PER_MINUTE: wholeNumber("DIDIT_REDIS_FALLBACK_PER_MINUTE", 1, 10_000),
 });
 
 /**
@@ -377,6 +382,8 @@ function httpConfig(
     (o) => o.replace(/\/+$/, "").toLowerCase(),
   );
   const maxInFlight = e.DIDIT_HTTP_MAX_IN_FLIGHT ?? 64;
+  const shared = parseSharedStore(e.DIDIT_REDIS_URL, e.DIDIT_REDIS_FALLBACK_PER_MINUTE);
+  if (!shared.ok) throw new ConfigError(`${shared.error}.`);
   return Object.freeze({
     host,
     port,
@@ -391,6 +398,7 @@ function httpConfig(
     bodyTimeoutMs: e.DIDIT_HTTP_BODY_TIMEOUT_MS ?? 10_000,
     maxChecksPerMinutePerToken:
       e.DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN ?? e.DIDIT_MAX_CHECKS_PER_MINUTE ?? DEFAULT_CHECKS_PER_MINUTE,
+    sharedStore: shared.store,
   });
 }
 

@@ -55,6 +55,8 @@ Environment, --http only:
   DIDIT_HTTP_MAX_IN_FLIGHT    MCP requests handled at once; more get 503 (default 64)
   DIDIT_HTTP_MAX_IN_FLIGHT_PER_TOKEN  Each token's share of those; more get 429 (default: half)
   DIDIT_HTTP_BODY_TIMEOUT_MS  How long a request body may take to arrive; then 408 (default 10000)
+  DIDIT_REDIS_URL             redis:// or rediss:// URL: one budget (and Didit's 429 pauses) for every replica
+  DIDIT_REDIS_FALLBACK_PER_MINUTE  Checks per minute each process may make alone while Redis is down (default: none)
 
 CLI (commands; options may come before or after the command; <command> --help for one command):
 ${CLI_USAGE}`;

@@ -23,13 +23,7 @@ export function createCheckBudget(
   };
   const refusal = (count = 1) => {
     const t = now();
-    const waitS = Math.max(1, Math.ceil(((recent[0] ?? t) + 60_000 - t) / 1000));
-    return new ToolFailure(
-      "rate_limited",
-      `This server allows ${perMinute} checks per minute (${setting}) and ${count > 1 ? `fewer than the ${count} this call needs are left` : "that budget is spent"}; no request was sent to Didit.`,
-      `Wait ${waitS} s. If you are retrying the same photo in a loop, stop: ask the person for a new photo or hand the case to a human.`,
-      waitS,
-    );
+    return budgetRefusal(perMinute, setting, count, (recent[0] ?? t) + 60_000 - t);
   };
   const reserve = (count = 1) => {
     if (!tryReserve(count)) throw refusal(count);
@@ -58,14 +52,39 @@ export function createCheckBudget(
   });
 }
 
-/** Reserves `count` checks at once (all or none, or throws `rate_limited`); `release` returns unused ones. */
+/**
+ * The `rate_limited` failure of a spent per-minute budget, whoever counts it (this process, or the shared store
+ * in src/shared-state/): `waitMs` is when its oldest check leaves the minute.
+ */
+export function budgetRefusal(
+  perMinute: number,
+  setting: string,
+  count: number,
+  waitMs: number,
+): ToolFailure {
+  const waitS = Math.max(1, Math.ceil(waitMs / 1000));
+  return new ToolFailure(
+    "rate_limited",
+    `This server allows ${perMinute} checks per minute (${setting}) and ${count > 1 ? `fewer than the ${count} this call needs are left` : "that budget is spent"}; no request was sent to Didit.`,
+    `Wait ${waitS} s. If you are retrying the same photo in a loop, stop: ask the person for a new photo or hand the case to a human.`,
+    waitS,
+  );
+}
+
+/**
+ * Reserves `count` checks at once (all or none, or throws `rate_limited`); `release` returns unused ones. Both
+ * may be asynchronous (a budget shared through Redis): callers await them.
+ */
 export interface CheckBudget {
-  (count?: number): void;
-  release(count?: number): void;
+  (count?: number): void | Promise<void>;
+  release(count?: number): void | Promise<void>;
 }
 
 /** One budget, with what sharing it out (src/transports/http/budgets.ts) and pacing a batch need. */
 export interface MinuteBudget extends CheckBudget {
+  /** This process's count: synchronous, so a caller may reserve without awaiting (the batch's pacing). */
+  (count?: number): void;
+  release(count?: number): void;
   /** The reservation without the throw: true when all `count` were taken, false when none were. */
   tryReserve(count: number): boolean;
   /** The `rate_limited` failure a refused reservation of `count` throws, as of now. */

@@ -18,6 +18,8 @@ const MAX_RETRIES = 2;
 /** Longest single wait we honour from Retry-After, and for all retries of one call, well under a client's 60 s. */
 const MAX_RETRY_WAIT_MS = 10_000;
 const MAX_TOTAL_RETRY_WAIT_MS = 20_000;
+/** Longest pause a 429 starts for the callers sharing a backoff: Didit's window is one minute. */
+const MAX_SHARED_PAUSE_MS = 60_000;
 const CONNECT_RETRY_DELAYS_MS = [250, 1000];
 const CONNECT_ERROR_CODES = new Set([
   "ECONNREFUSED",
@@ -142,6 +144,7 @@ export function createDiditClient(options: DiditClientOptions): DiditHttpClient 
     uploading: string,
   ): Promise<{ status: number; bodyText: string; retryAfterS?: number | undefined }> {
     const path = `${prefix}${endpoint}`;
+    const deadlineAt = Date.now() + options.timeoutMs;
     const deadline = AbortSignal.timeout(options.timeoutMs);
     const signal = call.signal ? AbortSignal.any([deadline, call.signal]) : deadline;
     const abortFailure = () =>
@@ -159,7 +162,10 @@ export function createDiditClient(options: DiditClientOptions): DiditHttpClient 
         attempt === 0 ? `Uploading ${uploading} to Didit` : `Uploading again (attempt ${attempt + 1})`,
       );
       if (options.backoff) {
-        await options.backoff.ready(signal).catch(() => undefined);
+        await options.backoff.ready(signal, deadlineAt).catch((error: unknown) => {
+          // A pause longer than this call can wait: refused before sending. An abort is reported below.
+          if (error instanceof ToolFailure) throw error;
+        });
         if (signal.aborted) throw abortFailure();
       }
       let activePool: Pool;
@@ -212,9 +218,11 @@ export function createDiditClient(options: DiditClientOptions): DiditHttpClient 
 
       const status = response.statusCode;
       if (status === 429) {
-        const retryAfterS = parseRetryAfter(response.headers["retry-after"]);
+        const retryAfterS =
+          parseRetryAfter(response.headers["retry-after"]) ??
+          parseRateLimitReset(response.headers["x-ratelimit-reset"]);
         const waitMs = (retryAfterS ?? 1) * 1000;
-        options.backoff?.pause(Math.min(waitMs, MAX_RETRY_WAIT_MS));
+        options.backoff?.pause(Math.min(waitMs, MAX_SHARED_PAUSE_MS));
         if (
           attempt < MAX_RETRIES &&
           waitMs <= MAX_RETRY_WAIT_MS &&
@@ -419,11 +427,23 @@ async function readBounded(
 
 function parseRetryAfter(value: string | string[] | undefined): number | undefined {
   const raw = Array.isArray(value) ? value[0] : value;
-  if (raw === undefined) return undefined;
+  // A blank header is no header (Number("") would read it as 0 s).
+  if (raw === undefined || raw.trim() === "") return undefined;
   const seconds = Number(raw);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
   const date = Date.parse(raw);
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+/**
+ * X-RateLimit-Reset, used when a 429 has no Retry-After: seconds until the window resets, or (a value past 10^9)
+ * the epoch second it resets at; the contract documents the header, not its form, so both are read.
+ */
+function parseRateLimitReset(value: string | string[] | undefined): number | undefined {
+  const raw = Array.isArray(value) ? value[0] : value;
+  const seconds = raw === undefined || raw.trim() === "" ? Number.NaN : Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) return undefined;
+  return Math.ceil(seconds > 1e9 ? Math.max(0, seconds - Date.now() / 1000) : seconds);
 }
 
 function errorCode(error: unknown): string | undefined {

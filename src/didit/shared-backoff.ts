@@ -7,8 +7,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 export interface SharedBackoff {
   /** Holds new requests for `ms` from now (a longer pause already in force is kept). */
   pause(ms: number): void;
-  /** Resolves when no pause is in force; rejects when `signal` aborts while waiting. */
-  ready(signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves when no pause is in force; rejects when `signal` aborts while waiting. A pause shared with other
+   * replicas (src/shared-state/) may instead reject with a `rate_limited` ToolFailure when it outlasts `deadlineAt`
+   * (epoch ms): then nothing is sent.
+   */
+  ready(signal?: AbortSignal, deadlineAt?: number): Promise<void>;
   /** How many times a pause was started, for the summary. */
   readonly pauses: number;
 }

@@ -10,10 +10,10 @@ import type { FaceMatchAssessment } from "./result.js";
 
 /** What both face flows need: the liveness check's pieces, with a budget and a consent that cover several images. */
 export interface FaceFlowDeps extends Omit<LivenessCheckDeps, "reserveCheck" | "confirmUpload"> {
-  /** Reserves `count` checks of the per-process budget at once; throws rate_limited when they are not left. */
-  reserveCheck?: ((count?: number) => void) | undefined;
-  /** Returns reserved checks that were not made. */
-  releaseCheck?: ((count?: number) => void) | undefined;
+  /** Reserves `count` checks of the budget at once; throws (or rejects with) rate_limited when they are not left. */
+  reserveCheck?: ((count?: number) => void | Promise<void>) | undefined;
+  /** Returns reserved checks that were not made; awaited (a shared budget's release is a round trip to Redis). */
+  releaseCheck?: ((count?: number) => unknown) | undefined;
   /** One confirmation for every image of the call; throws consent_declined when not given. */
   confirmUpload?:
     | ((images: readonly LoadedImage[], signal: AbortSignal, purpose: string) => Promise<void>)
@@ -53,7 +53,7 @@ export async function runFaceMatch(
       call.signal ?? new AbortController().signal,
       "for a face match? It costs one credit",
     );
-    deps.reserveCheck?.(1);
+    await deps.reserveCheck?.(1);
     upload.started = true;
     const response = await client.matchFaces(images.user, images.ref, params, call);
     return markSandbox(assessFaceMatch(response), deps.sandbox);

@@ -76,7 +76,7 @@ async function verifyLoaded(
     "for a liveness check and, only if it passes, a face match? It costs up to two credits",
   );
   // Both checks are reserved together: a budget with room for only one must not buy a liveness with no match.
-  deps.reserveCheck?.(2);
+  await deps.reserveCheck?.(2);
   const credit = deps.sandbox ? 0 : 1;
   upload.started = true;
 
@@ -86,12 +86,12 @@ async function verifyLoaded(
     const response = await client.checkPassiveLiveness(images.user, livenessParams, call);
     liveness = markSandbox(assessLiveness(response, { includeFaceAttributes: false }), deps.sandbox);
   } catch (error) {
-    deps.releaseCheck?.(1);
+    await deps.releaseCheck?.(1);
     throw error;
   }
 
   if (!livenessAllowsMatch(liveness)) {
-    deps.releaseCheck?.(1);
+    await deps.releaseCheck?.(1);
     const result: SelfieVerification = {
       identity_verified: false,
       next_action: liveness.next_action,
@@ -108,7 +108,7 @@ async function verifyLoaded(
     ? "The liveness check before it was answered (sandbox: no credit used)"
     : `The liveness check before it was answered and used one credit (request_id ${liveness.request_id})`;
   if (call.signal?.aborted) {
-    deps.releaseCheck?.(1);
+    await deps.releaseCheck?.(1);
     throw new ToolFailure(
       "cancelled",
       `The verification was cancelled by the client after the liveness check; no face match was requested. ${spent}.`,

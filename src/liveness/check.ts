@@ -26,8 +26,8 @@ export interface LivenessCheckDeps extends ImageSources {
   client: DiditClient | undefined;
   /** True when `client` is the offline sandbox responder: results say they are not real verdicts. */
   sandbox?: boolean;
-  /** Throws rate_limited when the per-process budget is spent. */
-  reserveCheck?: () => void;
+  /** Throws (or rejects with) rate_limited when the budget is spent. */
+  reserveCheck?: () => void | Promise<void>;
   /** Asks the user before an upload when consent is required; throws consent_declined otherwise. */
   confirmUpload?: ((image: LoadedImage, signal: AbortSignal) => Promise<void>) | undefined;
   /** Bounds the checks holding an image at once; a slot is taken before the image is loaded. */
@@ -67,7 +67,7 @@ export async function runLivenessCheck(
     const image = await loadImage(request, await imageOptions(deps, call.signal));
     call.onImageLoaded?.("image", image);
     if (deps.confirmUpload) await deps.confirmUpload(image, call.signal ?? new AbortController().signal);
-    deps.reserveCheck?.();
+    await deps.reserveCheck?.();
     // Conservative on purpose: from here a failure may have been billed, even one raised before the first byte left.
     upload.started = true;
     const response = await client.checkPassiveLiveness(image, params, call);

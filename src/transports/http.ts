@@ -12,7 +12,12 @@ import { TOOL_NAMES } from "../tools/index.js";
 import { packageVersion } from "../version.js";
 import { type Caller, createAuthenticator } from "./http/auth.js";
 import { discardBody, readJsonBody } from "./http/body.js";
-import { createCallerBudgets, createCallerShares, createRequestSlots } from "./http/budgets.js";
+import {
+  createCallerBudgets,
+  createCallerShares,
+  createRequestSlots,
+  type ShareScope,
+} from "./http/budgets.js";
 import { cancelledRequestId, createCallRegistry, requestId } from "./http/calls.js";
 import { isHostAllowed, isOriginAllowed } from "./http/host-origin.js";
 import { createJsonLogger } from "./http/json-log.js";
@@ -42,15 +47,28 @@ interface RequestLog {
  */
 export async function runHttp(config: Config): Promise<void> {
   const http = config.http as HttpConfig;
-  const redact = createRedactor([config.apiKey, ...http.tokens]);
+  const redact = createRedactor([config.apiKey, ...http.tokens, ...(http.sharedStore?.secrets ?? [])]);
   const logger = createJsonLogger(redact);
   const metrics = createHttpMetrics();
   const auth = createAuthenticator(http, logger);
-  const baseClient = selectLivenessClient(config);
+  const onRefused = (scope: ShareScope) => metrics.rateLimited.inc({ scope });
+  // DIDIT_REDIS_URL: budgets and 429 pauses shared by every replica. Without it nothing of Redis is even loaded.
+  const shared = http.sharedStore
+    ? await (await import("../shared-state/index.js")).openSharedState({
+        store: http.sharedStore,
+        apiKey: config.apiKey,
+        perMinute: config.maxChecksPerMinute,
+        perMinutePerCaller: http.maxChecksPerMinutePerToken,
+        registry: metrics.registry,
+        log: (level, message) => logger.log(level, message),
+        onRefused,
+      })
+    : undefined;
+  const baseClient = selectLivenessClient(config, shared ? { backoff: shared.backoff } : {});
   const client = baseClient ? instrumentClient(baseClient, metrics) : undefined;
-  const budgets = createCallerBudgets(config.maxChecksPerMinute, http.maxChecksPerMinutePerToken, (scope) =>
-    metrics.rateLimited.inc({ scope }),
-  );
+  const budgets =
+    shared?.budgets ??
+    createCallerBudgets(config.maxChecksPerMinute, http.maxChecksPerMinutePerToken, onRefused);
   const deadlineMs = config.timeoutMs + DEADLINE_MARGIN_MS;
   const version = packageVersion();
 
@@ -313,14 +331,20 @@ export async function runHttp(config: Config): Promise<void> {
       return "healthz";
     }
     if (path === "/readyz") {
+      const store = (await shared?.readiness()) ?? {};
       const reason = stopping
         ? "shutting down"
         : !(config.sandbox || config.apiKey)
           ? "DIDIT_API_KEY is not set (and not in sandbox mode)"
-          : slots.held >= slots.max
-            ? `saturated: ${slots.held} of ${slots.max} requests in flight (DIDIT_HTTP_MAX_IN_FLIGHT)`
-            : undefined;
-      send(res, reason ? 503 : 200, reason ? { status: "not_ready", reason } : { status: "ready" });
+          : (store.notReady ??
+            (slots.held >= slots.max
+              ? `saturated: ${slots.held} of ${slots.max} requests in flight (DIDIT_HTTP_MAX_IN_FLIGHT)`
+              : undefined));
+      send(
+        res,
+        reason ? 503 : 200,
+        reason ? { status: "not_ready", reason } : { status: "ready", degraded: store.degraded },
+      );
       return "readyz";
     }
     if (path === "/metrics") {
@@ -397,7 +421,7 @@ export async function runHttp(config: Config): Promise<void> {
     server.closeIdleConnections();
     const exit = (how: string) => {
       logger.event("info", "stopped", { how, in_flight: slots.held });
-      void (client?.close() ?? Promise.resolve()).finally(() => process.exit(0));
+      void Promise.allSettled([client?.close(), shared?.close()]).finally(() => process.exit(0));
     };
     const timer = setTimeout(() => exit("grace period over"), http.shutdownGraceMs);
     drained = () => {
@@ -419,6 +443,7 @@ export async function runHttp(config: Config): Promise<void> {
         ? `${http.tokens.length} static token(s)`
         : "none (loopback)",
     allowed_hosts: http.allowedHosts.join(","),
+    shared_state: shared ? "redis" : "per process",
     image_path: config.allowedDirs.length > 0 ? config.allowedDirs.join(",") : "disabled",
     tools: config.tools?.join(",") ?? "all",
   });

@@ -54,3 +54,30 @@ it("a 429 to one caller holds the next request of every caller sharing the backo
     await client.close();
   }
 });
+
+it("a 429 with X-RateLimit-Reset but no Retry-After pauses for the reset, in seconds or as an epoch second", async () => {
+  const paused: number[] = [];
+  const recording = { pauses: 0, pause: (ms: number) => paused.push(ms), ready: async () => {} };
+  const client = createDiditClient({
+    baseUrl: double.url,
+    apiKey: TEST_API_KEY,
+    timeoutMs: 10_000,
+    backoff: recording,
+    wait: async () => {},
+  });
+  const resetOnly = (reset: string) => {
+    const { headers, ...rest } = throttled(1) as Extract<ReturnType<typeof throttled>, { kind: "status" }>;
+    const { "retry-after": _, ...others } = headers ?? {};
+    return { ...rest, headers: { ...others, "x-ratelimit-reset": reset } };
+  };
+  try {
+    double.enqueue(resetOnly("4"), resetOnly(String(Math.floor(Date.now() / 1000) + 7)));
+    await client.checkPassiveLiveness(image, {});
+    expect(paused[0]).toBe(4_000);
+    // An epoch second 7 s ahead: 6-8 s, by where in its second the clock is.
+    expect(paused[1]).toBeGreaterThanOrEqual(6_000);
+    expect(paused[1]).toBeLessThanOrEqual(8_000);
+  } finally {
+    await client.close();
+  }
+});

@@ -31,6 +31,8 @@ export interface RecordedRequest {
   /** Every file part in order (face match sends user_image and ref_image). */
   files: RecordedFile[];
   bodyBytes: number;
+  /** performance.now() when the request was recorded (this process's clock): for timing tests. */
+  receivedAt: number;
   /** The status the double answered, once sent; a 200 is what Didit bills (none for a hang or a reset). */
   status?: number;
 }
@@ -697,7 +699,7 @@ function validate(
 // Server
 
 /** The record of the request each response answers, so the status is noted before the client can read it. */
-const answering = new WeakMap<ServerResponse, RecordedRequest>();
+const answering = new WeakMap<ServerResponse, Pick<RecordedRequest, "status">>();
 
 function noteStatus(res: ServerResponse, status: number): void {
   res.statusCode = status;
@@ -766,8 +768,10 @@ export async function startDiditDouble(options?: {
     connections: 0,
   };
 
-  const record = (r: RecordedRequest): void => {
-    state.requests.push(r);
+  const record = (r: Omit<RecordedRequest, "receivedAt">): void => {
+    // Stamped in place: the handler may still fill in the parts it parses after recording.
+    const stamped = Object.assign(r, { receivedAt: performance.now() });
+    state.requests.push(stamped);
     for (let i = waiters.length - 1; i >= 0; i--) {
       const w = waiters[i];
       if (w && state.requests.length >= w.count) {
@@ -841,7 +845,7 @@ export async function startDiditDouble(options?: {
     const headers = flattenHeaders(req);
     const contentType = headers["content-type"] ?? "";
     const path = req.url ?? "";
-    const recorded: RecordedRequest = {
+    const recorded: Omit<RecordedRequest, "receivedAt"> = {
       method: req.method ?? "",
       path,
       headers,

@@ -515,3 +515,62 @@ describe("createRedactor", () => {
     expect(redact("key abcd-efgh-ijkl")).toBe(`key ${REDACTED}`);
   });
 });
+
+describe("DIDIT_REDIS_URL (shared state for --http)", () => {
+  const HTTP = { ...NO_ARGS, http: true };
+  const PASSWORD = "s3cret-redis-pass";
+
+  it("accepts redis:// and rediss:// with an ACL user, a password and a database; the password is redacted", async () => {
+    for (const url of [
+      "redis://127.0.0.1:6379",
+      `redis://didit:${PASSWORD}@redis.internal:6380/2`,
+      `rediss://:${encodeURIComponent(`${PASSWORD}/+`)}@cache.example.com`,
+    ]) {
+      const config = await loadConfig(HTTP, { DIDIT_REDIS_URL: url });
+      expect(config.http?.sharedStore?.url).toBe(url);
+      expect(config.http?.sharedStore?.fallbackPerMinute).toBeUndefined();
+      if (url.includes(PASSWORD)) {
+        const redact = createRedactor([...(config.http?.sharedStore?.secrets ?? [])]);
+        expect(redact(`failed: ${PASSWORD}/+ and ${encodeURIComponent(`${PASSWORD}/+`)}`)).not.toContain(
+          "s3cret",
+        );
+      }
+    }
+    const fallback = await loadConfig(HTTP, {
+      DIDIT_REDIS_URL: "redis://localhost",
+      DIDIT_REDIS_FALLBACK_PER_MINUTE: "3",
+    });
+    expect(fallback.http?.sharedStore?.fallbackPerMinute).toBe(3);
+  });
+
+  it("without it, nothing is shared", async () => {
+    expect((await loadConfig(HTTP, {})).http?.sharedStore).toBeUndefined();
+    expect((await loadConfig(HTTP, { DIDIT_REDIS_URL: "  " })).http?.sharedStore).toBeUndefined();
+  });
+
+  it("refuses a malformed value at start-up with a message that never quotes it", async () => {
+    const cases: [string, RegExp][] = [
+      [`redis//didit:${PASSWORD}@cache-7f3a`, /DIDIT_REDIS_URL is not a valid URL/],
+      [`http://didit:${PASSWORD}@cache-7f3a:6379`, /must start with redis:\/\/ or rediss:\/\//],
+      [`redis://didit:${PASSWORD}@cache-7f3a:6379/cache`, /path must be a database number/],
+      [`redis://didit:${PASSWORD}@cache-7f3a:6379/0#${PASSWORD}`, /must not contain a fragment/],
+      [`redis://didit:${PASSWORD}@cache-7f3a:99999`, /not a valid URL/],
+    ];
+    for (const [url, message] of cases) {
+      const error = await configErrorOf(loadConfig(HTTP, { DIDIT_REDIS_URL: url }));
+      expect(error.message).toMatch(message);
+      expect(error.message).not.toContain(PASSWORD);
+      expect(error.message).not.toContain("cache-7f3a");
+    }
+  });
+
+  it("DIDIT_REDIS_FALLBACK_PER_MINUTE needs DIDIT_REDIS_URL and a whole number", async () => {
+    expect(
+      (await configErrorOf(loadConfig(HTTP, { DIDIT_REDIS_FALLBACK_PER_MINUTE: "5" }))).message,
+    ).toContain("only applies with DIDIT_REDIS_URL");
+    const error = await configErrorOf(
+      loadConfig(HTTP, { DIDIT_REDIS_URL: "redis://localhost", DIDIT_REDIS_FALLBACK_PER_MINUTE: "0" }),
+    );
+    expect(error.message).toContain("DIDIT_REDIS_FALLBACK_PER_MINUTE must be at least 1");
+  });
+});

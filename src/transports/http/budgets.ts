@@ -67,9 +67,11 @@ export function createCallerBudgets(
   perMinutePerCaller: number,
   onRefused: (scope: ShareScope) => void,
   now: () => number = Date.now,
+  // The settings the refusals name (the shared store's local fallback has a setting of its own).
+  settings = { whole: "DIDIT_MAX_CHECKS_PER_MINUTE", share: "DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN" },
 ): (tokenId: string) => CheckBudget {
-  const shares = createCallerShares(createCheckBudget(perMinute, now), () =>
-    createCheckBudget(perMinutePerCaller, now, "DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN"),
+  const shares = createCallerShares(createCheckBudget(perMinute, now, settings.whole), () =>
+    createCheckBudget(perMinutePerCaller, now, settings.share),
   );
   return (tokenId) => {
     const share = shares(tokenId);
