@@ -13,15 +13,15 @@ import {
 import { runDoctor } from "./cli/doctor.js";
 import { runFaceCommand } from "./cli/face-commands.js";
 import { figureText, scoreText } from "./cli/figures.js";
-import { ConfigError } from "./config.js";
-import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "./errors.js";
+import { ConfigError } from "./config/config.js";
+import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "./core/errors.js";
+import { createRedactor } from "./core/redact.js";
 import { createUrlPolicy } from "./images/url-policy.js";
 import { runLivenessCheck } from "./liveness/check.js";
 import type { LivenessAssessment } from "./liveness/result.js";
 import { selectLivenessClient } from "./liveness/select-client.js";
 import { precheckFaceImage } from "./precheck/check.js";
 import type { PrecheckOutput } from "./precheck/types.js";
-import { createRedactor } from "./redact.js";
 import { findWarning, KNOWN_TAGS, LOCAL_ONLY_TAGS } from "./warnings/catalog.js";
 import { explainWarning } from "./warnings/explain.js";
 

@@ -1,6 +1,6 @@
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { formatBytes } from "./byte-size.js";
-import { ToolFailure } from "./errors.js";
+import { formatBytes } from "./core/byte-size.js";
+import { ToolFailure } from "./core/errors.js";
 import type { LoadedImage } from "./images/load-image.js";
 
 /** Asks before an upload; throws consent_declined unless the person confirmed. */

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { runCommandLine, splitCommand } from "./cli/command-line.js";
 import { CLI_USAGE } from "./cli.js";
-import { ConfigError, loadConfig, parseServerArgs } from "./config.js";
-import { createRedactor } from "./redact.js";
-import { runStdio } from "./transports/stdio.js";
-import { packageVersion } from "./version.js";
+import { ConfigError, loadConfig, parseServerArgs } from "./config/config.js";
+import { createRedactor } from "./core/redact.js";
+import { packageVersion } from "./core/version.js";
+import { runStdio } from "./transports/stdio/stdio.js";
 
 const USAGE = `Usage: didit-passive-liveness-mcp [--allow-dir DIR]... [--allow-hardlinks] [--allow-url-host H]... [--sandbox]
                                   [--tools LIST]
@@ -98,7 +98,7 @@ async function main(argv: string[]): Promise<number | undefined> {
   const config = await loadConfig(args, process.env);
   if (config.http) {
     // Loaded only in HTTP mode: node:http, jose and prom-client stay out of the stdio cold start.
-    const { runHttp } = await import("./transports/http.js");
+    const { runHttp } = await import("./transports/http/http.js");
     await runHttp(config);
   } else {
     await runStdio(config);

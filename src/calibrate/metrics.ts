@@ -9,7 +9,7 @@
  *   overall as the maximum over the types, as 30107-3 asks (the worst species sets the level).
  * Pure: no I/O, no clock.
  */
-import { ToolFailure } from "../errors.js";
+import { ToolFailure } from "../core/errors.js";
 
 /** z for a two-sided 95% interval. */
 const Z95 = 1.959963984540054;

@@ -12,13 +12,13 @@ import {
   typedImagePath,
   usageError,
 } from "../cli/command-options.js";
-import type { Config } from "../config.js";
+import type { Config } from "../config/config.js";
+import { parseKnownOptions } from "../config/known-options.js";
+import { asToolFailure, type ErrorCode, ToolFailure } from "../core/errors.js";
+import { packageVersion } from "../core/version.js";
 import type { DiditClient } from "../didit/client.js";
-import { asToolFailure, type ErrorCode, ToolFailure } from "../errors.js";
-import { parseKnownOptions } from "../known-options.js";
 import { runLivenessCheck } from "../liveness/check.js";
 import { selectLivenessClient } from "../liveness/select-client.js";
-import { packageVersion } from "../version.js";
 import { type Calibration, computeCalibration, percent, type ScoredSample, type Target } from "./metrics.js";
 import { type CalibrationInputs, inputParts, keyThresholds, renderReport } from "./report.js";
 

@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import { realpath } from "node:fs/promises";
 import path from "node:path";
 import type { parseArgs } from "node:util";
-import { type Config, loadConfig } from "../config.js";
-import { ToolFailure } from "../errors.js";
+import { type Config, loadConfig } from "../config/config.js";
+import { parseKnownOptions } from "../config/known-options.js";
+import { ToolFailure } from "../core/errors.js";
 import { type LoadedImage, loadImage } from "../images/load-image.js";
-import { parseKnownOptions } from "../known-options.js";
 import { thresholdProblem } from "../liveness/threshold.js";
 
 // The option parsing every command shares. A leaf module: calibrate/run.ts cannot import cli.ts, whose usage text

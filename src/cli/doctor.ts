@@ -1,8 +1,8 @@
-import { type Config, ConfigError, loadConfig, parseServerArgs } from "../config.js";
+import { type Config, ConfigError, loadConfig, parseServerArgs } from "../config/config.js";
+import { ToolFailure } from "../core/errors.js";
+import { createRedactor } from "../core/redact.js";
+import { packageVersion } from "../core/version.js";
 import { createDiditClient } from "../didit/client.js";
-import { ToolFailure } from "../errors.js";
-import { createRedactor } from "../redact.js";
-import { packageVersion } from "../version.js";
 
 /** The Node floor in package.json's engines (undici 7 needs 20.18.1). */
 const MIN_NODE: readonly [number, number, number] = [20, 18, 1];

@@ -1,5 +1,5 @@
 import { EXIT } from "../cli.js";
-import { loadConfig } from "../config.js";
+import { loadConfig } from "../config/config.js";
 import { runFaceMatch } from "../face-match/match.js";
 import { createImagePrecheck } from "../face-match/precheck.js";
 import type { FaceMatchAssessment, SelfieVerification } from "../face-match/result.js";

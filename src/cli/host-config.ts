@@ -1,8 +1,8 @@
 import { statSync } from "node:fs";
 import path from "node:path";
 import type { CliIO } from "../cli.js";
-import { expandHome } from "../config.js";
-import { installKind } from "../install-kind.js";
+import { expandHome } from "../config/config.js";
+import { installKind } from "../core/install-kind.js";
 import { parse, usageError } from "./command-options.js";
 
 // `didit-passive-liveness-mcp config <host>`: the host's configuration snippet for THIS copy (the Node.js running it

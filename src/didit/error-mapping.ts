@@ -1,4 +1,4 @@
-import { ToolFailure, truncate } from "../errors.js";
+import { ToolFailure, truncate } from "../core/errors.js";
 
 const EXCERPT_CHARS = 300;
 const MAY_HAVE_BILLED =

@@ -1,6 +1,6 @@
+import { ToolFailure } from "../core/errors.js";
 import { MAY_HAVE_BEEN_BILLED_HINT } from "../didit/error-mapping.js";
 import type { DiditFaceMatchResponse } from "../didit/face-match-schema.js";
-import { ToolFailure } from "../errors.js";
 import { deriveNextAction, retakeAdvice } from "../liveness/assess.js";
 import { echoedMetadata } from "../liveness/metadata.js";
 import type { LivenessWarning } from "../liveness/result.js";

@@ -1,4 +1,4 @@
-import { ToolFailure } from "../errors.js";
+import { ToolFailure } from "../core/errors.js";
 import {
   type ImageObserver,
   type LoadedImage,

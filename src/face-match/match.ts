@@ -1,5 +1,5 @@
+import type { UploadState } from "../core/errors.js";
 import type { CallOptions, FaceMatchParams } from "../didit/client.js";
-import type { UploadState } from "../errors.js";
 import { type ImageObserver, imageOptions, type LoadedImage } from "../images/load-image.js";
 import { type LivenessCheckDeps, markSandbox, noClientFailure, withImageSlot } from "../liveness/check.js";
 import { validMetadata } from "../liveness/metadata.js";

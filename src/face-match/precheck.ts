@@ -1,4 +1,4 @@
-import { ToolFailure } from "../errors.js";
+import { ToolFailure } from "../core/errors.js";
 import { lowerFirst } from "../liveness/assess.js";
 import type { EngineLocations } from "../precheck/index.js";
 import type { PrecheckImage } from "./verify.js";

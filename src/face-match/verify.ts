@@ -1,5 +1,5 @@
+import { ToolFailure, type UploadState } from "../core/errors.js";
 import type { DiditClient, FaceMatchParams, LivenessParams } from "../didit/client.js";
-import { ToolFailure, type UploadState } from "../errors.js";
 import { imageOptions, type LoadedImage } from "../images/load-image.js";
 import { assessLiveness, lowerFirst, stricterAction } from "../liveness/assess.js";
 import { markSandbox, noClientFailure, SANDBOX_LABEL, withImageSlot } from "../liveness/check.js";

@@ -1,6 +1,6 @@
+import { ToolFailure } from "../core/errors.js";
 import { MAY_HAVE_BEEN_BILLED_HINT } from "../didit/error-mapping.js";
 import type { DiditLivenessResponse } from "../didit/response-schema.js";
-import { ToolFailure } from "../errors.js";
 import { findWarning } from "../warnings/catalog.js";
 import type { NextAction } from "../warnings/types.js";
 import { echoedMetadata } from "./metadata.js";

@@ -1,5 +1,7 @@
+import { asToolFailure, createUploadState, ToolFailure, type UploadState } from "../core/errors.js";
+import type { InFlightLimit } from "../core/in-flight.js";
+import { apiKeyHint } from "../core/install-kind.js";
 import type { DiditClient, LivenessParams } from "../didit/client.js";
-import { asToolFailure, createUploadState, ToolFailure, type UploadState } from "../errors.js";
 import {
   type ImageInput,
   type ImageObserver,
@@ -8,8 +10,6 @@ import {
   type LoadedImage,
   loadImage,
 } from "../images/load-image.js";
-import type { InFlightLimit } from "../in-flight.js";
-import { apiKeyHint } from "../install-kind.js";
 import { assessLiveness } from "./assess.js";
 import { validMetadata } from "./metadata.js";
 import type { LivenessAssessment } from "./result.js";

@@ -1,5 +1,5 @@
-import { formatBytes } from "../byte-size.js";
-import { ToolFailure } from "../errors.js";
+import { formatBytes } from "../core/byte-size.js";
+import { ToolFailure } from "../core/errors.js";
 
 /**
  * What this server sends as `metadata`. Didit's contract names no limit ("a JSON object, echoed back"), so these

@@ -1,7 +1,7 @@
-import type { Config } from "../config.js";
+import type { Config } from "../config/config.js";
 import { createDiditClient, type DiditClient } from "../didit/client.js";
+import { createSandboxClient } from "../didit/sandbox-client.js";
 import type { SharedBackoff } from "../didit/shared-backoff.js";
-import { createSandboxClient } from "../sandbox/sandbox-client.js";
 
 /** Sandbox only when asked for; otherwise Didit when a key is set; otherwise none (checks answer not_configured). */
 export function selectLivenessClient(

@@ -1,4 +1,4 @@
-import { ToolFailure } from "../errors.js";
+import { ToolFailure } from "../core/errors.js";
 
 /**
  * Fractional digits a decline threshold may have. Every finite number from 0.000001 up prints in plain decimal

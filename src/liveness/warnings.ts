@@ -1,5 +1,5 @@
+import { truncate } from "../core/errors.js";
 import type { DiditWarning } from "../didit/response-schema.js";
-import { truncate } from "../errors.js";
 import { metadataProblem } from "./metadata.js";
 import type { LivenessWarning } from "./result.js";
 

@@ -1,3 +1,4 @@
+import type { InFlightLimit } from "../core/in-flight.js";
 import {
   type ImageInput,
   type ImageObserver,
@@ -5,7 +6,6 @@ import {
   imageOptions,
   loadImage,
 } from "../images/load-image.js";
-import type { InFlightLimit } from "../in-flight.js";
 import type { EngineLocations } from "./loader.js";
 import type { LocalAnalysis, PrecheckOutput } from "./types.js";
 

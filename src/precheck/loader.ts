@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { access } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { ToolFailure, truncate } from "../errors.js";
-import { type InstallKind, installKind } from "../install-kind.js";
-import { packageRoot } from "../package-root.js";
+import { ToolFailure, truncate } from "../core/errors.js";
+import { type InstallKind, installKind } from "../core/install-kind.js";
+import { packageRoot } from "../core/package-root.js";
 
 /** The optional packages the engine needs; their versions are pinned once, in package.json's peerDependencies. */
 export const ENGINE_PACKAGES = {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { ToolFailure } from "../errors.js";
-import { budgetRefusal, type CheckBudget } from "../rate-guard.js";
+import { ToolFailure } from "../core/errors.js";
+import { budgetRefusal, type CheckBudget } from "../core/rate-guard.js";
 import type { ShareScope } from "../transports/http/budgets.js";
 import { type ReserveKeys, type SharedStore, StoreUnavailable } from "./store.js";
 

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Registry } from "prom-client";
+import type { CheckBudget } from "../core/rate-guard.js";
 import type { SharedBackoff } from "../didit/shared-backoff.js";
-import type { CheckBudget } from "../rate-guard.js";
 import { createCallerBudgets, type ShareScope } from "../transports/http/budgets.js";
 import { createStoreBackoff } from "./backoff.js";
 import { createSharedCallerBudgets, PAUSE_KEY } from "./budgets.js";

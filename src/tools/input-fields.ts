@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_IMAGE_BYTES } from "../config.js";
+import { MAX_IMAGE_BYTES } from "../config/config.js";
 import { METADATA_LIMITS } from "../liveness/metadata.js";
 import { MAX_THRESHOLD_DECIMALS, thresholdProblem } from "../liveness/threshold.js";
 

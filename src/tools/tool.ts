@@ -8,7 +8,7 @@ import type {
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { UploadConsent } from "../consent.js";
-import { ToolFailure, type UploadState } from "../errors.js";
+import { ToolFailure, type UploadState } from "../core/errors.js";
 import type { FaceFlowDeps } from "../face-match/match.js";
 import type { ImageObserver } from "../images/load-image.js";
 import type { EngineLocations } from "../precheck/loader.js";

@@ -13,8 +13,8 @@ import {
   renderSummary,
   START_MARKER,
 } from "../../scripts/render-tools-reference.mjs";
-import { ERROR_CODES } from "../../src/errors.js";
-import { SANDBOX_OUTCOMES } from "../../src/sandbox/sandbox-client.js";
+import { ERROR_CODES } from "../../src/core/errors.js";
+import { SANDBOX_OUTCOMES } from "../../src/didit/sandbox-client.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const SERVER_ENTRY = path.join(ROOT, "dist", "index.js");
@@ -387,7 +387,7 @@ describe("README", () => {
   });
 
   it("documents every environment variable src/config.ts reads, and no other", () => {
-    const config = read("src/config.ts");
+    const config = read("src/config/config.ts");
     const schema = /const envSchema = z\.object\(\{([\s\S]*?)\n\}\);/.exec(config)?.[1];
     expect(schema, "envSchema in src/config.ts").toBeDefined();
     const fromSchema = new Set([...(schema ?? "").matchAll(/^ {2}(DIDIT_[A-Z_]+):/gm)].map((m) => m[1]));
@@ -511,7 +511,7 @@ describe("README, SKILL.md and docs/ agree with the live server", () => {
   });
 
   it("mention only environment variables src/config.ts reads", () => {
-    const config = read("src/config.ts");
+    const config = read("src/config/config.ts");
     const schema = /const envSchema = z\.object\(\{([\s\S]*?)\n\}\);/.exec(config)?.[1] ?? "";
     const known = new Set([...schema.matchAll(/^ {2}(DIDIT_[A-Z_]+):/gm)].map((m) => m[1]));
     expect(known.size).toBeGreaterThanOrEqual(7);
@@ -575,7 +575,7 @@ describe("package metadata", () => {
   });
 
   it("server.json declares the same environment variables as src/config.ts, the key secret and optional", () => {
-    const config = read("src/config.ts");
+    const config = read("src/config/config.ts");
     const schema = /const envSchema = z\.object\(\{([\s\S]*?)\n\}\);/.exec(config)?.[1] ?? "";
     const fromSchema = [...schema.matchAll(/^ {2}(DIDIT_[A-Z_]+):/gm)].map((m) => m[1]);
     const env = server.packages[0]?.environmentVariables ?? [];

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSandboxClient, SANDBOX_OUTCOMES } from "../../src/sandbox/sandbox-client.js";
+import { createSandboxClient, SANDBOX_OUTCOMES } from "../../src/didit/sandbox-client.js";
 import { KNOWN_TAGS, WARNING_CATALOG } from "../../src/warnings/catalog.js";
 import { type InMemorySession, startInMemory, testConfig, textOf } from "../support/in-memory.js";
 

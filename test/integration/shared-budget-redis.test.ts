@@ -5,7 +5,7 @@
 import { Redis } from "ioredis";
 import { Registry } from "prom-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ToolFailure } from "../../src/errors.js";
+import { ToolFailure } from "../../src/core/errors.js";
 import { openSharedState, type SharedState, stateKeyPrefix } from "../../src/shared-state/index.js";
 import { parseSharedStore } from "../../src/shared-state/redis-url.js";
 import { findRedisServer, type RedisServer, startRedisServer } from "../support/redis-server.js";

@@ -5,7 +5,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { asToolFailure, createUploadState, toolErrorResult } from "../../src/errors.js";
+import { asToolFailure, createUploadState, toolErrorResult } from "../../src/core/errors.js";
 import { createUrlPolicy } from "../../src/images/url-policy.js";
 import type { EngineLocations } from "../../src/precheck/index.js";
 import type { PrecheckOutput } from "../../src/precheck/types.js";

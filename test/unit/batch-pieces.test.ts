@@ -13,8 +13,8 @@ import {
   prepareResume,
 } from "../../src/cli/batch-output.js";
 import { createProgress, renderBar } from "../../src/cli/progress.js";
+import { createCheckBudget } from "../../src/core/rate-guard.js";
 import { createSharedBackoff } from "../../src/didit/shared-backoff.js";
-import { createCheckBudget } from "../../src/rate-guard.js";
 
 let root: string;
 beforeAll(async () => {

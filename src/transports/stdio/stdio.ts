@@ -1,11 +1,11 @@
-import type { Config } from "../config.js";
-import { selectLivenessClient } from "../liveness/select-client.js";
-import { createRateLimitedLog, createStderrLogger } from "../log.js";
-import { describePrecheckEngine } from "../precheck/loader.js";
-import { createRedactor } from "../redact.js";
-import { createServer } from "../server.js";
-import { StdioLineTransport } from "../stdio-transport.js";
-import { packageVersion } from "../version.js";
+import type { Config } from "../../config/config.js";
+import { createRateLimitedLog, createStderrLogger } from "../../core/log.js";
+import { createRedactor } from "../../core/redact.js";
+import { packageVersion } from "../../core/version.js";
+import { selectLivenessClient } from "../../liveness/select-client.js";
+import { describePrecheckEngine } from "../../precheck/loader.js";
+import { createServer } from "../../server.js";
+import { StdioLineTransport } from "./line-transport.js";
 
 /** A 5 MB image is ~7 MB of base64; leave room so an oversized argument gets a tool error, not a closed session. */
 const STDIO_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
-import type { DiditClient, FaceMatchParams, LivenessParams } from "../didit/client.js";
-import type { DiditFaceMatchResponse } from "../didit/face-match-schema.js";
-import type { DiditLivenessResponse, DiditWarning } from "../didit/response-schema.js";
-import { ToolFailure } from "../errors.js";
+import { ToolFailure } from "../core/errors.js";
 import { findWarning } from "../warnings/catalog.js";
+import type { DiditClient, FaceMatchParams, LivenessParams } from "./client.js";
+import type { DiditFaceMatchResponse } from "./face-match-schema.js";
+import type { DiditLivenessResponse, DiditWarning } from "./response-schema.js";
 
 /**
  * Outcomes chosen with `vendor_data: "sandbox:<outcome>"` (no switch: `approved`). Liveness outcomes shape the

@@ -2,10 +2,10 @@ import { realpath, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
 import { z } from "zod";
-import { ALLOW_URL_HOSTS_SETTING, createUrlPolicy } from "./images/url-policy.js";
+import { ALLOW_URL_HOSTS_SETTING, createUrlPolicy } from "../images/url-policy.js";
+import { SPOOF_MODEL_FILES } from "../precheck/loader.js";
+import { parseSharedStore, type SharedStoreConfig } from "../shared-state/redis-url.js";
 import { parseKnownOptions } from "./known-options.js";
-import { SPOOF_MODEL_FILES } from "./precheck/loader.js";
-import { parseSharedStore, type SharedStoreConfig } from "./shared-state/redis-url.js";
 
 export const DEFAULT_BASE_URL = "https://verification.didit.me";
 export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
@@ -309,7 +309,7 @@ async function selectTools(
   if (flags === undefined && (env ?? "").trim() === "") return undefined;
   const names = splitList(...(flags ?? [env ?? ""]));
   // Loaded on use: the tools import this module, so a static import would be a cycle.
-  const { TOOLS, FREE_TOOLS } = await import("./tools/index.js");
+  const { TOOLS, FREE_TOOLS } = await import("../tools/index.js");
   const free = FREE_TOOLS.map((tool) => tool.name);
   const valid = `${TOOLS.map((tool) => tool.name).join(", ")}, or free (${free.join(", ")})`;
   if (names.length === 0) throw new ConfigError(`${setting} names no tool; valid: ${valid}.`);

@@ -2,26 +2,21 @@ import { randomUUID } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import type { Config, HttpConfig } from "../config.js";
-import { createInFlightLimit } from "../in-flight.js";
-import { selectLivenessClient } from "../liveness/select-client.js";
-import { collectGarbageSoon } from "../reclaim-memory.js";
-import { createRedactor } from "../redact.js";
-import { createServer } from "../server.js";
-import { TOOL_NAMES } from "../tools/index.js";
-import { packageVersion } from "../version.js";
-import { type Caller, createAuthenticator } from "./http/auth.js";
-import { discardBody, readJsonBody } from "./http/body.js";
-import {
-  createCallerBudgets,
-  createCallerShares,
-  createRequestSlots,
-  type ShareScope,
-} from "./http/budgets.js";
-import { cancelledRequestId, createCallRegistry, requestId } from "./http/calls.js";
-import { isHostAllowed, isOriginAllowed } from "./http/host-origin.js";
-import { createJsonLogger } from "./http/json-log.js";
-import { createHttpMetrics, instrumentClient } from "./http/metrics.js";
+import type { Config, HttpConfig } from "../../config/config.js";
+import { createInFlightLimit } from "../../core/in-flight.js";
+import { collectGarbageSoon } from "../../core/reclaim-memory.js";
+import { createRedactor } from "../../core/redact.js";
+import { packageVersion } from "../../core/version.js";
+import { selectLivenessClient } from "../../liveness/select-client.js";
+import { createServer } from "../../server.js";
+import { TOOL_NAMES } from "../../tools/index.js";
+import { type Caller, createAuthenticator } from "./auth.js";
+import { discardBody, readJsonBody } from "./body.js";
+import { createCallerBudgets, createCallerShares, createRequestSlots, type ShareScope } from "./budgets.js";
+import { cancelledRequestId, createCallRegistry, requestId } from "./calls.js";
+import { isHostAllowed, isOriginAllowed } from "./host-origin.js";
+import { createJsonLogger } from "./json-log.js";
+import { createHttpMetrics, instrumentClient } from "./metrics.js";
 
 export const MCP_PATH = "/mcp";
 /** A 5 MB image is ~7 MB of base64 inside a JSON-RPC message: 8 MB leaves room for the rest of the arguments. */
@@ -54,7 +49,7 @@ export async function runHttp(config: Config): Promise<void> {
   const onRefused = (scope: ShareScope) => metrics.rateLimited.inc({ scope });
   // DIDIT_REDIS_URL: budgets and 429 pauses shared by every replica. Without it nothing of Redis is even loaded.
   const shared = http.sharedStore
-    ? await (await import("../shared-state/index.js")).openSharedState({
+    ? await (await import("../../shared-state/index.js")).openSharedState({
         store: http.sharedStore,
         apiKey: config.apiKey,
         perMinute: config.maxChecksPerMinute,
