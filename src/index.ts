@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { runCommandLine, splitCommand } from "./cli/command-line.js";
-import { CLI_USAGE } from "./cli.js";
+import { CLI_USAGE } from "./cli/main.js";
 import { ConfigError, loadConfig, parseServerArgs } from "./config/config.js";
 import { createRedactor } from "./core/redact.js";
 import { packageVersion } from "./core/version.js";

@@ -1,5 +1,5 @@
-import { type CliIO, EXIT, isCliCommand, runCli, unknownCommand } from "../cli.js";
 import { formatFailure } from "../core/errors.js";
+import { type CliIO, EXIT, isCliCommand, runCli, unknownCommand } from "./main.js";
 
 /** Server flags that take a value: the word after one is its value, never a command. */
 const VALUED_FLAGS = new Set([

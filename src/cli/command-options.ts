@@ -5,8 +5,8 @@ import type { parseArgs } from "node:util";
 import { type Config, loadConfig } from "../config/config.js";
 import { parseKnownOptions } from "../config/known-options.js";
 import { ToolFailure } from "../core/errors.js";
+import { thresholdProblem } from "../flows/liveness/threshold.js";
 import { type LoadedImage, loadImage } from "../images/load-image.js";
-import { thresholdProblem } from "../liveness/threshold.js";
 
 // The option parsing every command shares. A leaf module: calibrate/run.ts cannot import cli.ts, whose usage text
 // needs calibrate's at load time.

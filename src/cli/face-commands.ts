@@ -1,12 +1,12 @@
-import { EXIT } from "../cli.js";
 import { loadConfig } from "../config/config.js";
-import { runFaceMatch } from "../face-match/match.js";
-import { createImagePrecheck } from "../face-match/precheck.js";
-import type { FaceMatchAssessment, SelfieVerification } from "../face-match/result.js";
-import { runSelfieVerification } from "../face-match/verify.js";
-import { selectLivenessClient } from "../liveness/select-client.js";
+import { runFaceMatch } from "../flows/face-match/match.js";
+import { createImagePrecheck } from "../flows/face-match/precheck.js";
+import type { FaceMatchAssessment, SelfieVerification } from "../flows/face-match/result.js";
+import { runSelfieVerification } from "../flows/face-match/verify.js";
+import { selectLivenessClient } from "../flows/liveness/select-client.js";
 import { diditRequestOptions, parse, scoreOption, typedImagePath, usageError } from "./command-options.js";
 import { scoreText } from "./figures.js";
+import { EXIT } from "./main.js";
 
 interface FaceCommandIO {
   out: (text: string) => void;

@@ -309,7 +309,7 @@ async function selectTools(
   if (flags === undefined && (env ?? "").trim() === "") return undefined;
   const names = splitList(...(flags ?? [env ?? ""]));
   // Loaded on use: the tools import this module, so a static import would be a cycle.
-  const { TOOLS, FREE_TOOLS } = await import("../tools/index.js");
+  const { TOOLS, FREE_TOOLS } = await import("../server/tools/index.js");
   const free = FREE_TOOLS.map((tool) => tool.name);
   const valid = `${TOOLS.map((tool) => tool.name).join(", ")}, or free (${free.join(", ")})`;
   if (names.length === 0) throw new ConfigError(`${setting} names no tool; valid: ${valid}.`);

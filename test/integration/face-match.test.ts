@@ -9,7 +9,7 @@ import type { Config } from "../../src/config/config.js";
 import { createRedactor } from "../../src/core/redact.js";
 import { createDiditClient, type DiditClient } from "../../src/didit/client.js";
 import { createSandboxClient, SANDBOX_OUTCOMES } from "../../src/didit/sandbox-client.js";
-import { createServer } from "../../src/server.js";
+import { createServer } from "../../src/server/server.js";
 import {
   type DiditDouble,
   FACE_MATCH_PATH,

@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Config } from "../../src/config/config.js";
 import { createRedactor } from "../../src/core/redact.js";
 import { createDiditClient } from "../../src/didit/client.js";
-import { createServer } from "../../src/server.js";
+import { createServer } from "../../src/server/server.js";
 import { type DiditDouble, delayed, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
 import { startInMemory, testConfig, textOf } from "../support/in-memory.js";
 

@@ -9,8 +9,8 @@ import { asToolFailure, createUploadState, toolErrorResult } from "../../src/cor
 import { createUrlPolicy } from "../../src/images/url-policy.js";
 import type { EngineLocations } from "../../src/precheck/index.js";
 import type { PrecheckOutput } from "../../src/precheck/types.js";
-import { PRECHECK_TOOL_NAME, precheckTool } from "../../src/tools/precheck-face-image.js";
-import { registerTool } from "../../src/tools/tool.js";
+import { PRECHECK_TOOL_NAME, precheckTool } from "../../src/server/tools/precheck-face-image.js";
+import { registerTool } from "../../src/server/tools/tool.js";
 import { serveBytes, startImageServer } from "../support/image-server.js";
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });

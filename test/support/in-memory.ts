@@ -7,7 +7,7 @@ import type { Config } from "../../src/config/config.js";
 import type { LogLevel } from "../../src/core/log.js";
 import { createRedactor } from "../../src/core/redact.js";
 import { createDiditClient, type DiditClient } from "../../src/didit/client.js";
-import { createServer, type ServerDeps } from "../../src/server.js";
+import { createServer, type ServerDeps } from "../../src/server/server.js";
 import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "./didit-double.js";
 
 export interface InMemorySession {

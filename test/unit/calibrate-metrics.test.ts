@@ -4,7 +4,7 @@ import {
   type ScoredSample,
   wilson,
   zeroErrorBound,
-} from "../../src/calibrate/metrics.js";
+} from "../../src/cli/calibrate/metrics.js";
 import { ToolFailure } from "../../src/core/errors.js";
 
 const bf = (score: number): ScoredSample => ({ score, label: "bona_fide" });

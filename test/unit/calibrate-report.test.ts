@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { computeCalibration, type ScoredSample } from "../../src/calibrate/metrics.js";
-import { keyThresholds, renderCharts, renderReport } from "../../src/calibrate/report.js";
-import { parseAttackArg, parseScoreRows, splitCsvLine } from "../../src/calibrate/run.js";
-import { escapeXml, histogram, lineChart, scaler } from "../../src/calibrate/svg.js";
+import { computeCalibration, type ScoredSample } from "../../src/cli/calibrate/metrics.js";
+import { keyThresholds, renderCharts, renderReport } from "../../src/cli/calibrate/report.js";
+import { parseAttackArg, parseScoreRows, splitCsvLine } from "../../src/cli/calibrate/run.js";
+import { escapeXml, histogram, lineChart, scaler } from "../../src/cli/calibrate/svg.js";
 
 const frame = {
   width: 200,

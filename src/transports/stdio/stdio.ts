@@ -2,9 +2,9 @@ import type { Config } from "../../config/config.js";
 import { createRateLimitedLog, createStderrLogger } from "../../core/log.js";
 import { createRedactor } from "../../core/redact.js";
 import { packageVersion } from "../../core/version.js";
-import { selectLivenessClient } from "../../liveness/select-client.js";
+import { selectLivenessClient } from "../../flows/liveness/select-client.js";
 import { describePrecheckEngine } from "../../precheck/loader.js";
-import { createServer } from "../../server.js";
+import { createServer } from "../../server/server.js";
 import { StdioLineTransport } from "./line-transport.js";
 
 /** A 5 MB image is ~7 MB of base64; leave room so an oversized argument gets a tool error, not a closed session. */

@@ -1,0 +1,119 @@
+import { asToolFailure, createUploadState, ToolFailure, type UploadState } from "../../core/errors.js";
+import type { InFlightLimit } from "../../core/in-flight.js";
+import { apiKeyHint } from "../../core/install-kind.js";
+import type { DiditClient, LivenessParams } from "../../didit/client.js";
+import {
+  type ImageInput,
+  type ImageObserver,
+  type ImageSources,
+  imageOptions,
+  type LoadedImage,
+  loadImage,
+} from "../../images/load-image.js";
+import { assessLiveness } from "./assess.js";
+import { validMetadata } from "./metadata.js";
+import type { LivenessAssessment } from "./result.js";
+import { validThreshold } from "./threshold.js";
+
+export interface LivenessCheckRequest extends ImageInput, Omit<LivenessParams, "metadata"> {
+  /** Checked here against the metadata bounds, whatever its declared type (the tool's schema accepts any value). */
+  metadata?: unknown;
+  include_face_attributes?: boolean | undefined;
+}
+
+export interface LivenessCheckDeps extends ImageSources {
+  /** Undefined when no API key is configured (and no sandbox). */
+  client: DiditClient | undefined;
+  /** True when `client` is the offline sandbox responder: results say they are not real verdicts. */
+  sandbox?: boolean;
+  /** Throws (or rejects with) rate_limited when the budget is spent. */
+  reserveCheck?: () => void | Promise<void>;
+  /** Asks the user before an upload when consent is required; throws consent_declined otherwise. */
+  confirmUpload?: ((image: LoadedImage, signal: AbortSignal) => Promise<void>) | undefined;
+  /** Bounds the checks holding an image at once; a slot is taken before the image is loaded. */
+  inFlight?: InFlightLimit | undefined;
+}
+
+export interface CheckCall {
+  signal?: AbortSignal | undefined;
+  onProgress?: ((message: string) => void) | undefined;
+  /** Set when the upload starts, so the caller can tell a possibly billed failure from an unbilled one. */
+  upload?: UploadState | undefined;
+  /** Told of the photo once loaded (the verdict view); nothing is held unless it asks. */
+  onImageLoaded?: ImageObserver | undefined;
+}
+
+/**
+ * The one liveness flow shared by the MCP tool and the CLI: validate the image, ask consent, spend budget, call
+ * Didit, assess. Nothing leaves the machine before the image and every field have been validated.
+ */
+export async function runLivenessCheck(
+  deps: LivenessCheckDeps,
+  request: LivenessCheckRequest,
+  call: CheckCall = {},
+): Promise<LivenessAssessment> {
+  const client = deps.client;
+  if (!client) throw noClientFailure();
+  // Every field is checked before a slot is taken or the image is read (or an image_url fetched): a bad field costs nothing.
+  const params: LivenessParams = {
+    face_liveness_score_decline_threshold: validThreshold(request.face_liveness_score_decline_threshold),
+    rotate_image: request.rotate_image,
+    save_api_request: request.save_api_request,
+    vendor_data: request.vendor_data,
+    metadata: validMetadata(request.metadata),
+  };
+  return withImageSlot(deps, call, async (upload) => {
+    call.onProgress?.("Validating the image");
+    const image = await loadImage(request, await imageOptions(deps, call.signal));
+    call.onImageLoaded?.("image", image);
+    if (deps.confirmUpload) await deps.confirmUpload(image, call.signal ?? new AbortController().signal);
+    await deps.reserveCheck?.();
+    // Conservative on purpose: from here a failure may have been billed, even one raised before the first byte left.
+    upload.started = true;
+    const response = await client.checkPassiveLiveness(image, params, call);
+    const assessment = assessLiveness(response, {
+      includeFaceAttributes: request.include_face_attributes ?? false,
+    });
+    return markSandbox(assessment, deps.sandbox);
+  });
+}
+
+/** Labels a sandboxed result so nobody mistakes it for a verdict. */
+export const SANDBOX_LABEL = "[Sandbox: mocked result, not a real verdict]";
+
+export function markSandbox<T extends { summary: string; sandbox?: boolean | undefined }>(
+  result: T,
+  sandbox?: boolean,
+): T {
+  if (sandbox) {
+    result.sandbox = true;
+    result.summary = `${SANDBOX_LABEL} ${result.summary}`;
+  }
+  return result;
+}
+
+/** Holds one in-flight slot for the whole flow, and turns a failure of ours after an upload into a billed hint. */
+export async function withImageSlot<T>(
+  deps: Pick<LivenessCheckDeps, "inFlight">,
+  call: Pick<CheckCall, "signal" | "upload">,
+  run: (upload: UploadState) => Promise<T>,
+): Promise<T> {
+  const release = deps.inFlight ? await deps.inFlight.acquire(call.signal) : undefined;
+  const upload = call.upload ?? createUploadState();
+  try {
+    return await run(upload);
+  } catch (error) {
+    throw asToolFailure(error, upload);
+  } finally {
+    release?.();
+  }
+}
+
+/** No key and no sandbox: every flow that calls Didit refuses the same way. */
+export function noClientFailure(): ToolFailure {
+  return new ToolFailure(
+    "not_configured",
+    "No Didit API key is configured, so no check can be made.",
+    apiKeyHint(),
+  );
+}
