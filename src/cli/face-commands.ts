@@ -6,7 +6,7 @@ import { runSelfieVerification } from "../flows/face-match/verify.js";
 import { selectLivenessClient } from "../flows/liveness/select-client.js";
 import { diditRequestOptions, parse, scoreOption, typedImagePath, usageError } from "./command-options.js";
 import { scoreText } from "./figures.js";
-import { EXIT } from "./main.js";
+import { EXIT } from "./io.js";
 
 interface FaceCommandIO {
   out: (text: string) => void;

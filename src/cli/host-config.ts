@@ -1,9 +1,9 @@
 import { statSync } from "node:fs";
 import path from "node:path";
-import { expandHome } from "../config/config.js";
 import { installKind } from "../core/install-kind.js";
+import { expandHome } from "../images/home.js";
 import { parse, usageError } from "./command-options.js";
-import type { CliIO } from "./main.js";
+import type { CliIO } from "./io.js";
 
 // `didit-passive-liveness-mcp config <host>`: the host's configuration snippet for THIS copy (the Node.js running it
 // and this copy's dist/index.js, absolute), so a person pastes something that starts today, published or not.

@@ -9,7 +9,6 @@ import { createUrlPolicy } from "../images/url-policy.js";
 import type { PrecheckOutput } from "../precheck/types.js";
 import { findWarning, KNOWN_TAGS, LOCAL_ONLY_TAGS } from "../warnings/catalog.js";
 import { explainWarning } from "../warnings/explain.js";
-import type { BatchIO } from "./batch/batch.js";
 import { BATCH_OPTIONS, wantsBatch } from "./batch/batch-options.js";
 import { CALIBRATE_USAGE, runCalibrate } from "./calibrate/run.js";
 import {
@@ -23,10 +22,11 @@ import {
 } from "./command-options.js";
 import { runDoctor } from "./doctor.js";
 import { runFaceCommand } from "./face-commands.js";
-import { figureText, scoreText } from "./figures.js";
+import { type CliIO, EXIT } from "./io.js";
 
-/** Exit codes scripts can branch on (precheck: 0 ready, 1 not ready, 3 also when the engine is not installed). */
-export const EXIT = { approved: 0, declined: 1, usage: 2, failure: 3 } as const;
+export { type CliIO, EXIT } from "./io.js";
+
+import { figureText, scoreText } from "./figures.js";
 
 const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
   "invalid_input",
@@ -108,13 +108,6 @@ Exit codes: check, match: 0 Approved, 1 Declined; verify: 0 identity verified, 1
 Batch exit codes: 0 every input got a verdict, 2 an input was refused locally (or skipped by --precheck),
 3 a check failed on the API side (takes precedence over 2), 130 interrupted.
 `;
-
-export interface CliIO extends BatchIO {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  env: NodeJS.ProcessEnv;
-  signal?: AbortSignal;
-}
 
 export const CLI_COMMANDS = [
   "check",

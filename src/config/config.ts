@@ -1,14 +1,17 @@
 import { realpath, stat } from "node:fs/promises";
-import { homedir } from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { expandHome } from "../images/home.js";
 import { ALLOW_URL_HOSTS_SETTING, createUrlPolicy } from "../images/url-policy.js";
 import { SPOOF_MODEL_FILES } from "../precheck/loader.js";
 import { parseSharedStore, type SharedStoreConfig } from "../shared-state/redis-url.js";
 import { parseKnownOptions } from "./known-options.js";
+import { FREE_TOOL_NAMES, TOOL_NAMES } from "./tool-names.js";
+
+export { expandHome } from "../images/home.js";
+export { MAX_IMAGE_BYTES } from "../images/limits.js";
 
 export const DEFAULT_BASE_URL = "https://verification.didit.me";
-export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 
 /** Everything the server needs to know about its environment, validated once and frozen. */
 export interface Config {
@@ -308,12 +311,10 @@ async function selectTools(
   const setting = flags !== undefined ? "--tools" : "DIDIT_TOOLS";
   if (flags === undefined && (env ?? "").trim() === "") return undefined;
   const names = splitList(...(flags ?? [env ?? ""]));
-  // Loaded on use: the tools import this module, so a static import would be a cycle.
-  const { TOOLS, FREE_TOOLS } = await import("../server/tools/index.js");
-  const free = FREE_TOOLS.map((tool) => tool.name);
-  const valid = `${TOOLS.map((tool) => tool.name).join(", ")}, or free (${free.join(", ")})`;
+  const free = FREE_TOOL_NAMES;
+  const valid = `${TOOL_NAMES.join(", ")}, or free (${free.join(", ")})`;
   if (names.length === 0) throw new ConfigError(`${setting} names no tool; valid: ${valid}.`);
-  const unknown = names.filter((name) => name !== "free" && !TOOLS.some((tool) => tool.name === name));
+  const unknown = names.filter((name) => name !== "free" && !TOOL_NAMES.includes(name));
   if (unknown.length > 0) {
     const quoted = unknown.map((name) => `"${name.slice(0, 60)}"`).join(", ");
     throw new ConfigError(
@@ -321,7 +322,7 @@ async function selectTools(
     );
   }
   const chosen = new Set(names.flatMap((name) => (name === "free" ? free : [name])));
-  return Object.freeze(TOOLS.map((tool) => tool.name).filter((name) => chosen.has(name)));
+  return Object.freeze(TOOL_NAMES.filter((name) => chosen.has(name)));
 }
 
 function httpConfig(
@@ -442,12 +443,6 @@ function pickDiditEnv(env: NodeJS.ProcessEnv): Record<string, string> {
     if (value !== undefined) out[key] = value;
   }
   return out;
-}
-
-export function expandHome(p: string): string {
-  if (p === "~") return homedir();
-  if (p.startsWith("~/") || p.startsWith(`~${path.sep}`)) return path.join(homedir(), p.slice(2));
-  return p;
 }
 
 /** Resolves each allowed dir to its real path once, at start-up; a missing dir is a configuration error. */

@@ -1,6 +1,26 @@
 import { z } from "zod";
 import { NEXT_ACTIONS } from "../../warnings/types.js";
-import { ADDITIONAL_DATA_LIMITS as L } from "./warnings.js";
+
+/**
+ * How much of a warning's `additional_data` (what a screening hit matched: blocklisted_session_id,
+ * duplicated_session_id, ...) a result carries. Didit documents a handful of flat fields; an object within these
+ * bounds is kept whole, anything bigger keeps only its top-level text, number, true/false and null fields, so the
+ * session a reviewer needs survives and a deep or huge echo cannot break a paid result.
+ */
+export const ADDITIONAL_DATA_LIMITS = {
+  /** Levels of objects and arrays, additional_data itself being level 1. */
+  maxDepth: 4,
+  /** Keys and array elements counted over the whole value. */
+  maxEntries: 64,
+  /** Characters of it as JSON. */
+  maxJsonChars: 4096,
+  /** When it breaks a bound: the top-level scalar fields kept, their longest key, and where a text is cut. */
+  fallbackFields: 16,
+  fallbackKeyChars: 64,
+  fallbackTextChars: 200,
+} as const;
+
+const L = ADDITIONAL_DATA_LIMITS;
 
 // The result contracts, once: each tool lists these schemas as its outputSchema, and the types the flows build are
 // their z.output, so a field added on one side cannot be missing on the other.

@@ -2,25 +2,7 @@ import { truncate } from "../../core/errors.js";
 import type { DiditWarning } from "../../didit/response-schema.js";
 import { metadataProblem } from "./metadata.js";
 import type { LivenessWarning } from "./result.js";
-
-/**
- * How much of a warning's `additional_data` (what a screening hit matched: blocklisted_session_id,
- * duplicated_session_id, ...) a result carries. Didit documents a handful of flat fields; an object within these
- * bounds is kept whole, anything bigger keeps only its top-level text, number, true/false and null fields, so the
- * session a reviewer needs survives and a deep or huge echo cannot break a paid result.
- */
-export const ADDITIONAL_DATA_LIMITS = {
-  /** Levels of objects and arrays, additional_data itself being level 1. */
-  maxDepth: 4,
-  /** Keys and array elements counted over the whole value. */
-  maxEntries: 64,
-  /** Characters of it as JSON. */
-  maxJsonChars: 4096,
-  /** When it breaks a bound: the top-level scalar fields kept, their longest key, and where a text is cut. */
-  fallbackFields: 16,
-  fallbackKeyChars: 64,
-  fallbackTextChars: 200,
-} as const;
+import { ADDITIONAL_DATA_LIMITS } from "./result.js";
 
 /** Didit's warnings as results carry them, in liveness and face-match results alike. */
 export function warningsOf(warnings: readonly DiditWarning[] | null | undefined): LivenessWarning[] {

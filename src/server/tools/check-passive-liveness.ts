@@ -1,10 +1,11 @@
 import { z } from "zod";
+import { CHECK_TOOL_NAME } from "../../config/tool-names.js";
 import { runLivenessCheck } from "../../flows/liveness/check.js";
 import { livenessResultSchema } from "../../flows/liveness/result.js";
 import { diditRequestFields, imageInputFields, livenessThresholdField } from "./input-fields.js";
 import { defineTool, paidToolDescription } from "./tool.js";
 
-export const CHECK_TOOL_NAME = "check_passive_liveness";
+export { CHECK_TOOL_NAME };
 
 export const checkInputSchema = z.strictObject({
   ...imageInputFields,

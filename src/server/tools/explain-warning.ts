@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { EXPLAIN_TOOL_NAME } from "../../config/tool-names.js";
 import { explainWarning, explanationSchema } from "../../warnings/explain.js";
 import { defineTool } from "./tool.js";
 
-export const EXPLAIN_TOOL_NAME = "explain_warning";
+export { EXPLAIN_TOOL_NAME };
 
 export const explainInputSchema = z.strictObject({
   tag: z

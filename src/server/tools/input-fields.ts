@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { MAX_IMAGE_BYTES } from "../../config/config.js";
 import { METADATA_LIMITS } from "../../flows/liveness/metadata.js";
 import { MAX_THRESHOLD_DECIMALS, thresholdProblem } from "../../flows/liveness/threshold.js";
+import { MAX_IMAGE_BYTES } from "../../images/limits.js";
 
 // The input fields of every tool that calls Didit (check_passive_liveness, match_faces, verify_selfie), defined
 // once so each tool gets the same bounds and the same words; the flows re-check the bounds for the CLI's sake.

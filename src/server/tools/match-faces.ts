@@ -1,10 +1,11 @@
 import { z } from "zod";
+import { MATCH_TOOL_NAME } from "../../config/tool-names.js";
 import { runFaceMatch } from "../../flows/face-match/match.js";
 import { faceMatchResultSchema } from "../../flows/face-match/result.js";
 import { diditRequestFields, faceMatchThresholdField, imagePairFields } from "./input-fields.js";
 import { defineTool, paidToolDescription } from "./tool.js";
 
-export const MATCH_TOOL_NAME = "match_faces";
+export { MATCH_TOOL_NAME };
 
 export const matchInputSchema = z.strictObject({
   ...imagePairFields,

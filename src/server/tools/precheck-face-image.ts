@@ -1,10 +1,11 @@
 import { z } from "zod";
+import { PRECHECK_TOOL_NAME } from "../../config/tool-names.js";
 import { precheckFaceImage } from "../../flows/precheck.js";
 import { precheckResultSchema } from "../../precheck/types.js";
 import { imageInputFields } from "./input-fields.js";
 import { defineTool } from "./tool.js";
 
-export const PRECHECK_TOOL_NAME = "precheck_face_image";
+export { PRECHECK_TOOL_NAME };
 
 export const precheckInputSchema = z.strictObject({
   ...imageInputFields,

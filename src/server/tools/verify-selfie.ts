@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { VERIFY_TOOL_NAME } from "../../config/tool-names.js";
 import { createImagePrecheck } from "../../flows/face-match/precheck.js";
 import { selfieVerificationSchema } from "../../flows/face-match/result.js";
 import { runSelfieVerification } from "../../flows/face-match/verify.js";
@@ -10,7 +11,7 @@ import {
 } from "./input-fields.js";
 import { defineTool, paidToolDescription } from "./tool.js";
 
-export const VERIFY_TOOL_NAME = "verify_selfie";
+export { VERIFY_TOOL_NAME };
 
 export const verifyInputSchema = z.strictObject({
   ...imagePairFields,
