@@ -4,8 +4,8 @@ import { z } from "zod";
 import { expandHome } from "../images/home.js";
 import { ALLOW_URL_HOSTS_SETTING, createUrlPolicy } from "../images/url-policy.js";
 import { SPOOF_MODEL_FILES } from "../precheck/loader.js";
-import { parseSharedStore, type SharedStoreConfig } from "../shared-state/redis-url.js";
 import { parseKnownOptions } from "./known-options.js";
+import { parseSharedStore, type SharedStoreConfig } from "./redis-url.js";
 import { FREE_TOOL_NAMES, TOOL_NAMES } from "./tool-names.js";
 
 export { expandHome } from "../images/home.js";

@@ -11,7 +11,6 @@ import type { DiditClient } from "../didit/client.js";
 import { createAllowedDirsSource } from "../images/client-roots.js";
 import { describeAllowedDirs } from "../images/path-policy.js";
 import { createUrlPolicy } from "../images/url-policy.js";
-import { registerVerdictView } from "../view/register.js";
 import { createViewSupport } from "../view/support.js";
 import { processThumbnailStore, type ThumbnailStore } from "../view/thumbnails.js";
 import { createUploadConsent } from "./consent.js";
@@ -25,6 +24,7 @@ import { matchTool } from "./tools/match-faces.js";
 import { precheckTool } from "./tools/precheck-face-image.js";
 import { registerTool, type Tool, type ToolContext } from "./tools/tool.js";
 import { verifyTool } from "./tools/verify-selfie.js";
+import { registerVerdictView } from "./view.js";
 
 export const SERVER_NAME = "didit-passive-liveness-mcp";
 

@@ -49,7 +49,7 @@ export async function runHttp(config: Config): Promise<void> {
   const onRefused = (scope: ShareScope) => metrics.rateLimited.inc({ scope });
   // DIDIT_REDIS_URL: budgets and 429 pauses shared by every replica. Without it nothing of Redis is even loaded.
   const shared = http.sharedStore
-    ? await (await import("../../shared-state/index.js")).openSharedState({
+    ? await (await import("./shared-state/index.js")).openSharedState({
         store: http.sharedStore,
         apiKey: config.apiKey,
         perMinute: config.maxChecksPerMinute,

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import type { Registry } from "prom-client";
-import type { CheckBudget } from "../core/rate-guard.js";
-import type { SharedBackoff } from "../didit/shared-backoff.js";
-import { createCallerBudgets, type ShareScope } from "../transports/http/budgets.js";
+import type { SharedStoreConfig } from "../../../config/redis-url.js";
+import type { CheckBudget } from "../../../core/rate-guard.js";
+import type { SharedBackoff } from "../../../didit/shared-backoff.js";
+import { createCallerBudgets, type ShareScope } from "../budgets.js";
 import { createStoreBackoff } from "./backoff.js";
 import { createSharedCallerBudgets, PAUSE_KEY } from "./budgets.js";
-import type { SharedStoreConfig } from "./redis-url.js";
 import { openSharedStore } from "./store.js";
 
 /** What remote mode shares through the store: the budgets, Didit's 429 pauses, and the store's own readiness. */

@@ -1,5 +1,5 @@
-import { ToolFailure } from "../core/errors.js";
-import { createSharedBackoff, type SharedBackoff } from "../didit/shared-backoff.js";
+import { ToolFailure } from "../../../core/errors.js";
+import { createSharedBackoff, type SharedBackoff } from "../../../didit/shared-backoff.js";
 import type { SharedStore } from "./store.js";
 
 /** Time an upload needs after a wait (Didit answers within 2 s): a pause leaving less than this refuses at once. */

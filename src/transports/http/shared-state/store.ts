@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { SharedStoreConfig } from "./redis-url.js";
+import type { SharedStoreConfig } from "../../../config/redis-url.js";
 
 /** How long one command may take before the store counts as unreachable for that call. */
 const COMMAND_TIMEOUT_MS = 1_000;

@@ -5,10 +5,15 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { ToolFailure, type UploadState } from "../core/errors.js";
 import { packageRoot } from "../core/package-root.js";
-import { listedInputSchema, parseToolInput } from "../server/tools/tool.js";
-import { THUMBNAIL_TOOL_NAME, type ThumbnailAnswer, VIEW_MIME_TYPE, VIEW_URI } from "./contract.js";
-import { type LoadSharp, loadInstalledSharp, renderThumbnail, type Thumbnail } from "./render-thumbnail.js";
-import { type ViewSupport, viewToolMeta } from "./support.js";
+import { THUMBNAIL_TOOL_NAME, type ThumbnailAnswer, VIEW_MIME_TYPE, VIEW_URI } from "../view/contract.js";
+import {
+  type LoadSharp,
+  loadInstalledSharp,
+  renderThumbnail,
+  type Thumbnail,
+} from "../view/render-thumbnail.js";
+import { type ViewSupport, viewToolMeta } from "../view/support.js";
+import { listedInputSchema, parseToolInput } from "./tools/tool.js";
 
 /** Where the build (scripts/build-view.mjs) writes the view: read on the first resources/read, never at start-up. */
 export const VIEW_HTML_PATH = ["dist", "view", "verdict.html"] as const;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { ToolFailure } from "../core/errors.js";
-import { budgetRefusal, type CheckBudget } from "../core/rate-guard.js";
-import type { ShareScope } from "../transports/http/budgets.js";
+import { ToolFailure } from "../../../core/errors.js";
+import { budgetRefusal, type CheckBudget } from "../../../core/rate-guard.js";
+import type { ShareScope } from "../budgets.js";
 import { type ReserveKeys, type SharedStore, StoreUnavailable } from "./store.js";
 
 /** The 429 pause's key under the prefix (src/shared-state/backoff.ts keeps it; reservations read it). */
