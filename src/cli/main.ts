@@ -10,7 +10,7 @@ import type { PrecheckOutput } from "../precheck/types.js";
 import { findWarning, KNOWN_TAGS, LOCAL_ONLY_TAGS } from "../warnings/catalog.js";
 import { explainWarning } from "../warnings/explain.js";
 import { BATCH_OPTIONS, wantsBatch } from "./batch/batch-options.js";
-import { CALIBRATE_USAGE, runCalibrate } from "./calibrate/run.js";
+import { runCalibrate } from "./calibrate/run.js";
 import {
   diditRequestOptions,
   IMAGE_FILE_OPTIONS,
@@ -20,13 +20,16 @@ import {
   typedImagePath,
   usageError,
 } from "./command-options.js";
+import { CLI_COMMANDS, type CliCommand } from "./commands.js";
 import { runDoctor } from "./doctor.js";
 import { runFaceCommand } from "./face-commands.js";
-import { type CliIO, EXIT } from "./io.js";
-
-export { type CliIO, EXIT } from "./io.js";
-
 import { figureText, scoreText } from "./figures.js";
+import { type CliIO, EXIT } from "./io.js";
+import { CLI_USAGE } from "./usage.js";
+
+export { CLI_COMMANDS, type CliCommand, isCliCommand } from "./commands.js";
+export { type CliIO, EXIT } from "./io.js";
+export { CLI_USAGE } from "./usage.js";
 
 const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
   "invalid_input",
@@ -39,91 +42,6 @@ const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
   // A batch that would spend more than asked for without --yes: nothing was sent, the command line must change.
   "consent_declined",
 ]);
-
-export const CLI_USAGE = `Usage:
-  didit-passive-liveness-mcp check <image or https URL> [--threshold N] [--rotate] [--vendor-data S]
-                                   [--metadata JSON] [--no-save] [--faces] [--json] [--sandbox]
-                                   [--allow-hardlinks]
-  didit-passive-liveness-mcp check <file|dir|glob|->... [--recursive] [--concurrency N] [--out FILE]
-                                   [--format jsonl|csv] [--resume] [--dry-run] [--yes] [--precheck]
-                                   [--max-credits N] [per-check options above]
-  didit-passive-liveness-mcp precheck <image> [--rotate] [--json]
-  didit-passive-liveness-mcp match <user_image> <ref_image> [--threshold N] [--rotate] [--no-save]
-                                   [--vendor-data S] [--json] [--sandbox]
-  didit-passive-liveness-mcp verify <selfie> <reference> [--liveness-threshold N] [--match-threshold N]
-                                    [--rotate] [--no-save] [--vendor-data S] [--precheck] [--json] [--sandbox]
-  didit-passive-liveness-mcp explain <TAG> [--json]
-  didit-passive-liveness-mcp doctor [--json] [--allow-dir DIR]... [--sandbox]
-  didit-passive-liveness-mcp config <claude-desktop|claude-code|cursor|vscode|openclaw> [--allow-dir DIR]...
-                                    [--sandbox]
-${CALIBRATE_USAGE}
-
-check    Uploads the image (JPEG/PNG/WebP/TIFF, <= 5 MB) to Didit's Passive Liveness API (one credit).
-         An http(s) URL is downloaded first, under the server's image_url rules (DIDIT_ALLOWED_URL_HOSTS).
-         --threshold N     decline at or below this liveness score (0-100; Didit's default 30)
-         --rotate          let Didit try 90-degree rotations
-         --vendor-data S   your id for the person (in sandbox mode, sandbox:<outcome> picks the outcome)
-         --metadata JSON   a JSON object stored with the check
-         --no-save         do not store the check in Didit's Business Console
-         --faces           include estimated age and gender per face
-         --json            print exactly the MCP tool's structured result
-         --sandbox         mocked offline result (also DIDIT_SANDBOX=1); nothing is uploaded
-         --allow-hardlinks read image files with more than one hard link (also DIDIT_ALLOW_HARDLINKS=true)
-         With --json, a failure is also printed as {"error": {code, message, hint}} on stdout.
-batch    Several images, a directory (.jpg/.jpeg/.png/.webp/.tif/.tiff), a glob (*, ?, **) or - (paths on
-         stdin, one per line): one row per input, written as each check finishes.
-         --recursive       search directories' subdirectories too
-         --concurrency N   checks at once (default 4, max 16)
-         --out FILE        append rows to FILE instead of stdout, in the format FILE already has
-         --format F        jsonl (default: {input, sha256, ok, uploaded, result | error, elapsed_ms}) or csv
-                           (input,sha256,status,next_action,score,warnings,error_code,request_id; a cell
-                           starting with = + - @, tab or CR gets a leading ' so no spreadsheet runs it)
-         --resume          skip inputs whose sha256 has a verdict row in --out; failed rows are redone
-         --dry-run         validate every input locally (path, size, type, --precheck); upload nothing
-         --yes             confirm a spend above 10 credits (asked on a terminal, refused otherwise)
-         --precheck        run the on-device pre-check first; not-ready inputs get a row, "uploaded": false
-         --max-credits N   stop cleanly after N uploads
-         Ctrl-C starts nothing new and lets uploads in flight finish (a second Ctrl-C cancels them).
-precheck Checks the photo on this machine (free, nothing is uploaded) with the optional on-device engine:
-         faces, light, sharpness, rotation and an advisory spoof estimate; says whether it is worth a credit.
-         --rotate          also try the photo turned 90, 180 and 270 degrees
-         --json            print exactly the MCP tool's structured result
-match    Uploads both images to Didit's Face Match API (one credit); approved only strictly above --threshold.
-verify   Liveness on the selfie, then only if it passes a face match against the reference (two credits,
-         one when the match is skipped); --precheck checks both photos on this machine first.
-explain  Explains a warning tag offline (case-insensitive).
-calibrate  Error rates (BPCER, APCER per attack type) at every threshold on your labelled images and a
-         recommended threshold; --engine didit (default) costs one credit per new image and asks first
-         (--yes when not on a terminal); --engine local is free and offline. See docs/calibrate.md.
-doctor   Checks the set-up (key set and accepted by Didit, API reachable, dirs, pre-check engine) without
-         spending a credit; --json prints one report of {name, status: ok|warn|fail, message} checks.
-config   Prints the host's MCP configuration for this copy (its Node.js and dist/index.js, absolute; the key as a
-         placeholder; each --allow-dir made absolute) to paste into Claude Desktop, Claude Code, Cursor, VS Code
-         or OpenClaw.
-
-Exit codes: check, match: 0 Approved, 1 Declined; verify: 0 identity verified, 1 not verified;
-            precheck: 0 ready, 1 not ready (retake); calibrate: 0 done;
-            2 usage or input error (calibrate: also a missing --yes off a terminal); 3 configuration or API
-            error, or the pre-check engine is not installed.
-Batch exit codes: 0 every input got a verdict, 2 an input was refused locally (or skipped by --precheck),
-3 a check failed on the API side (takes precedence over 2), 130 interrupted.
-`;
-
-export const CLI_COMMANDS = [
-  "check",
-  "precheck",
-  "explain",
-  "doctor",
-  "calibrate",
-  "match",
-  "verify",
-  "config",
-] as const;
-export type CliCommand = (typeof CLI_COMMANDS)[number];
-
-export function isCliCommand(word: string | undefined): word is CliCommand {
-  return (CLI_COMMANDS as readonly (string | undefined)[]).includes(word);
-}
 
 /** Runs one scripted command; returns the exit code. Results go to out, errors to err. */
 export async function runCli(command: CliCommand, argv: readonly string[], io: CliIO): Promise<number> {
