@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { runCommandLine, splitCommand } from "./cli/command-line.js";
-import { ConfigError, loadConfig, parseServerArgs } from "./config/config.js";
+import { apiKeyInEnv, ConfigError, loadConfig, parseServerArgs } from "./config/config.js";
 import { createRedactor } from "./core/redact.js";
 import { packageVersion } from "./core/version.js";
 import { runStdio } from "./transports/stdio/stdio.js";
@@ -60,7 +60,7 @@ main(process.argv.slice(2)).then(
     const message =
       error instanceof ConfigError ? error.message : error instanceof Error ? error.stack : String(error);
     // Before the logger exists, so redact here too: a stack trace may quote anything it was handed.
-    const redact = createRedactor([process.env.DIDIT_API_KEY?.trim()]);
+    const redact = createRedactor([apiKeyInEnv(process.env)?.trim()]);
     process.stderr.write(`didit-passive-liveness-mcp: ${redact(message ?? "unknown error")}\n`);
     process.exitCode = error instanceof ConfigError ? 2 : 1;
   },

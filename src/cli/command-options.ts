@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { realpath } from "node:fs/promises";
 import path from "node:path";
 import type { parseArgs } from "node:util";
-import { type Config, loadConfig } from "../config/config.js";
+import { type Config, loadCommandLineConfig } from "../config/config.js";
 import { parseKnownOptions } from "../config/known-options.js";
 import { ToolFailure } from "../core/errors.js";
 import { thresholdProblem } from "../flows/liveness/threshold.js";
@@ -108,8 +108,8 @@ export function loadCommandConfig(
   env: NodeJS.ProcessEnv,
   flags: { sandbox?: unknown; "allow-hardlinks"?: unknown },
 ): Promise<Config> {
-  return loadConfig(
+  return loadCommandLineConfig(
     { allowDirs: [], sandbox: flags.sandbox === true, allowHardlinks: flags["allow-hardlinks"] === true },
-    { ...env, DIDIT_ALLOWED_DIRS: undefined },
+    env,
   );
 }

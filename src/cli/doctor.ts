@@ -1,4 +1,11 @@
-import { type Config, ConfigError, loadConfig, parseServerArgs } from "../config/config.js";
+import {
+  apiKeyInEnv,
+  type Config,
+  ConfigError,
+  loadCommandLineConfig,
+  loadConfig,
+  parseServerArgs,
+} from "../config/config.js";
 import { ToolFailure } from "../core/errors.js";
 import { createRedactor } from "../core/redact.js";
 import { packageVersion } from "../core/version.js";
@@ -47,7 +54,7 @@ const LABELS: Record<string, string> = {
 
 /** Runs the checks, prints one line each (or one JSON report), and returns 0 when a check could run now. */
 export async function runDoctor(argv: readonly string[], io: DoctorIO): Promise<number> {
-  const redact = createRedactor([io.env.DIDIT_API_KEY]);
+  const redact = createRedactor([apiKeyInEnv(io.env)]);
   if (argv.includes("--help") || argv.includes("-h")) {
     io.out(DOCTOR_USAGE);
     return 0;
@@ -101,9 +108,8 @@ export async function runDoctor(argv: readonly string[], io: DoctorIO): Promise<
       "the configuration is invalid (the server would not start)",
     );
     // Go on with what does load, so the other checks still report.
-    const { DIDIT_ALLOWED_DIRS: _dirs, ...rest } = io.env;
     try {
-      config = await loadConfig({ ...args, allowDirs: [] }, rest);
+      config = await loadCommandLineConfig({ ...args, allowDirs: [] }, io.env);
     } catch {
       return finish();
     }

@@ -1,4 +1,4 @@
-import { loadConfig } from "../config/config.js";
+import { loadCommandLineConfig } from "../config/config.js";
 import { runFaceMatch } from "../flows/face-match/match.js";
 import { createImagePrecheck } from "../flows/face-match/precheck.js";
 import type { FaceMatchAssessment, SelfieVerification } from "../flows/face-match/result.js";
@@ -42,10 +42,7 @@ export async function runFaceCommand(
     if (values[flag] !== undefined && !allowed.includes(flag))
       throw usageError(`${command} does not take --${flag}.`);
   }
-  const config = await loadConfig(
-    { allowDirs: [], sandbox: values.sandbox === true },
-    { ...io.env, DIDIT_ALLOWED_DIRS: undefined },
-  );
+  const config = await loadCommandLineConfig({ allowDirs: [], sandbox: values.sandbox === true }, io.env);
   // A person typed these paths, so their own directories are the allowed ones; every other file rule still applies.
   const [user, ref] = await Promise.all(positionals.map(typedImagePath));
   const dirs = [user?.dir ?? "", ref?.dir ?? ""];

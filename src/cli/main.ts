@@ -1,4 +1,4 @@
-import { ConfigError } from "../config/config.js";
+import { apiKeyInEnv, ConfigError } from "../config/config.js";
 import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "../core/errors.js";
 import { createRedactor } from "../core/redact.js";
 import { runLivenessCheck } from "../flows/liveness/check.js";
@@ -50,7 +50,7 @@ export async function runCli(command: CliCommand, argv: readonly string[], io: C
     return EXIT.approved;
   }
   if (command === "doctor") return runDoctor(argv, io);
-  const redact = createRedactor([io.env.DIDIT_API_KEY]);
+  const redact = createRedactor([apiKeyInEnv(io.env)]);
   try {
     if (command === "check") return await runCheck(argv, io);
     if (command === "precheck") return await runPrecheck(argv, io);

@@ -254,6 +254,22 @@ export function parseServerArgs(argv: readonly string[]): ServerArgs {
   }
 }
 
+/**
+ * A CLI command's Config: env plus the command's own flags. The server's allowed directories do not apply to a
+ * command (each typed path's own directory does), so a stale DIDIT_ALLOWED_DIRS cannot break it.
+ */
+export function loadCommandLineConfig(
+  args: Parameters<typeof loadConfig>[0],
+  env: NodeJS.ProcessEnv,
+): Promise<Config> {
+  return loadConfig(args, { ...env, DIDIT_ALLOWED_DIRS: undefined });
+}
+
+/** The API key as the environment holds it, untrimmed: what a redactor hides before (or beside) a Config. */
+export function apiKeyInEnv(env: NodeJS.ProcessEnv): string | undefined {
+  return env.DIDIT_API_KEY;
+}
+
 /** Reads env and flags into one frozen Config. The only place in the project that reads the environment. */
 export async function loadConfig(
   args: Pick<ServerArgs, "allowDirs" | "sandbox"> &

@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Config } from "../../config/config.js";
+import { apiKeyInEnv, type Config } from "../../config/config.js";
 import { asToolFailure, type ErrorCode, ToolFailure } from "../../core/errors.js";
 import { createInFlightLimit, MAX_CHECKS_IN_FLIGHT } from "../../core/in-flight.js";
 import { createCheckBudget } from "../../core/rate-guard.js";
@@ -162,7 +162,7 @@ export async function runBatch(
   const dryRun = values["dry-run"] === true;
   const usesStdinForPaths = positionals.includes("-");
   if (usesStdinForPaths && !io.stdin) throw usageError("`-` reads paths from stdin, but there is no stdin.");
-  const redact = createRedactor([config.apiKey, io.env.DIDIT_API_KEY]);
+  const redact = createRedactor([config.apiKey, apiKeyInEnv(io.env)]);
 
   // Plan: every input once, its bytes hashed, finished ones skipped on --resume.
   const inputs = await expandInputs(positionals, {

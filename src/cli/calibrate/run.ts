@@ -502,7 +502,7 @@ async function fetchScores(
 
 async function scoreLocally(hashed: readonly Hashed[], config: Config, io: CalibrateIO): Promise<Scored[]> {
   const { resolveEngine } = await import("../../precheck/loader.js");
-  const locations = io.env.DIDIT_PRECHECK_MODELS_DIR ? { modelsDir: io.env.DIDIT_PRECHECK_MODELS_DIR } : {};
+  const locations = config.precheckModelsDir ? { modelsDir: config.precheckModelsDir } : {};
   const resolved = await resolveEngine(locations);
   if (!resolved.spoofModels) {
     throw new ToolFailure(
