@@ -1,4 +1,17 @@
+import { envSettings } from "../config/config.js";
 import { CALIBRATE_USAGE } from "./calibrate/run.js";
+
+/** --help's lines for the environment variables (--http's own or the others), from the env schema's descriptions. */
+function envBlock(http: boolean): string {
+  return envSettings()
+    .filter((setting) => setting.help !== undefined && (setting.http === true) === http)
+    .map(({ name, help = [] }) => {
+      const [first, ...more] = help;
+      const head = name.length < 28 ? name.padEnd(28) : `${name}  `;
+      return [`  ${head}${first ?? ""}`, ...more.map((line) => `${" ".repeat(30)}${line}`)].join("\n");
+    })
+    .join("\n");
+}
 
 export const CLI_USAGE = `Usage:
   didit-passive-liveness-mcp check <image or https URL> [--threshold N] [--rotate] [--vendor-data S]
@@ -94,33 +107,10 @@ Options:
   -v, --version     Show the version
 
 Environment:
-  DIDIT_API_KEY               Didit API key (needed for checks, not for start-up)
-  DIDIT_BASE_URL              API origin (default https://verification.didit.me)
-  DIDIT_TIMEOUT_MS            Deadline per check in ms (default 30000)
-  DIDIT_ALLOWED_DIRS          Allowed image directories, separated by the OS path delimiter
-  DIDIT_MAX_CHECKS_PER_MINUTE Checks allowed per minute in this process (default 30)
-  DIDIT_CONFIRM_UPLOADS       true: ask the user (MCP elicitation) before each upload
-  DIDIT_SANDBOX               1/true: same as --sandbox
-  DIDIT_ALLOW_HARDLINKS       true: same as --allow-hardlinks
-  DIDIT_PRECHECK_MODELS_DIR   Folder with the MiniFASNet ONNX files for precheck_face_image's spoof estimate
-                              (default: the copies shipped in the package)
-  DIDIT_ALLOWED_URL_HOSTS     Same as --allow-url-host, comma-separated
-  DIDIT_URL_ALLOW_ONLY        true: image_url may fetch only from the listed hosts
-  DIDIT_TOOLS                 Same as --tools (default: every tool)
+${envBlock(false)}
 
 Environment, --http only:
-  DIDIT_MCP_TOKENS            Comma-separated static bearer tokens clients must send
-  DIDIT_MCP_OAUTH_ISSUER      OAuth issuer whose JWT access tokens are accepted (with DIDIT_MCP_OAUTH_AUDIENCE)
-  DIDIT_MCP_OAUTH_AUDIENCE    Audience those tokens must carry
-  DIDIT_ALLOWED_HOSTS         Comma-separated Host names (any port) or name:port accepted ("*": any); default loopback names or --host
-  DIDIT_ALLOWED_ORIGINS       Comma-separated browser origins accepted
-  DIDIT_SHUTDOWN_GRACE_MS     How long SIGTERM waits for in-flight requests (default 10000)
-  DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN  Each token's share of the per-minute budget (default: the same number)
-  DIDIT_HTTP_MAX_IN_FLIGHT    MCP requests handled at once; more get 503 (default 64)
-  DIDIT_HTTP_MAX_IN_FLIGHT_PER_TOKEN  Each token's share of those; more get 429 (default: half)
-  DIDIT_HTTP_BODY_TIMEOUT_MS  How long a request body may take to arrive; then 408 (default 10000)
-  DIDIT_REDIS_URL             redis:// or rediss:// URL: one budget (and Didit's 429 pauses) for every replica
-  DIDIT_REDIS_FALLBACK_PER_MINUTE  Checks per minute each process may make alone while Redis is down (default: none)
+${envBlock(true)}
 
 CLI (commands; options may come before or after the command; <command> --help for one command):
 ${CLI_USAGE}`;

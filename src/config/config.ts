@@ -4,6 +4,7 @@ import { z } from "zod";
 import { expandHome } from "../images/home.js";
 import { ALLOW_URL_HOSTS_SETTING, createUrlPolicy } from "../images/url-policy.js";
 import { SPOOF_MODEL_FILES } from "../precheck/loader.js";
+import { ENV_DOCS, type EnvDoc } from "./env-docs.js";
 import { parseKnownOptions } from "./known-options.js";
 import { parseSharedStore, type SharedStoreConfig } from "./redis-url.js";
 import { FREE_TOOL_NAMES, TOOL_NAMES } from "./tool-names.js";
@@ -103,65 +104,84 @@ function wholeNumber(
     .optional();
 }
 
-const envSchema = z.object({
-  DIDIT_API_KEY: z
-    .string()
-    .transform((v) => v.trim())
-    // Sent as an HTTP header, which undici refuses locally for control characters; the message never quotes it.
-    .refine((v) => /^[\x21-\x7e]*$/.test(v), {
-      error:
-        "DIDIT_API_KEY contains a control character (such as a line break), a space or a non-ASCII character; copy the key again from the Didit Business Console",
-    })
-    .optional(),
-  DIDIT_BASE_URL: z
-    .url({
-      protocol: /^https?$/,
-      error: "DIDIT_BASE_URL must be an http(s) URL such as https://verification.didit.me",
-    })
-    .transform((value, ctx) => {
-      const checked = normalizeBaseUrl(value);
-      if (checked.ok) return checked.url;
-      ctx.issues.push({ code: "custom", message: checked.error, input: value });
-      return z.NEVER;
-    })
-    .optional(),
-  DIDIT_TIMEOUT_MS: wholeNumber("DIDIT_TIMEOUT_MS", 1000, 300_000, {
-    unit: "milliseconds",
-    minNote: "1 s",
-    maxNote: "5 min",
+type EnvName = keyof typeof ENV_DOCS;
+
+/** Attaches each variable's ENV_DOCS entry to its schema as zod metadata: the one description of every setting. */
+function withEnvDocs<T extends Record<EnvName, z.ZodType>>(shape: T): T {
+  return Object.fromEntries(
+    Object.entries(shape).map(([name, schema]) => [name, schema.meta({ ...ENV_DOCS[name as EnvName] })]),
+  ) as T;
+}
+
+/** Every environment variable the server reads, in the schema's order, with its description: what docs render. */
+export function envSettings(): (EnvDoc & { name: string })[] {
+  return Object.entries(envSchema.shape).map(([name, schema]) => ({
+    name,
+    ...(schema.meta() as unknown as EnvDoc),
+  }));
+}
+
+export const envSchema = z.object(
+  withEnvDocs({
+    DIDIT_API_KEY: z
+      .string()
+      .transform((v) => v.trim())
+      // Sent as an HTTP header, which undici refuses locally for control characters; the message never quotes it.
+      .refine((v) => /^[\x21-\x7e]*$/.test(v), {
+        error:
+          "DIDIT_API_KEY contains a control character (such as a line break), a space or a non-ASCII character; copy the key again from the Didit Business Console",
+      })
+      .optional(),
+    DIDIT_BASE_URL: z
+      .url({
+        protocol: /^https?$/,
+        error: "DIDIT_BASE_URL must be an http(s) URL such as https://verification.didit.me",
+      })
+      .transform((value, ctx) => {
+        const checked = normalizeBaseUrl(value);
+        if (checked.ok) return checked.url;
+        ctx.issues.push({ code: "custom", message: checked.error, input: value });
+        return z.NEVER;
+      })
+      .optional(),
+    DIDIT_TIMEOUT_MS: wholeNumber("DIDIT_TIMEOUT_MS", 1000, 300_000, {
+      unit: "milliseconds",
+      minNote: "1 s",
+      maxNote: "5 min",
+    }),
+    DIDIT_ALLOWED_DIRS: z.string().optional(),
+    DIDIT_MAX_CHECKS_PER_MINUTE: wholeNumber("DIDIT_MAX_CHECKS_PER_MINUTE", 1, 10_000),
+    DIDIT_CONFIRM_UPLOADS: booleanFlag("DIDIT_CONFIRM_UPLOADS"),
+    DIDIT_SANDBOX: booleanFlag("DIDIT_SANDBOX"),
+    DIDIT_ALLOW_HARDLINKS: booleanFlag("DIDIT_ALLOW_HARDLINKS"),
+    DIDIT_PRECHECK_MODELS_DIR: z.string().optional(),
+    DIDIT_ALLOWED_URL_HOSTS: z.string().optional(),
+    DIDIT_URL_ALLOW_ONLY: booleanFlag("DIDIT_URL_ALLOW_ONLY"),
+    DIDIT_VIEW_THUMBNAILS: booleanFlag("DIDIT_VIEW_THUMBNAILS"),
+    DIDIT_TOOLS: z.string().optional(),
+    DIDIT_MCP_TOKENS: z.string().optional(),
+    DIDIT_MCP_OAUTH_ISSUER: z
+      .url({ protocol: /^https?$/, error: "DIDIT_MCP_OAUTH_ISSUER must be an https URL" })
+      .optional(),
+    DIDIT_MCP_OAUTH_AUDIENCE: z.string().optional(),
+    DIDIT_ALLOWED_HOSTS: z.string().optional(),
+    DIDIT_ALLOWED_ORIGINS: z.string().optional(),
+    DIDIT_SHUTDOWN_GRACE_MS: wholeNumber("DIDIT_SHUTDOWN_GRACE_MS", 0, 600_000, {
+      unit: "milliseconds",
+      maxNote: "10 min",
+    }),
+    DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN: wholeNumber("DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN", 1, 10_000),
+    DIDIT_HTTP_MAX_IN_FLIGHT: wholeNumber("DIDIT_HTTP_MAX_IN_FLIGHT", 1, 10_000),
+    DIDIT_HTTP_MAX_IN_FLIGHT_PER_TOKEN: wholeNumber("DIDIT_HTTP_MAX_IN_FLIGHT_PER_TOKEN", 1, 10_000),
+    DIDIT_HTTP_BODY_TIMEOUT_MS: wholeNumber("DIDIT_HTTP_BODY_TIMEOUT_MS", 1000, 300_000, {
+      unit: "milliseconds",
+      minNote: "1 s",
+      maxNote: "5 min",
+    }),
+    DIDIT_REDIS_URL: z.string().optional(),
+    DIDIT_REDIS_FALLBACK_PER_MINUTE: wholeNumber("DIDIT_REDIS_FALLBACK_PER_MINUTE", 1, 10_000),
   }),
-  DIDIT_ALLOWED_DIRS: z.string().optional(),
-  DIDIT_MAX_CHECKS_PER_MINUTE: wholeNumber("DIDIT_MAX_CHECKS_PER_MINUTE", 1, 10_000),
-  DIDIT_CONFIRM_UPLOADS: booleanFlag("DIDIT_CONFIRM_UPLOADS"),
-  DIDIT_SANDBOX: booleanFlag("DIDIT_SANDBOX"),
-  DIDIT_PRECHECK_MODELS_DIR: z.string().optional(),
-  DIDIT_ALLOW_HARDLINKS: booleanFlag("DIDIT_ALLOW_HARDLINKS"),
-  DIDIT_ALLOWED_URL_HOSTS: z.string().optional(),
-  DIDIT_URL_ALLOW_ONLY: booleanFlag("DIDIT_URL_ALLOW_ONLY"),
-  DIDIT_VIEW_THUMBNAILS: booleanFlag("DIDIT_VIEW_THUMBNAILS"),
-  DIDIT_TOOLS: z.string().optional(),
-  DIDIT_MCP_TOKENS: z.string().optional(),
-  DIDIT_MCP_OAUTH_ISSUER: z
-    .url({ protocol: /^https?$/, error: "DIDIT_MCP_OAUTH_ISSUER must be an https URL" })
-    .optional(),
-  DIDIT_MCP_OAUTH_AUDIENCE: z.string().optional(),
-  DIDIT_ALLOWED_HOSTS: z.string().optional(),
-  DIDIT_ALLOWED_ORIGINS: z.string().optional(),
-  DIDIT_SHUTDOWN_GRACE_MS: wholeNumber("DIDIT_SHUTDOWN_GRACE_MS", 0, 600_000, {
-    unit: "milliseconds",
-    maxNote: "10 min",
-  }),
-  DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN: wholeNumber("DIDIT_MAX_CHECKS_PER_MINUTE_PER_TOKEN", 1, 10_000),
-  DIDIT_HTTP_MAX_IN_FLIGHT: wholeNumber("DIDIT_HTTP_MAX_IN_FLIGHT", 1, 10_000),
-  DIDIT_HTTP_MAX_IN_FLIGHT_PER_TOKEN: wholeNumber("DIDIT_HTTP_MAX_IN_FLIGHT_PER_TOKEN", 1, 10_000),
-  DIDIT_HTTP_BODY_TIMEOUT_MS: wholeNumber("DIDIT_HTTP_BODY_TIMEOUT_MS", 1000, 300_000, {
-    unit: "milliseconds",
-    minNote: "1 s",
-    maxNote: "5 min",
-  }),
-  DIDIT_REDIS_URL: z.string().optional(),
-  DIDIT_REDIS_FALLBACK_PER_MINUTE: wholeNumber("DIDIT_REDIS_FALLBACK_PER_MINUTE", 1, 10_000),
-});
+);
 
 /**
  * DIDIT_BASE_URL as origin + optional path prefix (checks go to <that>/v3/passive-liveness/ and <that>/v3/face-match/). Messages never echo
