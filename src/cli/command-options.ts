@@ -8,7 +8,7 @@ import { ToolFailure } from "../core/errors.js";
 import { thresholdProblem } from "../flows/liveness/threshold.js";
 import { type LoadedImage, loadImage } from "../images/load-image.js";
 
-// The option parsing every command shares. A leaf module: calibrate/run.ts cannot import cli.ts, whose usage text
+// The option parsing every command shares. A leaf module: calibrate/run.ts cannot import cli/main.ts, whose usage text
 // needs calibrate's at load time.
 
 export function usageError(

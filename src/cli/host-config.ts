@@ -7,7 +7,7 @@ import type { CliIO } from "./io.js";
 
 // `didit-passive-liveness-mcp config <host>`: the host's configuration snippet for THIS copy (the Node.js running it
 // and this copy's dist/index.js, absolute), so a person pastes something that starts today, published or not.
-// Loaded lazily by cli.ts: the server's start never reads this module.
+// Loaded lazily by cli/main.ts: the server's start never reads this module.
 
 export const HOSTS = ["claude-desktop", "claude-code", "cursor", "vscode", "openclaw"] as const;
 export type Host = (typeof HOSTS)[number];

@@ -50,7 +50,7 @@ export function parseSharedStore(
       return part;
     }
   };
-  // The password only: the whole string's 8-character windows (see src/redact.ts) would also blank out host names
+  // The password only: the whole string's 8-character windows (see src/core/redact.ts) would also blank out host names
   // and addresses in unrelated messages; nothing of ours prints the string anyway.
   const secrets = [parsed.password, decode(parsed.password)];
   return {

@@ -6,7 +6,7 @@ import type { SharedStoreConfig } from "../../../config/redis-url.js";
 const COMMAND_TIMEOUT_MS = 1_000;
 /** How long start-up waits for the first connection before serving anyway (a down store is not fatal). */
 const FIRST_CONNECT_WAIT_MS = 2_000;
-/** The sliding window every budget counts over, as src/rate-guard.ts does. */
+/** The sliding window every budget counts over, as src/core/rate-guard.ts does. */
 export const WINDOW_MS = 60_000;
 
 /**
