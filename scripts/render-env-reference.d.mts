@@ -8,3 +8,7 @@ export interface ServerEnvVariable {
 }
 /** server.json's npm environmentVariables, rendered from the env schema's descriptions in dist/. */
 export function renderServerEnv(): Promise<ServerEnvVariable[]>;
+export const ENV_TABLE_START: string;
+export const ENV_TABLE_END: string;
+/** The README with its Configuration table's variable rows rendered from the env schema's descriptions. */
+export function renderReadme(readme: string): Promise<string>;

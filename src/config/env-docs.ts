@@ -1,11 +1,14 @@
 // What each environment variable means, beside the schema that reads it (config.ts attaches these as zod .meta()):
-// the --help environment block and server.json's environmentVariables are rendered from here.
+// the --help environment block, the README's Configuration rows and server.json's environmentVariables are
+// rendered from here.
 
 export interface EnvDoc {
   /** --help's line(s) for it; absent: --help leaves it out. */
   readonly help?: readonly string[];
   /** server.json's description. */
   readonly description: string;
+  /** The README's Configuration table row (markdown): its Default and Meaning cells; absent: HTTP-only, in docs/remote.md. */
+  readonly readme?: { readonly default: string; readonly meaning: string };
   readonly format: "string" | "number" | "boolean" | "filepath";
   readonly default?: string;
   readonly secret?: boolean;
@@ -15,6 +18,11 @@ export interface EnvDoc {
 
 export const ENV_DOCS = {
   DIDIT_API_KEY: {
+    readme: {
+      default: "none",
+      meaning:
+        "Didit API key, needed for checks only (else `not_configured`); a space, control or non-ASCII character stops start-up.",
+    },
     help: ["Didit API key (needed for checks, not for start-up)"],
     description:
       "Didit API key (Business Console, API & Webhooks). Needed for checks, not for start-up: without it the server starts and checks answer not_configured.",
@@ -22,24 +30,40 @@ export const ENV_DOCS = {
     secret: true,
   },
   DIDIT_BASE_URL: {
+    readme: {
+      default: "`https://verification.didit.me`",
+      meaning:
+        "API origin, plus a proxy's path prefix if any; `https` (`http` only to this machine; [rules](docs/configuration.md)).",
+    },
     help: ["API origin (default https://verification.didit.me)"],
     description: "Didit API origin.",
     format: "string",
     default: "https://verification.didit.me",
   },
   DIDIT_TIMEOUT_MS: {
+    readme: { default: "`30000`", meaning: "One deadline per check, retries included (1000-300000)." },
     help: ["Deadline per check in ms (default 30000)"],
     description: "One deadline per check in milliseconds, retries included (1000-300000).",
     format: "number",
     default: "30000",
   },
   DIDIT_ALLOWED_DIRS: {
+    readme: {
+      default: "none",
+      meaning:
+        "More allowed directories, separated by the OS path delimiter (`:` on macOS/Linux, `;` on Windows).",
+    },
     help: ["Allowed image directories, separated by the OS path delimiter"],
     description:
       "More directories image_path may read from, separated by the OS path delimiter (':' on macOS/Linux, ';' on Windows).",
     format: "string",
   },
   DIDIT_MAX_CHECKS_PER_MINUTE: {
+    readme: {
+      default: "`30`",
+      meaning:
+        "Checks this process sends per minute (1-10000); beyond it `rate_limited` without calling Didit.",
+    },
     help: ["Checks allowed per minute in this process (default 30)"],
     description:
       "Checks this process sends per minute (1-10000); beyond it checks answer rate_limited without calling Didit.",
@@ -47,6 +71,10 @@ export const ENV_DOCS = {
     default: "30",
   },
   DIDIT_CONFIRM_UPLOADS: {
+    readme: {
+      default: "`false`",
+      meaning: "`true`: ask the user (MCP elicitation) before each upload; no consent, no upload.",
+    },
     help: ["true: ask the user (MCP elicitation) before each upload"],
     description:
       "true: ask the user (MCP elicitation) before each upload; a decline, or a client that cannot ask, means no upload.",
@@ -54,6 +82,7 @@ export const ENV_DOCS = {
     default: "false",
   },
   DIDIT_SANDBOX: {
+    readme: { default: "`false`", meaning: "`true`: same as `--sandbox`." },
     help: ["1/true: same as --sandbox"],
     description:
       "true: mocked, offline results instead of Didit (same as --sandbox); nothing is uploaded and no key is needed.",
@@ -61,6 +90,11 @@ export const ENV_DOCS = {
     default: "false",
   },
   DIDIT_PRECHECK_MODELS_DIR: {
+    readme: {
+      default: "the package's `models/minifasnet`",
+      meaning:
+        "Folder holding `MiniFASNetV2.onnx` and `MiniFASNetV1SE.onnx` for the pre-check's spoof estimate; missing or incomplete stops start-up.",
+    },
     help: [
       "Folder with the MiniFASNet ONNX files for precheck_face_image's spoof estimate",
       "(default: the copies shipped in the package)",
@@ -70,6 +104,7 @@ export const ENV_DOCS = {
     format: "filepath",
   },
   DIDIT_ALLOW_HARDLINKS: {
+    readme: { default: "`false`", meaning: "`true`: same as `--allow-hardlinks`." },
     help: ["true: same as --allow-hardlinks"],
     description:
       "true: read image files that have more than one hard link (same as --allow-hardlinks); off, they are refused, since another link may be outside the allowed directories.",
@@ -77,24 +112,31 @@ export const ENV_DOCS = {
     default: "false",
   },
   DIDIT_ALLOWED_URL_HOSTS: {
+    readme: { default: "none", meaning: "More `--allow-url-host` entries, comma-separated." },
     help: ["Same as --allow-url-host, comma-separated"],
     description:
       "Comma-separated host names, IPs or CIDRs that image_url may also reach over http: and at private or loopback addresses (same as --allow-url-host). Others: https to public addresses only.",
     format: "string",
   },
   DIDIT_URL_ALLOW_ONLY: {
+    readme: { default: "`false`", meaning: "`true`: `image_url` may fetch only from the listed hosts." },
     help: ["true: image_url may fetch only from the listed hosts"],
     description: "true: image_url may fetch only from the hosts in DIDIT_ALLOWED_URL_HOSTS.",
     format: "boolean",
     default: "false",
   },
   DIDIT_VIEW_THUMBNAILS: {
+    readme: {
+      default: "`true`",
+      meaning: "`false`: the [verdict view](docs/view.md) shows no photo thumbnail.",
+    },
     description:
       "false: the verdict view (MCP Apps) shows no thumbnail of the photo, and the server holds none in memory for it.",
     format: "boolean",
     default: "true",
   },
   DIDIT_TOOLS: {
+    readme: { default: "all", meaning: "Same as `--tools` (the flag wins)." },
     help: ["Same as --tools (default: every tool)"],
     description:
       "Same as --tools: comma-separated tool names, or free (explain_warning and precheck_face_image only: a no-spend server). Default: every tool; --tools replaces it.",

@@ -579,6 +579,11 @@ describe("package metadata", () => {
     expect(env.find((e) => e.name === "DIDIT_API_KEY")).toMatchObject({ isSecret: true, isRequired: false });
   });
 
+  it("the README's Configuration rows for the variables are the ones rendered from the env schema (npm run docs)", async () => {
+    const { renderReadme } = await import("../../scripts/render-env-reference.mjs");
+    expect(await renderReadme(readme)).toBe(readme);
+  });
+
   it("server.json's npm environment list is the one rendered from the env schema's descriptions (npm run docs)", async () => {
     const { renderServerEnv } = await import("../../scripts/render-env-reference.mjs");
     const npm = server.packages.find((p) => p.registryType === "npm");
