@@ -80,28 +80,10 @@ async function verifyLoaded(
   const credit = deps.sandbox ? 0 : 1;
   upload.started = true;
 
-  let liveness: LivenessAssessment;
-  try {
-    call.onProgress?.("Step 1 of 2: liveness check on the selfie");
-    const response = await client.checkPassiveLiveness(images.user, livenessParams, call);
-    liveness = markSandbox(assessLiveness(response, { includeFaceAttributes: false }), deps.sandbox);
-  } catch (error) {
-    await deps.releaseCheck?.(1);
-    throw error;
-  }
-
+  const liveness = await livenessStep(deps, client, images, livenessParams, call);
   if (!livenessAllowsMatch(liveness)) {
     await deps.releaseCheck?.(1);
-    const result: SelfieVerification = {
-      identity_verified: false,
-      next_action: liveness.next_action,
-      summary: stripSandbox(liveness.summary),
-      liveness,
-      face_match: null,
-      face_match_skipped_reason: `The liveness check was ${liveness.status} with next_action ${liveness.next_action}, so no face match was requested and no second credit was spent.`,
-      credits_used: credit,
-    };
-    return markSandbox(result, deps.sandbox);
+    return withoutMatch(deps, liveness, credit);
   }
 
   const spent = deps.sandbox
@@ -116,22 +98,7 @@ async function verifyLoaded(
     );
   }
 
-  let faceMatch: FaceMatchAssessment;
-  try {
-    call.onProgress?.("Step 2 of 2: comparing the selfie with the reference");
-    const response = await client.matchFaces(images.user, images.ref, matchParams, call);
-    faceMatch = markSandbox(assessFaceMatch(response), deps.sandbox);
-  } catch (error) {
-    if (!(error instanceof ToolFailure)) throw error;
-    // Whatever went wrong with the match, the caller must know a liveness credit is already spent.
-    throw new ToolFailure(
-      error.code,
-      `The face match failed: ${error.message} ${spent}; only the face match needs repeating.`,
-      `${error.hint} To retry just the second step, call match_faces with the same two images (one credit).`,
-      error.retryAfterSeconds,
-    );
-  }
-
+  const faceMatch = await matchStep(deps, client, images, matchParams, call, spent);
   const next_action = stricterAction(liveness.next_action, faceMatch.next_action);
   // Verified means "go ahead": never beside a review (Approved answers can still carry tags a human must see).
   const verified = faceMatch.status === "Approved" && next_action === "proceed";
@@ -145,6 +112,63 @@ async function verifyLoaded(
     credits_used: deps.sandbox ? 0 : 2,
   };
   return markSandbox(result, deps.sandbox);
+}
+
+/** Step 1: the selfie's liveness; its reserved credit goes back when the check fails. */
+async function livenessStep(
+  deps: VerifyDeps,
+  client: DiditClient,
+  images: ImagePair,
+  livenessParams: LivenessParams,
+  call: FaceFlowCall,
+): Promise<LivenessAssessment> {
+  try {
+    call.onProgress?.("Step 1 of 2: liveness check on the selfie");
+    const response = await client.checkPassiveLiveness(images.user, livenessParams, call);
+    return markSandbox(assessLiveness(response, { includeFaceAttributes: false }), deps.sandbox);
+  } catch (error) {
+    await deps.releaseCheck?.(1);
+    throw error;
+  }
+}
+
+/** The verification when the liveness does not allow a match: not verified, one credit at most. */
+function withoutMatch(deps: VerifyDeps, liveness: LivenessAssessment, credit: number): SelfieVerification {
+  const result: SelfieVerification = {
+    identity_verified: false,
+    next_action: liveness.next_action,
+    summary: stripSandbox(liveness.summary),
+    liveness,
+    face_match: null,
+    face_match_skipped_reason: `The liveness check was ${liveness.status} with next_action ${liveness.next_action}, so no face match was requested and no second credit was spent.`,
+    credits_used: credit,
+  };
+  return markSandbox(result, deps.sandbox);
+}
+
+/** Step 2: the face match; a failure says the liveness credit is already spent (`spent`). */
+async function matchStep(
+  deps: VerifyDeps,
+  client: DiditClient,
+  images: ImagePair,
+  matchParams: FaceMatchParams,
+  call: FaceFlowCall,
+  spent: string,
+): Promise<FaceMatchAssessment> {
+  try {
+    call.onProgress?.("Step 2 of 2: comparing the selfie with the reference");
+    const response = await client.matchFaces(images.user, images.ref, matchParams, call);
+    return markSandbox(assessFaceMatch(response), deps.sandbox);
+  } catch (error) {
+    if (!(error instanceof ToolFailure)) throw error;
+    // Whatever went wrong with the match, the caller must know a liveness credit is already spent.
+    throw new ToolFailure(
+      error.code,
+      `The face match failed: ${error.message} ${spent}; only the face match needs repeating.`,
+      `${error.hint} To retry just the second step, call match_faces with the same two images (one credit).`,
+      error.retryAfterSeconds,
+    );
+  }
 }
 
 /**
