@@ -22,7 +22,7 @@ import { selectLivenessClient } from "./liveness/select-client.js";
 import { precheckFaceImage } from "./precheck/check.js";
 import type { PrecheckOutput } from "./precheck/types.js";
 import { createRedactor } from "./redact.js";
-import { findWarning, KNOWN_TAGS, LOCAL_ONLY_TAGS } from "./warnings/catalog.js";
+import { DOCUMENTED_TAGS, findWarning, LOCAL_ONLY_TAGS } from "./warnings/catalog.js";
 import { explainWarning } from "./warnings/explain.js";
 
 /** Exit codes scripts can branch on (precheck: 0 ready, 1 not ready, 3 also when the engine is not installed). */
@@ -286,7 +286,7 @@ function runExplain(argv: readonly string[], io: CliIO): number {
     throw new ToolFailure(
       "invalid_input",
       `${result.tag} is not a known warning tag.`,
-      `Known tags: ${[...KNOWN_TAGS, ...LOCAL_ONLY_TAGS].join(", ")}.`,
+      `Known tags: ${[...DOCUMENTED_TAGS, ...LOCAL_ONLY_TAGS].join(", ")}.`,
     );
   }
   if (values.json) {
