@@ -1,5 +1,10 @@
 import { z } from "zod";
-import { detectedFaceSchema, diditWarningSchema, livenessResultSchema } from "../liveness/result.js";
+import {
+  detectedFaceSchema,
+  diditWarningSchema,
+  livenessResultSchema,
+  nullableNumber,
+} from "../liveness/result.js";
 import { NEXT_ACTIONS } from "../warnings/types.js";
 
 // The face-match and selfie-verification result contracts, once: the tools list them as outputSchema and the flows
@@ -8,8 +13,6 @@ import { NEXT_ACTIONS } from "../warnings/types.js";
 /** Newer docs: Approved/Declined; older skill text also lists In Review. Anything else is invalid_response. */
 export const FACE_MATCH_STATUSES = ["Approved", "Declined", "In Review"] as const;
 export type FaceMatchStatus = (typeof FACE_MATCH_STATUSES)[number];
-
-const nullableNumber = z.number().nullable();
 
 const imageResultSchema = (what: string) =>
   z

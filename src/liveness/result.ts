@@ -5,7 +5,8 @@ import { ADDITIONAL_DATA_LIMITS as L } from "./warnings.js";
 // The result contracts, once: each tool lists these schemas as its outputSchema, and the types the flows build are
 // their z.output, so a field added on one side cannot be missing on the other.
 
-const nullableNumber = z.number().nullable();
+/** A number that is null when Didit found no face (or pair) to measure: liveness and face-match results alike. */
+export const nullableNumber = z.number().nullable();
 
 /** A warning exactly as Didit returns it, in liveness and face-match results alike. */
 export const diditWarningSchema = z.object({
