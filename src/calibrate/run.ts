@@ -14,7 +14,7 @@ import {
 } from "../cli/command-options.js";
 import type { Config } from "../config.js";
 import type { DiditClient } from "../didit/client.js";
-import { asToolFailure, type ErrorCode, ToolFailure } from "../errors.js";
+import { asToolFailure, ERROR_KINDS, ToolFailure } from "../errors.js";
 import { parseKnownOptions } from "../known-options.js";
 import { runLivenessCheck } from "../liveness/check.js";
 import { selectLivenessClient } from "../liveness/select-client.js";
@@ -29,16 +29,6 @@ export const CALIBRATE_USAGE = `  didit-passive-liveness-mcp calibrate --bona-fi
 
 const IMAGE_EXTENSIONS = new Set([".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff"]);
 const CONCURRENCY = 4;
-/** Failures that would repeat for every image: stop instead of spending more. */
-const FATAL: ReadonlySet<ErrorCode> = new Set([
-  "not_configured",
-  "unauthorized",
-  "forbidden",
-  "insufficient_credits",
-  "rate_limited",
-  "cancelled",
-]);
-
 export interface CalibrateIO {
   out: (text: string) => void;
   err: (text: string) => void;
@@ -471,7 +461,8 @@ async function fetchScores(
           ok: false,
           error: { code: failure.code, message: failure.message, hint: failure.hint },
         };
-        if (FATAL.has(failure.code)) {
+        // A failure that would repeat for every image: stop instead of spending more.
+        if (ERROR_KINDS[failure.code] === "stop") {
           fatal ??= failure;
           stop.abort();
         }

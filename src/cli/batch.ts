@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../config.js";
 import type { DiditClient } from "../didit/client.js";
 import { createSharedBackoff, type SharedBackoff } from "../didit/shared-backoff.js";
-import { asToolFailure, type ErrorCode, ToolFailure } from "../errors.js";
+import { asToolFailure, ERROR_KINDS, type ErrorCode, ToolFailure } from "../errors.js";
 import { createInFlightLimit, MAX_CHECKS_IN_FLIGHT } from "../in-flight.js";
 import { type LivenessCheckRequest, runLivenessCheck } from "../liveness/check.js";
 import { selectLivenessClient } from "../liveness/select-client.js";
@@ -49,15 +49,6 @@ const SYSTEM_CLOCK: BatchClock = {
   now: () => performance.now(),
   sleep: (ms, signal) => sleep(ms, undefined, { signal }),
 };
-
-/** Local refusals: the input itself was wrong; nothing was sent. */
-const LOCAL_ERRORS: ReadonlySet<ErrorCode> = new Set([
-  "invalid_input",
-  "path_not_allowed",
-  "file_not_found",
-  "not_an_image",
-  "too_large",
-]);
 
 export interface BatchIO {
   out: (text: string) => void;
@@ -343,7 +334,8 @@ export async function runBatch(
     else if (row.result?.status === "Declined") state.declined += 1;
     else if (!row.dry_run || row.error) state.failed += 1;
     if (row.uploaded && !config.sandbox) state.credits += 1;
-    if (row.precheck || (row.error && LOCAL_ERRORS.has(row.error.code as ErrorCode))) refusedLocally = true;
+    if (row.precheck || (row.error && ERROR_KINDS[row.error.code as ErrorCode] === "input"))
+      refusedLocally = true;
     else if (row.error && !(row.error.code === "cancelled" && force?.aborted)) apiFailed = true;
     showProgress();
   };
