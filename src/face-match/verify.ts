@@ -2,7 +2,7 @@ import type { DiditClient, FaceMatchParams, LivenessParams } from "../didit/clie
 import { ToolFailure, type UploadState } from "../errors.js";
 import { imageOptions, type LoadedImage } from "../images/load-image.js";
 import { assessLiveness, lowerFirst, stricterAction } from "../liveness/assess.js";
-import { markSandbox, noClientFailure, SANDBOX_LABEL, withImageSlot } from "../liveness/check.js";
+import { markSandbox, noClientFailure, withImageSlot } from "../liveness/check.js";
 import type { LivenessAssessment } from "../liveness/result.js";
 import { validThreshold } from "../liveness/threshold.js";
 import type { LocalAnalysis } from "../precheck/types.js";
@@ -81,10 +81,14 @@ async function verifyLoaded(
   upload.started = true;
 
   let liveness: LivenessAssessment;
+  // Each step's summary before markSandbox labels it: the combined summary gets the label once, at the end.
+  let livenessSummary: string;
   try {
     call.onProgress?.("Step 1 of 2: liveness check on the selfie");
     const response = await client.checkPassiveLiveness(images.user, livenessParams, call);
-    liveness = markSandbox(assessLiveness(response, { includeFaceAttributes: false }), deps.sandbox);
+    const assessed = assessLiveness(response, { includeFaceAttributes: false });
+    livenessSummary = assessed.summary;
+    liveness = markSandbox(assessed, deps.sandbox);
   } catch (error) {
     await deps.releaseCheck?.(1);
     throw error;
@@ -95,7 +99,7 @@ async function verifyLoaded(
     const result: SelfieVerification = {
       identity_verified: false,
       next_action: liveness.next_action,
-      summary: stripSandbox(liveness.summary),
+      summary: livenessSummary,
       liveness,
       face_match: null,
       face_match_skipped_reason: `The liveness check was ${liveness.status} with next_action ${liveness.next_action}, so no face match was requested and no second credit was spent.`,
@@ -117,10 +121,13 @@ async function verifyLoaded(
   }
 
   let faceMatch: FaceMatchAssessment;
+  let matchSummary: string;
   try {
     call.onProgress?.("Step 2 of 2: comparing the selfie with the reference");
     const response = await client.matchFaces(images.user, images.ref, matchParams, call);
-    faceMatch = markSandbox(assessFaceMatch(response), deps.sandbox);
+    const assessed = assessFaceMatch(response);
+    matchSummary = assessed.summary;
+    faceMatch = markSandbox(assessed, deps.sandbox);
   } catch (error) {
     if (!(error instanceof ToolFailure)) throw error;
     // Whatever went wrong with the match, the caller must know a liveness credit is already spent.
@@ -138,7 +145,7 @@ async function verifyLoaded(
   const result: SelfieVerification = {
     identity_verified: verified,
     next_action,
-    summary: combinedSummary(next_action, faceMatch),
+    summary: combinedSummary(next_action, faceMatch.status, matchSummary),
     liveness,
     face_match: faceMatch,
     face_match_skipped_reason: null,
@@ -158,9 +165,13 @@ function livenessAllowsMatch(liveness: LivenessAssessment): boolean {
   );
 }
 
-function combinedSummary(action: NextAction, faceMatch: FaceMatchAssessment): string {
-  if (faceMatch.status !== "Approved") {
-    return `The selfie passed the liveness check, but ${lowerFirst(stripSandbox(faceMatch.summary))}`;
+function combinedSummary(
+  action: NextAction,
+  matchStatus: FaceMatchAssessment["status"],
+  matchSummary: string,
+): string {
+  if (matchStatus !== "Approved") {
+    return `The selfie passed the liveness check, but ${lowerFirst(matchSummary)}`;
   }
   if (action === "proceed") {
     return "Identity verified: the selfie shows a live person and matches the reference photo.";
@@ -209,8 +220,4 @@ function summarizePrecheck(analysis: LocalAnalysis): PrecheckSummary {
     warnings: analysis.warnings.map((w) => w.risk),
     user_message: analysis.user_message,
   };
-}
-
-function stripSandbox(summary: string): string {
-  return summary.startsWith(SANDBOX_LABEL) ? summary.slice(SANDBOX_LABEL.length + 1) : summary;
 }
