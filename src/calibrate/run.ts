@@ -242,42 +242,27 @@ function emptyFolder(dir: string): ToolFailure {
   );
 }
 
-/** Splits one CSV line (RFC 4180 quotes, no embedded newlines). */
-export function splitCsvLine(line: string): string[] {
-  const cells: string[] = [];
-  let cur = "";
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cur += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ",") {
-      cells.push(cur);
-      cur = "";
-    } else cur += ch;
-  }
-  cells.push(cur);
-  return cells.map((c) => c.trim());
-}
-
 async function readManifest(file: string): Promise<LabelledImage[]> {
   const text = await readFile(file, "utf8").catch(() => {
     throw new ToolFailure("file_not_found", `Cannot read the manifest ${file}.`, "Check the path.");
   });
   const base = path.dirname(path.resolve(file));
   const out: LabelledImage[] = [];
-  const lines = text.split(/\r?\n/);
-  lines.forEach((line, i) => {
-    if (line.trim() === "" || line.trimStart().startsWith("#")) return;
-    const [p = "", rawLabel = "", type = ""] = splitCsvLine(line);
-    if (i === 0 && p.toLowerCase() === "path") return;
+  // Loaded on first use: the CSV library stays out of every other command's start. Cells trimmed; blank lines and
+  // lines starting with # skipped.
+  const { readCsv } = await import("../cli/batch-output.js");
+  const records = readCsv(text, {
+    trim: true,
+    skip_empty_lines: true,
+    skip_records_with_empty_values: true,
+    comment: "#",
+    comment_no_infix: true,
+  });
+  for (const { record, line } of records) {
+    const [p = "", rawLabel = "", type = ""] = record;
+    if (line === 1 && p.toLowerCase() === "path") continue;
     const label = rawLabel.toLowerCase();
-    const where = `${file} line ${i + 1}`;
+    const where = `${file} line ${line}`;
     if (p === "") throw usageError(`${where}: the path is empty.`);
     if (BONA_FIDE_LABELS.has(label)) out.push({ input: path.resolve(base, p), label: "bona_fide" });
     else if (ATTACK_LABELS.has(label)) {
@@ -285,7 +270,7 @@ async function readManifest(file: string): Promise<LabelledImage[]> {
         throw usageError(`${where}: an attack needs an attack_type (e.g. print, screen, mask).`);
       out.push({ input: path.resolve(base, p), label: "attack", attackType: type });
     } else throw usageError(`${where}: label must be bona_fide or attack (got "${rawLabel}").`);
-  });
+  }
   if (out.length === 0) throw usageError(`${file} lists no images.`);
   return out;
 }
