@@ -12,6 +12,7 @@ import {
   typedImagePath,
   usageError,
 } from "../cli/command-options.js";
+import { runPool } from "../cli/worker-pool.js";
 import type { Config } from "../config.js";
 import type { DiditClient } from "../didit/client.js";
 import { asToolFailure, ERROR_KINDS, ToolFailure } from "../errors.js";
@@ -414,54 +415,49 @@ async function fetchScores(
   const onAbort = () => stop.abort();
   io.signal?.addEventListener("abort", onAbort, { once: true });
   let fatal: ToolFailure | undefined;
-  let next = 0;
   let done = 0;
-  const worker = async () => {
-    while (!stop.signal.aborted) {
-      const item = todo[next++];
-      if (!item) return;
-      const started = performance.now();
-      let row: Record<string, unknown>;
-      try {
-        const { dir, file } = await typedImagePath(item.input);
-        const result = await runLivenessCheck(
-          { allowedDirs: async () => [dir], allowHardlinks: config.allowHardlinks, client },
-          {
-            image_path: file,
-            // 0 so the score is returned and nothing is declined for it; the calibration sets the real threshold.
-            face_liveness_score_decline_threshold: 0,
-            save_api_request: false,
-            vendor_data: `calibration-${item.sha256.slice(0, 16)}`,
-          },
-          { signal: stop.signal },
-        );
-        known.set(item.sha256, result.score);
-        row = { input: item.input, sha256: item.sha256, ok: true, result };
-      } catch (error) {
-        const failure = asToolFailure(error);
-        failures.set(item.sha256, `check failed: ${failure.code}`);
-        row = {
-          input: item.input,
-          sha256: item.sha256,
-          ok: false,
-          error: { code: failure.code, message: failure.message, hint: failure.hint },
-        };
-        // A failure that would repeat for every image: stop instead of spending more.
-        if (ERROR_KINDS[failure.code] === "stop") {
-          fatal ??= failure;
-          stop.abort();
-        }
+  const work = async (item: (typeof todo)[number]) => {
+    const started = performance.now();
+    let row: Record<string, unknown>;
+    try {
+      const { dir, file } = await typedImagePath(item.input);
+      const result = await runLivenessCheck(
+        { allowedDirs: async () => [dir], allowHardlinks: config.allowHardlinks, client },
+        {
+          image_path: file,
+          // 0 so the score is returned and nothing is declined for it; the calibration sets the real threshold.
+          face_liveness_score_decline_threshold: 0,
+          save_api_request: false,
+          vendor_data: `calibration-${item.sha256.slice(0, 16)}`,
+        },
+        { signal: stop.signal },
+      );
+      known.set(item.sha256, result.score);
+      row = { input: item.input, sha256: item.sha256, ok: true, result };
+    } catch (error) {
+      const failure = asToolFailure(error);
+      failures.set(item.sha256, `check failed: ${failure.code}`);
+      row = {
+        input: item.input,
+        sha256: item.sha256,
+        ok: false,
+        error: { code: failure.code, message: failure.message, hint: failure.hint },
+      };
+      // A failure that would repeat for every image: stop instead of spending more.
+      if (ERROR_KINDS[failure.code] === "stop") {
+        fatal ??= failure;
+        stop.abort();
       }
-      row.elapsed_ms = Math.round(performance.now() - started);
-      if (scoresFile !== undefined) await appendFile(scoresFile, `${JSON.stringify(row)}\n`);
-      done++;
-      if (done % Math.max(1, Math.ceil(todo.length / 10)) === 0 || done === todo.length) {
-        io.err(`calibrate: ${done}/${todo.length} checked\n`);
-      }
+    }
+    row.elapsed_ms = Math.round(performance.now() - started);
+    if (scoresFile !== undefined) await appendFile(scoresFile, `${JSON.stringify(row)}\n`);
+    done++;
+    if (done % Math.max(1, Math.ceil(todo.length / 10)) === 0 || done === todo.length) {
+      io.err(`calibrate: ${done}/${todo.length} checked\n`);
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, todo.length) }, worker));
+    await runPool(todo, CONCURRENCY, () => !stop.signal.aborted, work);
   } finally {
     io.signal?.removeEventListener("abort", onAbort);
     await client?.close();

@@ -28,6 +28,7 @@ import {
 } from "./batch-output.js";
 import { loadTypedImage, sha256Hex, typedImagePathWith, usageError } from "./command-options.js";
 import { createProgress, formatDuration, type ProgressState } from "./progress.js";
+import { runPool } from "./worker-pool.js";
 
 /** Batch exit codes, beside the single-image ones (0 Approved, 1 Declined, 2 usage/input, 3 config/API). */
 export const BATCH_EXIT = { verdicts: 0, refusedLocally: 2, apiFailure: 3, interrupted: 130 } as const;
@@ -455,28 +456,21 @@ export async function runBatch(
     }
   };
 
-  let next = 0;
-  const worker = async () => {
-    for (;;) {
-      if (stop.aborted) return;
-      if (!dryRun && maxCredits !== undefined && uploads >= maxCredits) return;
-      const index = next++;
-      const p = plan[index];
-      if (!p) return;
-      let row: BatchRow | undefined;
-      if (p.sameAs !== undefined) {
-        const first = await rows[p.sameAs];
-        row = first ? { ...first, input: p.input, uploaded: false, elapsed_ms: 0 } : undefined;
-      } else {
-        row = await checkOne(p);
-      }
-      settle[index]?.(row);
-      if (row) emit(row);
+  const more = () => !stop.aborted && (dryRun || maxCredits === undefined || uploads < maxCredits);
+  const work = async (p: (typeof plan)[number], index: number) => {
+    let row: BatchRow | undefined;
+    if (p.sameAs !== undefined) {
+      const first = await rows[p.sameAs];
+      row = first ? { ...first, input: p.input, uploaded: false, elapsed_ms: 0 } : undefined;
+    } else {
+      row = await checkOne(p);
     }
+    settle[index]?.(row);
+    if (row) emit(row);
   };
 
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, plan.length) }, worker));
+    await runPool(plan, concurrency, more, work);
   } finally {
     for (const s of settle) s(undefined);
     progress.finish();
