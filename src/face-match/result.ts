@@ -3,7 +3,10 @@ import {
   detectedFaceSchema,
   diditWarningSchema,
   livenessResultSchema,
+  metadataEchoSchema,
   nullableNumber,
+  sandboxFlagSchema,
+  vendorDataEchoSchema,
 } from "../liveness/result.js";
 import { NEXT_ACTIONS } from "../warnings/types.js";
 
@@ -39,18 +42,10 @@ export const faceMatchResultSchema = z.object({
   warnings: z.array(diditWarningSchema).describe("Didit's warnings, as returned."),
   user_image: imageResultSchema("selfie (user_image)"),
   ref_image: imageResultSchema("reference (ref_image)"),
-  vendor_data: z.string().nullable().describe("Your vendor_data, echoed."),
-  metadata: z
-    .unknown()
-    .optional()
-    .describe(
-      "Your metadata, echoed (absent when none, or when the echo breaks the bounds metadata is sent within).",
-    ),
+  vendor_data: vendorDataEchoSchema,
+  metadata: metadataEchoSchema,
   created_at: z.string().nullable().describe("When Didit made the match (ISO 8601)."),
-  sandbox: z
-    .boolean()
-    .optional()
-    .describe("Present and true only in sandbox mode: a mocked, offline result."),
+  sandbox: sandboxFlagSchema,
 });
 
 const precheckSummarySchema = z.object({
