@@ -14,7 +14,7 @@ import { runDoctor } from "./cli/doctor.js";
 import { runFaceCommand } from "./cli/face-commands.js";
 import { figureText, scoreText } from "./cli/figures.js";
 import { ConfigError } from "./config.js";
-import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "./errors.js";
+import { asToolFailure, formatFailure, isInputFailure, ToolFailure } from "./errors.js";
 import { createUrlPolicy } from "./images/url-policy.js";
 import { runLivenessCheck } from "./liveness/check.js";
 import type { LivenessAssessment } from "./liveness/result.js";
@@ -22,23 +22,11 @@ import { selectLivenessClient } from "./liveness/select-client.js";
 import { precheckFaceImage } from "./precheck/check.js";
 import type { PrecheckOutput } from "./precheck/types.js";
 import { createRedactor } from "./redact.js";
-import { findWarning, KNOWN_TAGS, LOCAL_ONLY_TAGS } from "./warnings/catalog.js";
+import { DOCUMENTED_TAGS, findWarning, LOCAL_ONLY_TAGS } from "./warnings/catalog.js";
 import { explainWarning } from "./warnings/explain.js";
 
 /** Exit codes scripts can branch on (precheck: 0 ready, 1 not ready, 3 also when the engine is not installed). */
 export const EXIT = { approved: 0, declined: 1, usage: 2, failure: 3 } as const;
-
-const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
-  "invalid_input",
-  "path_not_allowed",
-  "file_not_found",
-  "not_an_image",
-  "too_large",
-  "url_not_allowed",
-  "url_fetch_failed",
-  // A batch that would spend more than asked for without --yes: nothing was sent, the command line must change.
-  "consent_declined",
-]);
 
 export const CLI_USAGE = `Usage:
   didit-passive-liveness-mcp check <image or https URL> [--threshold N] [--rotate] [--vendor-data S]
@@ -166,7 +154,7 @@ export async function runCli(command: CliCommand, argv: readonly string[], io: C
       const { code, message, hint } = failure;
       io.out(`${redact(JSON.stringify({ error: { code, message, hint } }, null, 2))}\n`);
     }
-    return INPUT_ERRORS.has(failure.code) ? EXIT.usage : EXIT.failure;
+    return isInputFailure(failure.code) ? EXIT.usage : EXIT.failure;
   }
 }
 
@@ -286,7 +274,7 @@ function runExplain(argv: readonly string[], io: CliIO): number {
     throw new ToolFailure(
       "invalid_input",
       `${result.tag} is not a known warning tag.`,
-      `Known tags: ${[...KNOWN_TAGS, ...LOCAL_ONLY_TAGS].join(", ")}.`,
+      `Known tags: ${[...DOCUMENTED_TAGS, ...LOCAL_ONLY_TAGS].join(", ")}.`,
     );
   }
   if (values.json) {

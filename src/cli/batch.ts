@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../config.js";
 import type { DiditClient } from "../didit/client.js";
 import { createSharedBackoff, type SharedBackoff } from "../didit/shared-backoff.js";
-import { asToolFailure, type ErrorCode, ToolFailure } from "../errors.js";
+import { asToolFailure, ERROR_KINDS, type ErrorCode, ToolFailure } from "../errors.js";
 import { createInFlightLimit, type InFlightLimit, MAX_CHECKS_IN_FLIGHT } from "../in-flight.js";
 import { type LivenessCheckRequest, runLivenessCheckOrHold, type UploadHeld } from "../liveness/check.js";
 import { selectLivenessClient } from "../liveness/select-client.js";
@@ -29,6 +29,7 @@ import {
 } from "./batch-output.js";
 import { loadTypedImage, sha256Hex, typedImagePathWith, usageError } from "./command-options.js";
 import { createProgress, formatDuration, type ProgressState } from "./progress.js";
+import { runPool } from "./worker-pool.js";
 
 /** Batch exit codes, beside the single-image ones (0 Approved, 1 Declined, 2 usage/input, 3 config/API). */
 export const BATCH_EXIT = { verdicts: 0, refusedLocally: 2, apiFailure: 3, interrupted: 130 } as const;
@@ -50,15 +51,6 @@ const SYSTEM_CLOCK: BatchClock = {
   now: () => performance.now(),
   sleep: (ms, signal) => sleep(ms, undefined, { signal }),
 };
-
-/** Local refusals: the input itself was wrong; nothing was sent. */
-const LOCAL_ERRORS: ReadonlySet<ErrorCode> = new Set([
-  "invalid_input",
-  "path_not_allowed",
-  "file_not_found",
-  "not_an_image",
-  "too_large",
-]);
 
 export interface BatchIO {
   out: (text: string) => void;
@@ -253,7 +245,7 @@ export async function runBatch(
     },
   };
   try {
-    await runPool(run);
+    await runPlan(run);
   } finally {
     progress.finish();
     output.close();
@@ -515,7 +507,7 @@ function recordRow(run: BatchRun, row: BatchRow): void {
   else if (row.result?.status === "Declined") state.declined += 1;
   else if (!row.dry_run || row.error) state.failed += 1;
   if (row.uploaded && !run.config.sandbox) state.credits += 1;
-  if (row.precheck || (row.error && LOCAL_ERRORS.has(row.error.code as ErrorCode)))
+  if (row.precheck || (row.error && ERROR_KINDS[row.error.code as ErrorCode] === "input"))
     run.tally.refusedLocally = true;
   else if (row.error && !(row.error.code === "cancelled" && run.force?.aborted)) run.tally.apiFailed = true;
   run.progress.show();
@@ -526,32 +518,25 @@ function reachedMaxCredits(run: BatchRun): boolean {
 }
 
 /** Runs the plan on a fixed number of workers; an input with the same bytes as an earlier one reuses its row. */
-async function runPool(run: BatchRun): Promise<void> {
+async function runPlan(run: BatchRun): Promise<void> {
   const { planned } = run.plan;
   const rows: Promise<BatchRow | undefined>[] = [];
   const settle: ((row: BatchRow | undefined) => void)[] = [];
   for (let i = 0; i < planned.length; i++) rows.push(new Promise((resolve) => settle.push(resolve)));
-  let next = 0;
-  const worker = async () => {
-    for (;;) {
-      if (run.stop.aborted) return;
-      if (!run.options.dryRun && reachedMaxCredits(run)) return;
-      const index = next++;
-      const p = planned[index];
-      if (!p) return;
-      let row: BatchRow | undefined;
-      if (p.sameAs !== undefined) {
-        const first = await rows[p.sameAs];
-        row = first ? { ...first, input: p.input, uploaded: false, elapsed_ms: 0 } : undefined;
-      } else {
-        row = await checkOne(run, p);
-      }
-      settle[index]?.(row);
-      if (row) run.emit(row);
+  const more = () => !run.stop.aborted && (run.options.dryRun || !reachedMaxCredits(run));
+  const work = async (p: (typeof planned)[number], index: number) => {
+    let row: BatchRow | undefined;
+    if (p.sameAs !== undefined) {
+      const first = await rows[p.sameAs];
+      row = first ? { ...first, input: p.input, uploaded: false, elapsed_ms: 0 } : undefined;
+    } else {
+      row = await checkOne(run, p);
     }
+    settle[index]?.(row);
+    if (row) run.emit(row);
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(run.options.concurrency, planned.length) }, worker));
+    await runPool(planned, run.options.concurrency, more, work);
   } finally {
     for (const s of settle) s(undefined);
   }

@@ -2,7 +2,7 @@ import type { DiditClient, FaceMatchParams, LivenessParams } from "../didit/clie
 import { ToolFailure, type UploadState } from "../errors.js";
 import { imageOptions, type LoadedImage } from "../images/load-image.js";
 import { assessLiveness, lowerFirst, stricterAction } from "../liveness/assess.js";
-import { markSandbox, noClientFailure, SANDBOX_LABEL, withImageSlot } from "../liveness/check.js";
+import { markSandbox, noClientFailure, withImageSlot } from "../liveness/check.js";
 import type { LivenessAssessment } from "../liveness/result.js";
 import { validThreshold } from "../liveness/threshold.js";
 import type { LocalAnalysis } from "../precheck/types.js";
@@ -80,10 +80,16 @@ async function verifyLoaded(
   const credit = deps.sandbox ? 0 : 1;
   upload.started = true;
 
-  const liveness = await livenessStep(deps, client, images, livenessParams, call);
+  const { assessment: liveness, summary: livenessSummary } = await livenessStep(
+    deps,
+    client,
+    images,
+    livenessParams,
+    call,
+  );
   if (!livenessAllowsMatch(liveness)) {
     await deps.releaseCheck?.(1);
-    return withoutMatch(deps, liveness, credit);
+    return withoutMatch(deps, liveness, livenessSummary, credit);
   }
 
   const spent = deps.sandbox
@@ -98,20 +104,33 @@ async function verifyLoaded(
     );
   }
 
-  const faceMatch = await matchStep(deps, client, images, matchParams, call, spent);
+  const { assessment: faceMatch, summary: matchSummary } = await matchStep(
+    deps,
+    client,
+    images,
+    matchParams,
+    call,
+    spent,
+  );
   const next_action = stricterAction(liveness.next_action, faceMatch.next_action);
   // Verified means "go ahead": never beside a review (Approved answers can still carry tags a human must see).
   const verified = faceMatch.status === "Approved" && next_action === "proceed";
   const result: SelfieVerification = {
     identity_verified: verified,
     next_action,
-    summary: combinedSummary(next_action, faceMatch),
+    summary: combinedSummary(next_action, faceMatch.status, matchSummary),
     liveness,
     face_match: faceMatch,
     face_match_skipped_reason: null,
     credits_used: deps.sandbox ? 0 : 2,
   };
   return markSandbox(result, deps.sandbox);
+}
+
+/** A step's assessment, and its summary from before markSandbox labels it: the combined result is labelled once. */
+interface Step<A> {
+  assessment: A;
+  summary: string;
 }
 
 /** Step 1: the selfie's liveness; its reserved credit goes back when the check fails. */
@@ -121,11 +140,12 @@ async function livenessStep(
   images: ImagePair,
   livenessParams: LivenessParams,
   call: FaceFlowCall,
-): Promise<LivenessAssessment> {
+): Promise<Step<LivenessAssessment>> {
   try {
     call.onProgress?.("Step 1 of 2: liveness check on the selfie");
     const response = await client.checkPassiveLiveness(images.user, livenessParams, call);
-    return markSandbox(assessLiveness(response, { includeFaceAttributes: false }), deps.sandbox);
+    const assessed = assessLiveness(response, { includeFaceAttributes: false });
+    return { assessment: markSandbox(assessed, deps.sandbox), summary: assessed.summary };
   } catch (error) {
     await deps.releaseCheck?.(1);
     throw error;
@@ -133,11 +153,16 @@ async function livenessStep(
 }
 
 /** The verification when the liveness does not allow a match: not verified, one credit at most. */
-function withoutMatch(deps: VerifyDeps, liveness: LivenessAssessment, credit: number): SelfieVerification {
+function withoutMatch(
+  deps: VerifyDeps,
+  liveness: LivenessAssessment,
+  livenessSummary: string,
+  credit: number,
+): SelfieVerification {
   const result: SelfieVerification = {
     identity_verified: false,
     next_action: liveness.next_action,
-    summary: stripSandbox(liveness.summary),
+    summary: livenessSummary,
     liveness,
     face_match: null,
     face_match_skipped_reason: `The liveness check was ${liveness.status} with next_action ${liveness.next_action}, so no face match was requested and no second credit was spent.`,
@@ -154,11 +179,12 @@ async function matchStep(
   matchParams: FaceMatchParams,
   call: FaceFlowCall,
   spent: string,
-): Promise<FaceMatchAssessment> {
+): Promise<Step<FaceMatchAssessment>> {
   try {
     call.onProgress?.("Step 2 of 2: comparing the selfie with the reference");
     const response = await client.matchFaces(images.user, images.ref, matchParams, call);
-    return markSandbox(assessFaceMatch(response), deps.sandbox);
+    const assessed = assessFaceMatch(response);
+    return { assessment: markSandbox(assessed, deps.sandbox), summary: assessed.summary };
   } catch (error) {
     if (!(error instanceof ToolFailure)) throw error;
     // Whatever went wrong with the match, the caller must know a liveness credit is already spent.
@@ -182,9 +208,13 @@ function livenessAllowsMatch(liveness: LivenessAssessment): boolean {
   );
 }
 
-function combinedSummary(action: NextAction, faceMatch: FaceMatchAssessment): string {
-  if (faceMatch.status !== "Approved") {
-    return `The selfie passed the liveness check, but ${lowerFirst(stripSandbox(faceMatch.summary))}`;
+function combinedSummary(
+  action: NextAction,
+  matchStatus: FaceMatchAssessment["status"],
+  matchSummary: string,
+): string {
+  if (matchStatus !== "Approved") {
+    return `The selfie passed the liveness check, but ${lowerFirst(matchSummary)}`;
   }
   if (action === "proceed") {
     return "Identity verified: the selfie shows a live person and matches the reference photo.";
@@ -233,8 +263,4 @@ function summarizePrecheck(analysis: LocalAnalysis): PrecheckSummary {
     warnings: analysis.warnings.map((w) => w.risk),
     user_message: analysis.user_message,
   };
-}
-
-function stripSandbox(summary: string): string {
-  return summary.startsWith(SANDBOX_LABEL) ? summary.slice(SANDBOX_LABEL.length + 1) : summary;
 }
