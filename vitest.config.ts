@@ -15,7 +15,9 @@ export const SLOW_TESTS = [
   // Load and memory over a spawned server, and a timed symlink race.
   "test/e2e/load.test.ts",
   "test/integration/path-race.test.ts",
-  // The packed tarball under npx: a second, cold install from npm's cache (~10 s).
+  // The packed tarball: `npm pack` and an install into an empty folder (~15-18 s), its command run and started as
+  // a host; and under npx, a second, cold install from npm's cache (~10 s).
+  "test/e2e/package.test.ts",
   "test/e2e/package-npx.test.ts",
   // A real redis-server (installed with apt when missing, on the first run: ~30 s) and 3 replicas sharing it.
   "test/e2e/http-redis.test.ts",
