@@ -1,8 +1,8 @@
 import { configDefaults, defineConfig } from "vitest/config";
 
 /**
- * Left out of `npm test` (the fast set, ~75 s with its build on 2 cores) and run by `npm run test:all`, which CI runs.
- * `npx vitest run <file>` runs any of them directly.
+ * Left out of `npm test` (the fast set: ~86 s of CPU with its build, about a minute on 2 cores, see docs/development.md)
+ * and run by `npm run test:all`, which CI runs. `npx vitest run <file>` runs any of them directly.
  */
 export const SLOW_TESTS = [
   // The on-device pre-check engine: WASM start-up and model runs in every file (~45 s together on 2 cores).
