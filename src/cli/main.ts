@@ -1,5 +1,5 @@
 import { apiKeyInEnv, ConfigError } from "../config/config.js";
-import { asToolFailure, type ErrorCode, formatFailure, ToolFailure } from "../core/errors.js";
+import { asToolFailure, formatFailure, isInputFailure, ToolFailure } from "../core/errors.js";
 import { createRedactor } from "../core/redact.js";
 import { runLivenessCheck } from "../flows/liveness/check.js";
 import type { LivenessAssessment } from "../flows/liveness/result.js";
@@ -7,7 +7,7 @@ import { selectLivenessClient } from "../flows/liveness/select-client.js";
 import { precheckFaceImage } from "../flows/precheck.js";
 import { createUrlPolicy } from "../images/url-policy.js";
 import type { PrecheckOutput } from "../precheck/types.js";
-import { findWarning, KNOWN_TAGS, LOCAL_ONLY_TAGS } from "../warnings/catalog.js";
+import { DOCUMENTED_TAGS, findWarning, LOCAL_ONLY_TAGS } from "../warnings/catalog.js";
 import { explainWarning } from "../warnings/explain.js";
 import { BATCH_OPTIONS, wantsBatch } from "./batch/batch-options.js";
 import { runCalibrate } from "./calibrate/run.js";
@@ -30,18 +30,6 @@ import { CLI_USAGE } from "./usage.js";
 export { CLI_COMMANDS, type CliCommand, isCliCommand } from "./commands.js";
 export { type CliIO, EXIT } from "./io.js";
 export { CLI_USAGE } from "./usage.js";
-
-const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
-  "invalid_input",
-  "path_not_allowed",
-  "file_not_found",
-  "not_an_image",
-  "too_large",
-  "url_not_allowed",
-  "url_fetch_failed",
-  // A batch that would spend more than asked for without --yes: nothing was sent, the command line must change.
-  "consent_declined",
-]);
 
 /** Runs one scripted command; returns the exit code. Results go to out, errors to err. */
 export async function runCli(command: CliCommand, argv: readonly string[], io: CliIO): Promise<number> {
@@ -77,7 +65,7 @@ export async function runCli(command: CliCommand, argv: readonly string[], io: C
       const { code, message, hint } = failure;
       io.out(`${redact(JSON.stringify({ error: { code, message, hint } }, null, 2))}\n`);
     }
-    return INPUT_ERRORS.has(failure.code) ? EXIT.usage : EXIT.failure;
+    return isInputFailure(failure.code) ? EXIT.usage : EXIT.failure;
   }
 }
 
@@ -197,7 +185,7 @@ function runExplain(argv: readonly string[], io: CliIO): number {
     throw new ToolFailure(
       "invalid_input",
       `${result.tag} is not a known warning tag.`,
-      `Known tags: ${[...KNOWN_TAGS, ...LOCAL_ONLY_TAGS].join(", ")}.`,
+      `Known tags: ${[...DOCUMENTED_TAGS, ...LOCAL_ONLY_TAGS].join(", ")}.`,
     );
   }
   if (values.json) {

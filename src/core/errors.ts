@@ -26,6 +26,43 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
+ * What a failure says about the run it happened in: `input` the file or bytes were wrong, found before anything was
+ * sent; `url` the URL was refused or could not be fetched; `consent` the spend was declined, nothing sent; `stop` it
+ * would repeat for every image (configuration, account, rate limit, cancellation); `call` this one call failed.
+ */
+export type ErrorKind = "input" | "url" | "consent" | "stop" | "call";
+
+/** Every code's kind, once: the CLI's exit codes, batch's and calibrate's stop rules all read it. */
+export const ERROR_KINDS: Readonly<Record<ErrorCode, ErrorKind>> = Object.freeze({
+  invalid_input: "input",
+  not_configured: "stop",
+  path_not_allowed: "input",
+  file_not_found: "input",
+  not_an_image: "input",
+  too_large: "input",
+  url_not_allowed: "url",
+  url_fetch_failed: "url",
+  bad_request: "call",
+  unauthorized: "stop",
+  forbidden: "stop",
+  insufficient_credits: "stop",
+  rate_limited: "stop",
+  upstream_error: "call",
+  invalid_response: "call",
+  timeout: "call",
+  network_error: "call",
+  cancelled: "stop",
+  consent_declined: "consent",
+  internal_error: "call",
+});
+
+/** The command line must change (exit 2): the input, its URL, or a declined spend; nothing was checked. */
+export function isInputFailure(code: ErrorCode): boolean {
+  const kind = ERROR_KINDS[code];
+  return kind === "input" || kind === "url" || kind === "consent";
+}
+
+/**
  * The one failure type: a stable `code`, a message saying what was wrong, and a hint saying what to do.
  * Messages and hints must never carry a key, a header, file contents or unbounded upstream text.
  */

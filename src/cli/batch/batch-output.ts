@@ -1,4 +1,6 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
+import { type Options as CsvReadOptions, parse } from "csv-parse/sync";
+import { type Options as CsvWriteOptions, stringify } from "csv-stringify/sync";
 import type { LivenessAssessment } from "../../flows/liveness/result.js";
 import { usageError } from "../command-options.js";
 
@@ -51,19 +53,43 @@ const FORMULA_START = /^[=+\-@\t\r]/;
 /** The mark a neutralised cell starts with; a value that starts with it gets one more, so each reads back exactly. */
 const TEXT_MARK = "'";
 
-/**
- * One cell of every CSV the project writes (RFC 4180 quoting). A value a spreadsheet would run as a formula (a file
- * named `=2*21.jpg`, upstream text starting `@`) is neutralised the OWASP way: a leading `'`, and quoted.
- */
+/** RFC 4180 quoting by csv-stringify; a neutralised cell, a bare CR and edge whitespace are quoted as well. */
+const CSV_WRITE: CsvWriteOptions = { record_delimiter: "\n", quoted_match: [/^'/, /\r/, /^\s|\s$/] };
+
+/** A value a spreadsheet would run as a formula (a file named `=2*21.jpg`, upstream text starting `@`) gets a `'`. */
+function neutralise(value: string): string {
+  return FORMULA_START.test(value) || value.startsWith(TEXT_MARK) ? `${TEXT_MARK}${value}` : value;
+}
+
+/** One line of every CSV the project writes, each cell neutralised the OWASP way and quoted. */
+export function csvLine(values: readonly string[]): string {
+  return stringify([values.map(neutralise)], CSV_WRITE);
+}
+
+/** One cell of every CSV the project writes, as csvLine writes it. */
 export function csvField(value: string): string {
-  const quote = (text: string) => `"${text.replaceAll('"', '""')}"`;
-  if (FORMULA_START.test(value) || value.startsWith(TEXT_MARK)) return quote(`${TEXT_MARK}${value}`);
-  return /[",\r\n]/.test(value) || /^\s|\s$/.test(value) ? quote(value) : value;
+  return csvLine([value]).slice(0, -1);
 }
 
 /** A cell's value as csvField was given it: the neutralising mark taken off. */
 function csvValue(cell: string): string {
   return cell.startsWith(TEXT_MARK) ? cell.slice(TEXT_MARK.length) : cell;
+}
+
+/**
+ * The one CSV reader (csv-parse): batch output for --resume, calibrate's manifest. Any line break ends a record,
+ * records may differ in length, and a malformed one is skipped, not fatal (a hand-edited or cut file).
+ */
+export function readCsv(text: string, options: CsvReadOptions = {}): { record: string[]; line: number }[] {
+  const rows = parse(text, {
+    record_delimiter: ["\r\n", "\n", "\r"],
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_records_with_error: true,
+    ...options,
+    info: true,
+  }) as unknown as { record: string[]; info: { lines: number } }[];
+  return rows.map(({ record, info }) => ({ record, line: info.lines }));
 }
 
 export function csvHeader(): string {
@@ -84,40 +110,12 @@ export function formatRow(row: BatchRow, format: OutputFormat): string {
     row.error?.code ?? "",
     r?.request_id ?? "",
   ];
-  return `${cells.map(csvField).join(",")}\n`;
+  return csvLine(cells);
 }
 
-/** Parses CSV text as csvField writes it (RFC 4180 quoting, neutralised cells read back) into records of fields. */
+/** Parses CSV text as csvLine writes it into records of fields, neutralised cells read back. */
 export function parseCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let field = "";
-  let record: string[] = [];
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ",") {
-      record.push(csvValue(field));
-      field = "";
-    } else if (ch === "\n" || ch === "\r") {
-      if (ch === "\r" && text[i + 1] === "\n") i++;
-      record.push(csvValue(field));
-      records.push(record);
-      record = [];
-      field = "";
-    } else field += ch;
-  }
-  if (field !== "" || record.length > 0) {
-    record.push(csvValue(field));
-    records.push(record);
-  }
-  return records;
+  return readCsv(text).map(({ record }) => record.map(csvValue));
 }
 
 /** A finished row: Didit gave a verdict. Failed, skipped and dry-run rows are redone on --resume. */
@@ -210,7 +208,7 @@ export async function prepareResume(
       readable += 1;
       const [input = "", sha, status] = record;
       if (sha && status && FINISHED_STATUSES.has(status) && keep(sha, input)) {
-        kept.push(`${record.map(csvField).join(",")}\n`);
+        kept.push(csvLine(record));
       }
     }
   }

@@ -107,6 +107,46 @@ export function computeCalibration(
   target: Target,
   expectedTypes: readonly string[] = [],
 ): Calibration {
+  checkCalibrationInputs(samples, target);
+  const { bonaFide, byType, types } = scoresByClass(samples, expectedTypes);
+  const rows = thresholdRows(bonaFide, byType, types);
+
+  // APCER falls and BPCER rises as the threshold rises, so "lowest t with APCER <= x" is BPCER's best case.
+  const isoName = (x: number) => `BPCER${Math.round(1 / x)}`;
+  const bpcerAtApcer = KEY_RATES.map((x) => {
+    const row = rows.find((r) => r.apcer.rate <= x) ?? (rows[100] as ThresholdRow);
+    return { apcer_target: x, iso_name: isoName(x), ...operatingPoint(row) };
+  });
+  const apcerAtBpcer = KEY_RATES.map((x) => {
+    const row = rows.findLast((r) => r.bpcer.rate <= x);
+    return row ? { bpcer_target: x, ...operatingPoint(row) } : { bpcer_target: x, threshold: null };
+  });
+
+  return {
+    semantics:
+      "Didit declines when score <= threshold: a bona fide image counts toward BPCER when its score <= t, an attack toward APCER when its score > t.",
+    counts: {
+      bona_fide: bonaFide.length,
+      attack: types.reduce((n, t) => n + (byType.get(t)?.length ?? 0), 0),
+      by_attack_type: Object.fromEntries(types.map((t) => [t, byType.get(t)?.length ?? 0])),
+    },
+    attack_types: types,
+    rows,
+    bpcer_at_apcer: bpcerAtApcer,
+    apcer_at_bpcer: apcerAtBpcer,
+    eer: equalErrorRate(rows),
+    target,
+    recommendation: recommend(rows, target, bonaFide, types),
+    histograms: {
+      bin_width: HISTOGRAM_BIN_WIDTH,
+      bona_fide: histogram(bonaFide),
+      by_attack_type: Object.fromEntries(types.map((t) => [t, histogram(byType.get(t) ?? [])])),
+    },
+    power_notes: powerNotes(bonaFide.length, types, byType),
+  };
+}
+
+function checkCalibrationInputs(samples: readonly ScoredSample[], target: Target): void {
   for (const s of samples) {
     if (!(Number.isFinite(s.score) && s.score >= 0 && s.score <= 100)) {
       throw new RangeError(`score out of 0-100: ${s.score}`);
@@ -119,6 +159,10 @@ export function computeCalibration(
       "Write 5% as 0.05.",
     );
   }
+}
+
+/** The bona fide scores and the attack scores by type (each expected type present, even empty: then it fails). */
+function scoresByClass(samples: readonly ScoredSample[], expectedTypes: readonly string[]) {
   const bonaFide = samples.filter((s) => s.label === "bona_fide").map((s) => s.score);
   const byType = new Map<string, number[]>();
   for (const t of expectedTypes) byType.set(t, []);
@@ -133,9 +177,16 @@ export function computeCalibration(
   if (byType.size === 0) emptyClassThrow("attack image");
   for (const [type, scores] of byType)
     if (scores.length === 0) emptyClassThrow(`attack image of type "${type}"`);
-  const types = [...byType.keys()].sort();
+  return { bonaFide, byType, types: [...byType.keys()].sort() };
+}
 
-  const rows: ThresholdRow[] = THRESHOLDS.map((t) => {
+/** BPCER and each type's APCER at every threshold of the grid; the worst type's is the APCER. */
+function thresholdRows(
+  bonaFide: readonly number[],
+  byType: ReadonlyMap<string, readonly number[]>,
+  types: readonly string[],
+): ThresholdRow[] {
+  return THRESHOLDS.map((t) => {
     const bpcer = rate(bonaFide.filter((s) => s <= t).length, bonaFide.length);
     const apcerPais: Record<string, Rate> = {};
     let worst: (Rate & { attack_type: string }) | undefined;
@@ -148,77 +199,52 @@ export function computeCalibration(
     if (!worst) throw emptyClass("attack image");
     return { threshold: t, bpcer, apcer_pais: apcerPais, apcer: worst };
   });
-  const point = (row: ThresholdRow): OperatingPoint => ({
-    threshold: row.threshold,
-    bpcer: row.bpcer,
-    apcer: row.apcer,
-  });
+}
 
-  // APCER falls and BPCER rises as the threshold rises, so "lowest t with APCER <= x" is BPCER's best case.
-  const isoName = (x: number) => `BPCER${Math.round(1 / x)}`;
-  const bpcerAtApcer = KEY_RATES.map((x) => {
-    const row = rows.find((r) => r.apcer.rate <= x) ?? (rows[100] as ThresholdRow);
-    return { apcer_target: x, iso_name: isoName(x), ...point(row) };
-  });
-  const apcerAtBpcer = KEY_RATES.map((x) => {
-    const row = rows.findLast((r) => r.bpcer.rate <= x);
-    return row ? { bpcer_target: x, ...point(row) } : { bpcer_target: x, threshold: null };
-  });
+function operatingPoint(row: ThresholdRow): OperatingPoint {
+  return { threshold: row.threshold, bpcer: row.bpcer, apcer: row.apcer };
+}
 
+function equalErrorRate(rows: readonly ThresholdRow[]): Calibration["eer"] {
   let eerRow = rows[0] as ThresholdRow;
   for (const r of rows) {
     if (Math.abs(r.bpcer.rate - r.apcer.rate) < Math.abs(eerRow.bpcer.rate - eerRow.apcer.rate)) eerRow = r;
   }
-  const eer = {
+  return {
     threshold: eerRow.threshold,
     rate: (eerRow.bpcer.rate + eerRow.apcer.rate) / 2,
     bpcer: eerRow.bpcer.rate,
     apcer: eerRow.apcer.rate,
   };
+}
 
+function recommend(
+  rows: readonly ThresholdRow[],
+  target: Target,
+  bonaFide: readonly number[],
+  types: readonly string[],
+): Calibration["recommendation"] {
   const chosen =
     target.kind === "bpcer"
       ? rows.findLast((r) => r.bpcer.rate <= target.value)
       : rows.find((r) => r.apcer.rate <= target.value);
-  const recommendation = chosen
-    ? { ...point(chosen), sentence: describeOperatingPoint(chosen, types) }
+  return chosen
+    ? { ...operatingPoint(chosen), sentence: describeOperatingPoint(chosen, types) }
     : {
         threshold: null,
         sentence: `No threshold from 0 to 100 keeps BPCER at or below ${percent(target.value)}: ${bonaFide.filter((s) => s <= 0).length} of ${bonaFide.length} real people score 0.`,
       };
+}
 
-  const binWidth = 10;
-  const histogram = (scores: readonly number[]) => {
-    const bins = Array.from({ length: 100 / binWidth }, () => 0);
-    for (const s of scores) {
-      const i = Math.min(bins.length - 1, Math.floor(s / binWidth));
-      bins[i] = (bins[i] ?? 0) + 1;
-    }
-    return bins;
-  };
+const HISTOGRAM_BIN_WIDTH = 10;
 
-  return {
-    semantics:
-      "Didit declines when score <= threshold: a bona fide image counts toward BPCER when its score <= t, an attack toward APCER when its score > t.",
-    counts: {
-      bona_fide: bonaFide.length,
-      attack: types.reduce((n, t) => n + (byType.get(t)?.length ?? 0), 0),
-      by_attack_type: Object.fromEntries(types.map((t) => [t, byType.get(t)?.length ?? 0])),
-    },
-    attack_types: types,
-    rows,
-    bpcer_at_apcer: bpcerAtApcer,
-    apcer_at_bpcer: apcerAtBpcer,
-    eer,
-    target,
-    recommendation,
-    histograms: {
-      bin_width: binWidth,
-      bona_fide: histogram(bonaFide),
-      by_attack_type: Object.fromEntries(types.map((t) => [t, histogram(byType.get(t) ?? [])])),
-    },
-    power_notes: powerNotes(bonaFide.length, types, byType),
-  };
+function histogram(scores: readonly number[]): number[] {
+  const bins = Array.from({ length: 100 / HISTOGRAM_BIN_WIDTH }, () => 0);
+  for (const s of scores) {
+    const i = Math.min(bins.length - 1, Math.floor(s / HISTOGRAM_BIN_WIDTH));
+    bins[i] = (bins[i] ?? 0) + 1;
+  }
+  return bins;
 }
 
 function emptyClassThrow(what: string): never {

@@ -64,7 +64,13 @@ function tableRow(row: ThresholdRow, c: Calibration): string {
 const typeColor = (i: number) => PALETTE[2 + (i % (PALETTE.length - 2))] as string;
 
 export function renderCharts(c: Calibration): { rates: string; tradeoff: string; histogram: string } {
-  const pct = (v: number) => `${Math.round(v * 100)}%`;
+  return { rates: ratesChart(c), tradeoff: tradeoffChart(c), histogram: scoreHistogram(c) };
+}
+
+const pct = (v: number) => `${Math.round(v * 100)}%`;
+
+/** BPCER, the worst APCER and each type's APCER against the threshold, with the default, EER and recommendation. */
+function ratesChart(c: Calibration): string {
   const series: Series[] = [
     {
       name: "BPCER (real people declined)",
@@ -95,7 +101,7 @@ export function renderCharts(c: Calibration): { rates: string; tradeoff: string;
       ? [{ x: c.recommendation.threshold, label: `recommended ${c.recommendation.threshold}`, color: "#000" }]
       : []),
   ];
-  const rates = lineChart(
+  return lineChart(
     {
       width: 720,
       height: 380,
@@ -111,8 +117,12 @@ export function renderCharts(c: Calibration): { rates: string; tradeoff: string;
     series,
     markers,
   );
+}
+
+/** BPCER against the worst APCER over the thresholds, the recommendation marked. */
+function tradeoffChart(c: Calibration): string {
   const rec = c.recommendation.threshold !== null ? c.rows[c.recommendation.threshold] : undefined;
-  const tradeoff = lineChart(
+  return lineChart(
     {
       width: 420,
       height: 380,
@@ -146,7 +156,10 @@ export function renderCharts(c: Calibration): { rates: string; tradeoff: string;
     ],
     rec ? [{ x: rec.apcer.rate, y: rec.bpcer.rate, label: `t=${rec.threshold}`, color: "#000" }] : [],
   );
-  const hist = histogram(
+}
+
+function scoreHistogram(c: Calibration): string {
+  return histogram(
     {
       width: 720,
       height: 340,
@@ -168,7 +181,6 @@ export function renderCharts(c: Calibration): { rates: string; tradeoff: string;
       })),
     ],
   );
-  return { rates, tradeoff, histogram: hist };
 }
 
 export function renderReport(c: Calibration, ctx: ReportContext): string {

@@ -7,7 +7,7 @@ import path from "node:path";
 import { createInterface } from "node:readline/promises";
 import type { Config } from "../../config/config.js";
 import { parseKnownOptions } from "../../config/known-options.js";
-import { asToolFailure, type ErrorCode, ToolFailure } from "../../core/errors.js";
+import { asToolFailure, ERROR_KINDS, ToolFailure } from "../../core/errors.js";
 import { packageVersion } from "../../core/version.js";
 import type { DiditClient } from "../../didit/client.js";
 import { runLivenessCheck } from "../../flows/liveness/check.js";
@@ -19,6 +19,7 @@ import {
   typedImagePath,
   usageError,
 } from "../command-options.js";
+import { runPool } from "../worker-pool.js";
 import { type Calibration, computeCalibration, percent, type ScoredSample, type Target } from "./metrics.js";
 import { type CalibrationInputs, inputParts, keyThresholds, renderReport } from "./report.js";
 
@@ -29,16 +30,6 @@ export const CALIBRATE_USAGE = `  didit-passive-liveness-mcp calibrate --bona-fi
 
 const IMAGE_EXTENSIONS = new Set([".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff"]);
 const CONCURRENCY = 4;
-/** Failures that would repeat for every image: stop instead of spending more. */
-const FATAL: ReadonlySet<ErrorCode> = new Set([
-  "not_configured",
-  "unauthorized",
-  "forbidden",
-  "insufficient_credits",
-  "rate_limited",
-  "cancelled",
-]);
-
 export interface CalibrateIO {
   out: (text: string) => void;
   err: (text: string) => void;
@@ -252,42 +243,27 @@ function emptyFolder(dir: string): ToolFailure {
   );
 }
 
-/** Splits one CSV line (RFC 4180 quotes, no embedded newlines). */
-export function splitCsvLine(line: string): string[] {
-  const cells: string[] = [];
-  let cur = "";
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cur += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ",") {
-      cells.push(cur);
-      cur = "";
-    } else cur += ch;
-  }
-  cells.push(cur);
-  return cells.map((c) => c.trim());
-}
-
 async function readManifest(file: string): Promise<LabelledImage[]> {
   const text = await readFile(file, "utf8").catch(() => {
     throw new ToolFailure("file_not_found", `Cannot read the manifest ${file}.`, "Check the path.");
   });
   const base = path.dirname(path.resolve(file));
   const out: LabelledImage[] = [];
-  const lines = text.split(/\r?\n/);
-  lines.forEach((line, i) => {
-    if (line.trim() === "" || line.trimStart().startsWith("#")) return;
-    const [p = "", rawLabel = "", type = ""] = splitCsvLine(line);
-    if (i === 0 && p.toLowerCase() === "path") return;
+  // Loaded on first use: the CSV library stays out of every other command's start. Cells trimmed; blank lines and
+  // lines starting with # skipped.
+  const { readCsv } = await import("../batch/batch-output.js");
+  const records = readCsv(text, {
+    trim: true,
+    skip_empty_lines: true,
+    skip_records_with_empty_values: true,
+    comment: "#",
+    comment_no_infix: true,
+  });
+  for (const { record, line } of records) {
+    const [p = "", rawLabel = "", type = ""] = record;
+    if (line === 1 && p.toLowerCase() === "path") continue;
     const label = rawLabel.toLowerCase();
-    const where = `${file} line ${i + 1}`;
+    const where = `${file} line ${line}`;
     if (p === "") throw usageError(`${where}: the path is empty.`);
     if (BONA_FIDE_LABELS.has(label)) out.push({ input: path.resolve(base, p), label: "bona_fide" });
     else if (ATTACK_LABELS.has(label)) {
@@ -295,7 +271,7 @@ async function readManifest(file: string): Promise<LabelledImage[]> {
         throw usageError(`${where}: an attack needs an attack_type (e.g. print, screen, mask).`);
       out.push({ input: path.resolve(base, p), label: "attack", attackType: type });
     } else throw usageError(`${where}: label must be bona_fide or attack (got "${rawLabel}").`);
-  });
+  }
   if (out.length === 0) throw usageError(`${file} lists no images.`);
   return out;
 }
@@ -439,53 +415,49 @@ async function fetchScores(
   const onAbort = () => stop.abort();
   io.signal?.addEventListener("abort", onAbort, { once: true });
   let fatal: ToolFailure | undefined;
-  let next = 0;
   let done = 0;
-  const worker = async () => {
-    while (!stop.signal.aborted) {
-      const item = todo[next++];
-      if (!item) return;
-      const started = performance.now();
-      let row: Record<string, unknown>;
-      try {
-        const { dir, file } = await typedImagePath(item.input);
-        const result = await runLivenessCheck(
-          { allowedDirs: async () => [dir], allowHardlinks: config.allowHardlinks, client },
-          {
-            image_path: file,
-            // 0 so the score is returned and nothing is declined for it; the calibration sets the real threshold.
-            face_liveness_score_decline_threshold: 0,
-            save_api_request: false,
-            vendor_data: `calibration-${item.sha256.slice(0, 16)}`,
-          },
-          { signal: stop.signal },
-        );
-        known.set(item.sha256, result.score);
-        row = { input: item.input, sha256: item.sha256, ok: true, result };
-      } catch (error) {
-        const failure = asToolFailure(error);
-        failures.set(item.sha256, `check failed: ${failure.code}`);
-        row = {
-          input: item.input,
-          sha256: item.sha256,
-          ok: false,
-          error: { code: failure.code, message: failure.message, hint: failure.hint },
-        };
-        if (FATAL.has(failure.code)) {
-          fatal ??= failure;
-          stop.abort();
-        }
+  const work = async (item: (typeof todo)[number]) => {
+    const started = performance.now();
+    let row: Record<string, unknown>;
+    try {
+      const { dir, file } = await typedImagePath(item.input);
+      const result = await runLivenessCheck(
+        { allowedDirs: async () => [dir], allowHardlinks: config.allowHardlinks, client },
+        {
+          image_path: file,
+          // 0 so the score is returned and nothing is declined for it; the calibration sets the real threshold.
+          face_liveness_score_decline_threshold: 0,
+          save_api_request: false,
+          vendor_data: `calibration-${item.sha256.slice(0, 16)}`,
+        },
+        { signal: stop.signal },
+      );
+      known.set(item.sha256, result.score);
+      row = { input: item.input, sha256: item.sha256, ok: true, result };
+    } catch (error) {
+      const failure = asToolFailure(error);
+      failures.set(item.sha256, `check failed: ${failure.code}`);
+      row = {
+        input: item.input,
+        sha256: item.sha256,
+        ok: false,
+        error: { code: failure.code, message: failure.message, hint: failure.hint },
+      };
+      // A failure that would repeat for every image: stop instead of spending more.
+      if (ERROR_KINDS[failure.code] === "stop") {
+        fatal ??= failure;
+        stop.abort();
       }
-      row.elapsed_ms = Math.round(performance.now() - started);
-      if (scoresFile !== undefined) await appendFile(scoresFile, `${JSON.stringify(row)}\n`);
-      done++;
-      if (done % Math.max(1, Math.ceil(todo.length / 10)) === 0 || done === todo.length) {
-        io.err(`calibrate: ${done}/${todo.length} checked\n`);
-      }
+    }
+    row.elapsed_ms = Math.round(performance.now() - started);
+    if (scoresFile !== undefined) await appendFile(scoresFile, `${JSON.stringify(row)}\n`);
+    done++;
+    if (done % Math.max(1, Math.ceil(todo.length / 10)) === 0 || done === todo.length) {
+      io.err(`calibrate: ${done}/${todo.length} checked\n`);
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, todo.length) }, worker));
+    await runPool(todo, CONCURRENCY, () => !stop.signal.aborted, work);
   } finally {
     io.signal?.removeEventListener("abort", onAbort);
     await client?.close();

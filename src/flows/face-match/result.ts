@@ -1,6 +1,14 @@
 import { z } from "zod";
 import { NEXT_ACTIONS } from "../../warnings/types.js";
-import { detectedFaceSchema, diditWarningSchema, livenessResultSchema } from "../liveness/result.js";
+import {
+  detectedFaceSchema,
+  diditWarningSchema,
+  livenessResultSchema,
+  metadataEchoSchema,
+  nullableNumber,
+  sandboxFlagSchema,
+  vendorDataEchoSchema,
+} from "../liveness/result.js";
 
 // The face-match and selfie-verification result contracts, once: the tools list them as outputSchema and the flows
 // build their z.output.
@@ -8,8 +16,6 @@ import { detectedFaceSchema, diditWarningSchema, livenessResultSchema } from "..
 /** Newer docs: Approved/Declined; older skill text also lists In Review. Anything else is invalid_response. */
 export const FACE_MATCH_STATUSES = ["Approved", "Declined", "In Review"] as const;
 export type FaceMatchStatus = (typeof FACE_MATCH_STATUSES)[number];
-
-const nullableNumber = z.number().nullable();
 
 const imageResultSchema = (what: string) =>
   z
@@ -36,18 +42,10 @@ export const faceMatchResultSchema = z.object({
   warnings: z.array(diditWarningSchema).describe("Didit's warnings, as returned."),
   user_image: imageResultSchema("selfie (user_image)"),
   ref_image: imageResultSchema("reference (ref_image)"),
-  vendor_data: z.string().nullable().describe("Your vendor_data, echoed."),
-  metadata: z
-    .unknown()
-    .optional()
-    .describe(
-      "Your metadata, echoed (absent when none, or when the echo breaks the bounds metadata is sent within).",
-    ),
+  vendor_data: vendorDataEchoSchema,
+  metadata: metadataEchoSchema,
   created_at: z.string().nullable().describe("When Didit made the match (ISO 8601)."),
-  sandbox: z
-    .boolean()
-    .optional()
-    .describe("Present and true only in sandbox mode: a mocked, offline result."),
+  sandbox: sandboxFlagSchema,
 });
 
 const precheckSummarySchema = z.object({

@@ -4,7 +4,7 @@ import { imageOptions, type LoadedImage } from "../../images/load-image.js";
 import type { LocalAnalysis } from "../../precheck/types.js";
 import type { NextAction } from "../../warnings/types.js";
 import { assessLiveness, lowerFirst, stricterAction } from "../liveness/assess.js";
-import { markSandbox, noClientFailure, SANDBOX_LABEL, withImageSlot } from "../liveness/check.js";
+import { markSandbox, noClientFailure, withImageSlot } from "../liveness/check.js";
 import type { LivenessAssessment } from "../liveness/result.js";
 import { validThreshold } from "../liveness/threshold.js";
 import { assessFaceMatch } from "./assess.js";
@@ -80,28 +80,16 @@ async function verifyLoaded(
   const credit = deps.sandbox ? 0 : 1;
   upload.started = true;
 
-  let liveness: LivenessAssessment;
-  try {
-    call.onProgress?.("Step 1 of 2: liveness check on the selfie");
-    const response = await client.checkPassiveLiveness(images.user, livenessParams, call);
-    liveness = markSandbox(assessLiveness(response, { includeFaceAttributes: false }), deps.sandbox);
-  } catch (error) {
-    await deps.releaseCheck?.(1);
-    throw error;
-  }
-
+  const { assessment: liveness, summary: livenessSummary } = await livenessStep(
+    deps,
+    client,
+    images,
+    livenessParams,
+    call,
+  );
   if (!livenessAllowsMatch(liveness)) {
     await deps.releaseCheck?.(1);
-    const result: SelfieVerification = {
-      identity_verified: false,
-      next_action: liveness.next_action,
-      summary: stripSandbox(liveness.summary),
-      liveness,
-      face_match: null,
-      face_match_skipped_reason: `The liveness check was ${liveness.status} with next_action ${liveness.next_action}, so no face match was requested and no second credit was spent.`,
-      credits_used: credit,
-    };
-    return markSandbox(result, deps.sandbox);
+    return withoutMatch(deps, liveness, livenessSummary, credit);
   }
 
   const spent = deps.sandbox
@@ -116,11 +104,91 @@ async function verifyLoaded(
     );
   }
 
-  let faceMatch: FaceMatchAssessment;
+  const { assessment: faceMatch, summary: matchSummary } = await matchStep(
+    deps,
+    client,
+    images,
+    matchParams,
+    call,
+    spent,
+  );
+  const next_action = stricterAction(liveness.next_action, faceMatch.next_action);
+  // Verified means "go ahead": never beside a review (Approved answers can still carry tags a human must see).
+  const verified = faceMatch.status === "Approved" && next_action === "proceed";
+  const result: SelfieVerification = {
+    identity_verified: verified,
+    next_action,
+    summary: combinedSummary(next_action, faceMatch.status, matchSummary),
+    liveness,
+    face_match: faceMatch,
+    face_match_skipped_reason: null,
+    credits_used: deps.sandbox ? 0 : 2,
+  };
+  return markSandbox(result, deps.sandbox);
+}
+
+/** A step's assessment, and its summary from before markSandbox labels it: the combined result is labelled once. */
+interface Step<A> {
+  assessment: A;
+  summary: string;
+}
+
+/** Step 1: the selfie's liveness; its reserved credit goes back when the check fails. */
+async function livenessStep(
+  deps: VerifyDeps,
+  client: DiditClient,
+  images: ImagePair,
+  livenessParams: LivenessParams,
+  call: FaceFlowCall,
+): Promise<Step<LivenessAssessment>> {
+  try {
+    call.onProgress?.("Step 1 of 2: liveness check on the selfie");
+    const response = await client.checkPassiveLiveness(images.user, livenessParams, call);
+    const assessed = assessLiveness(response, { includeFaceAttributes: false });
+    // The summary first: markSandbox labels the assessment in place.
+    const { summary } = assessed;
+    return { assessment: markSandbox(assessed, deps.sandbox), summary };
+  } catch (error) {
+    await deps.releaseCheck?.(1);
+    throw error;
+  }
+}
+
+/** The verification when the liveness does not allow a match: not verified, one credit at most. */
+function withoutMatch(
+  deps: VerifyDeps,
+  liveness: LivenessAssessment,
+  livenessSummary: string,
+  credit: number,
+): SelfieVerification {
+  const result: SelfieVerification = {
+    identity_verified: false,
+    next_action: liveness.next_action,
+    summary: livenessSummary,
+    liveness,
+    face_match: null,
+    face_match_skipped_reason: `The liveness check was ${liveness.status} with next_action ${liveness.next_action}, so no face match was requested and no second credit was spent.`,
+    credits_used: credit,
+  };
+  return markSandbox(result, deps.sandbox);
+}
+
+/** Step 2: the face match; a failure says the liveness credit is already spent (`spent`). */
+async function matchStep(
+  deps: VerifyDeps,
+  client: DiditClient,
+  images: ImagePair,
+  matchParams: FaceMatchParams,
+  call: FaceFlowCall,
+  spent: string,
+): Promise<Step<FaceMatchAssessment>> {
   try {
     call.onProgress?.("Step 2 of 2: comparing the selfie with the reference");
     const response = await client.matchFaces(images.user, images.ref, matchParams, call);
-    faceMatch = markSandbox(assessFaceMatch(response), deps.sandbox);
+    const assessed = assessFaceMatch(response);
+    // The summary first: markSandbox labels the assessment in place.
+    const { summary } = assessed;
+    return { assessment: markSandbox(assessed, deps.sandbox), summary };
   } catch (error) {
     if (!(error instanceof ToolFailure)) throw error;
     // Whatever went wrong with the match, the caller must know a liveness credit is already spent.
@@ -131,20 +199,6 @@ async function verifyLoaded(
       error.retryAfterSeconds,
     );
   }
-
-  const next_action = stricterAction(liveness.next_action, faceMatch.next_action);
-  // Verified means "go ahead": never beside a review (Approved answers can still carry tags a human must see).
-  const verified = faceMatch.status === "Approved" && next_action === "proceed";
-  const result: SelfieVerification = {
-    identity_verified: verified,
-    next_action,
-    summary: combinedSummary(next_action, faceMatch),
-    liveness,
-    face_match: faceMatch,
-    face_match_skipped_reason: null,
-    credits_used: deps.sandbox ? 0 : 2,
-  };
-  return markSandbox(result, deps.sandbox);
 }
 
 /**
@@ -158,9 +212,13 @@ function livenessAllowsMatch(liveness: LivenessAssessment): boolean {
   );
 }
 
-function combinedSummary(action: NextAction, faceMatch: FaceMatchAssessment): string {
-  if (faceMatch.status !== "Approved") {
-    return `The selfie passed the liveness check, but ${lowerFirst(stripSandbox(faceMatch.summary))}`;
+function combinedSummary(
+  action: NextAction,
+  matchStatus: FaceMatchAssessment["status"],
+  matchSummary: string,
+): string {
+  if (matchStatus !== "Approved") {
+    return `The selfie passed the liveness check, but ${lowerFirst(matchSummary)}`;
   }
   if (action === "proceed") {
     return "Identity verified: the selfie shows a live person and matches the reference photo.";
@@ -209,8 +267,4 @@ function summarizePrecheck(analysis: LocalAnalysis): PrecheckSummary {
     warnings: analysis.warnings.map((w) => w.risk),
     user_message: analysis.user_message,
   };
-}
-
-function stripSandbox(summary: string): string {
-  return summary.startsWith(SANDBOX_LABEL) ? summary.slice(SANDBOX_LABEL.length + 1) : summary;
 }

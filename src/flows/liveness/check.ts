@@ -21,15 +21,27 @@ export interface LivenessCheckRequest extends ImageInput, Omit<LivenessParams, "
   include_face_attributes?: boolean | undefined;
 }
 
-export interface LivenessCheckDeps extends ImageSources {
+/** A caller's answer to hold an upload back: nothing is sent, and the flow returns this instead of a verdict. */
+export interface UploadHeld<H> {
+  readonly held: H;
+}
+
+/** What the flow ends with when its caller may hold the upload back: a verdict, or the caller's own reason. */
+export type LivenessOutcome<H> = { readonly assessment: LivenessAssessment } | UploadHeld<H>;
+
+export interface LivenessCheckDeps<H = never> extends ImageSources {
   /** Undefined when no API key is configured (and no sandbox). */
   client: DiditClient | undefined;
   /** True when `client` is the offline sandbox responder: results say they are not real verdicts. */
   sandbox?: boolean;
   /** Throws (or rejects with) rate_limited when the budget is spent. */
   reserveCheck?: () => void | Promise<void>;
-  /** Asks the user before an upload when consent is required; throws consent_declined otherwise. */
-  confirmUpload?: ((image: LoadedImage, signal: AbortSignal) => Promise<void>) | undefined;
+  /**
+   * Asks the user before an upload when consent is required; throws consent_declined otherwise. A caller of
+   * `runLivenessCheckOrHold` may instead answer `{ held }` to keep the upload back as a value (the batch's "not started").
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: the MCP consent hook resolves to nothing when it goes ahead
+  confirmUpload?: ((image: LoadedImage, signal: AbortSignal) => Promise<void | UploadHeld<H>>) | undefined;
   /** Bounds the checks holding an image at once; a slot is taken before the image is loaded. */
   inFlight?: InFlightLimit | undefined;
 }
@@ -52,6 +64,19 @@ export async function runLivenessCheck(
   request: LivenessCheckRequest,
   call: CheckCall = {},
 ): Promise<LivenessAssessment> {
+  const outcome = await runLivenessCheckOrHold(deps, request, call);
+  // A bug, not a user's failure: without a type to hold with, confirmUpload can only go ahead or throw.
+  if (!("assessment" in outcome))
+    throw new Error("An upload was held by a caller that takes no held outcome.");
+  return outcome.assessment;
+}
+
+/** The same flow, for a caller whose confirmUpload may hold the upload back: its reason comes back as a value. */
+export async function runLivenessCheckOrHold<H>(
+  deps: LivenessCheckDeps<H>,
+  request: LivenessCheckRequest,
+  call: CheckCall = {},
+): Promise<LivenessOutcome<H>> {
   const client = deps.client;
   if (!client) throw noClientFailure();
   // Every field is checked before a slot is taken or the image is read (or an image_url fetched): a bad field costs nothing.
@@ -66,7 +91,8 @@ export async function runLivenessCheck(
     call.onProgress?.("Validating the image");
     const image = await loadImage(request, await imageOptions(deps, call.signal));
     call.onImageLoaded?.("image", image);
-    if (deps.confirmUpload) await deps.confirmUpload(image, call.signal ?? new AbortController().signal);
+    const held = await deps.confirmUpload?.(image, call.signal ?? new AbortController().signal);
+    if (held) return held;
     await deps.reserveCheck?.();
     // Conservative on purpose: from here a failure may have been billed, even one raised before the first byte left.
     upload.started = true;
@@ -74,7 +100,7 @@ export async function runLivenessCheck(
     const assessment = assessLiveness(response, {
       includeFaceAttributes: request.include_face_attributes ?? false,
     });
-    return markSandbox(assessment, deps.sandbox);
+    return { assessment: markSandbox(assessment, deps.sandbox) };
   });
 }
 

@@ -25,7 +25,21 @@ const L = ADDITIONAL_DATA_LIMITS;
 // The result contracts, once: each tool lists these schemas as its outputSchema, and the types the flows build are
 // their z.output, so a field added on one side cannot be missing on the other.
 
-const nullableNumber = z.number().nullable();
+/** A number that is null when Didit found no face (or pair) to measure: liveness and face-match results alike. */
+export const nullableNumber = z.number().nullable();
+
+/** What liveness and face-match results alike echo of the call, and their sandbox flag. */
+export const vendorDataEchoSchema = z.string().nullable().describe("Your vendor_data, echoed.");
+export const metadataEchoSchema = z
+  .unknown()
+  .optional()
+  .describe(
+    "Your metadata, echoed (absent when none, or when the echo breaks the bounds metadata is sent within).",
+  );
+export const sandboxFlagSchema = z
+  .boolean()
+  .optional()
+  .describe("Present and true only in sandbox mode: a mocked, offline result.");
 
 /** A warning exactly as Didit returns it, in liveness and face-match results alike. */
 export const diditWarningSchema = z.object({
@@ -93,18 +107,10 @@ export const livenessResultSchema = z.object({
     )
     .describe("Detected faces; with several, the largest was scored."),
   best_angle: nullableNumber.describe("Rotation in degrees (0/90/180/270) Didit used."),
-  vendor_data: z.string().nullable().describe("Your vendor_data, echoed."),
-  metadata: z
-    .unknown()
-    .optional()
-    .describe(
-      "Your metadata, echoed (absent when none, or when the echo breaks the bounds metadata is sent within).",
-    ),
+  vendor_data: vendorDataEchoSchema,
+  metadata: metadataEchoSchema,
   created_at: z.string().nullable().describe("When Didit made the check (ISO 8601)."),
-  sandbox: z
-    .boolean()
-    .optional()
-    .describe("Present and true only in sandbox mode: a mocked, offline result."),
+  sandbox: sandboxFlagSchema,
 });
 
 /** What check_passive_liveness answers. */

@@ -1,6 +1,6 @@
 import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { KNOWN_TAGS, normalizeTag, WARNING_CATALOG } from "../../warnings/catalog.js";
+import { DOCUMENTED_TAGS, normalizeTag, WARNING_CATALOG } from "../../warnings/catalog.js";
 import { explainWarning } from "../../warnings/explain.js";
 
 export const WARNINGS_URI = "didit-liveness://warnings";
@@ -13,7 +13,7 @@ export function registerWarningResources(server: McpServer): void {
     WARNINGS_URI,
     {
       title: "Didit liveness warning catalog",
-      description: `Every passive-liveness and face-match warning tag: the ${KNOWN_TAGS.length} Didit documents plus the on-device pre-check's local-only ones, each with the results it applies to, its severity, whether it declines, the next action, agent guidance and a user message.`,
+      description: `Every passive-liveness and face-match warning tag: the ${DOCUMENTED_TAGS.length} Didit documents plus the on-device pre-check's local-only ones, each with the results it applies to, its severity, whether it declines, the next action, agent guidance and a user message.`,
       mimeType: JSON_MIME,
     },
     async (uri) => ({

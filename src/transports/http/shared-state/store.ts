@@ -107,122 +107,28 @@ export async function openSharedStore(
   config: SharedStoreConfig,
   options: { registry?: Registry; log: (level: "info" | "warning", message: string) => void },
 ): Promise<SharedStore> {
-  const registry = options.registry ?? new Registry();
-  const latency = new Histogram({
-    name: "didit_mcp_shared_store_latency_seconds",
-    help: "Round trip of each shared-store (Redis) operation, by operation.",
-    labelNames: ["op"] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-    registers: [registry],
-  });
-  const errors = new Counter({
-    name: "didit_mcp_shared_store_errors_total",
-    help: "Shared-store (Redis) operations that failed, by operation and reason (unreachable, timeout, error).",
-    labelNames: ["op", "reason"] as const,
-    registers: [registry],
-  });
-  const unavailable = new Counter({
-    name: "didit_mcp_shared_store_unavailable_total",
-    help: "Paid checks that met the shared store down: refused, or counted on DIDIT_REDIS_FALLBACK_PER_MINUTE.",
-    labelNames: ["outcome"] as const,
-    registers: [registry],
-  });
-  const holds = new Counter({
-    name: "didit_mcp_shared_pause_holds_total",
-    help: "Checks held back by a Didit 429 seen by any replica: waited, or refused as past the call's deadline.",
-    labelNames: ["outcome"] as const,
-    registers: [registry],
-  });
-  const up = new Gauge({
-    name: "didit_mcp_shared_store_up",
-    help: "1 while the shared store (Redis) answers, else 0.",
-    registers: [registry],
-  });
-
-  const redis = new Redis(config.url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: COMMAND_TIMEOUT_MS,
-    connectTimeout: FIRST_CONNECT_WAIT_MS,
-    // Quick to notice the store is back (checks resume within about a second), never a tight loop.
-    retryStrategy: (times) => Math.min(100 * times, 1_000),
-    connectionName: "didit-passive-liveness-mcp",
-  });
-  redis.defineCommand("diditReserve", { numberOfKeys: 3, lua: RESERVE_LUA });
-  redis.defineCommand("diditPause", { numberOfKeys: 1, lua: PAUSE_LUA });
+  const metrics = createStoreMetrics(options.registry ?? new Registry());
+  const redis = connectRedis(config);
   const scripts = redis as unknown as ScriptCommands;
-
-  let lastFailure: string | undefined = "not connected yet";
+  const health = watchHealth(redis, metrics.up, options.log);
   // The latest reading of each pause key: when it was read and when, by this process's clock, the pause ends.
   const readings = new Map<string, { at: number; until: number }>();
   const note = (key: string, pttl: number) => {
     const at = performance.now();
     readings.set(key, { at, until: at + Math.max(0, pttl) });
   };
-  const markUp = () => {
-    if (lastFailure !== undefined) options.log("info", "shared store (DIDIT_REDIS_URL) answering");
-    lastFailure = undefined;
-    up.set(1);
-  };
-  const markDown = (why: string) => {
-    if (lastFailure === undefined) {
-      options.log("warning", `shared store (DIDIT_REDIS_URL) unreachable (${why}); paid checks are refused`);
-    }
-    lastFailure = why;
-    up.set(0);
-  };
-  up.set(0);
-  redis.on("ready", markUp);
-  // Every connection error arrives here (ioredis would print unhandled ones itself, address included).
-  redis.on("error", (error: unknown) => markDown(reasonOf(error)));
-  redis.on("end", () => markDown("connection closed"));
-  redis.on("close", () => {
-    if (redis.status !== "ready") markDown(lastFailure ?? "connection closed");
-  });
-
-  const run = async <T>(op: StoreOp, command: () => Promise<T>): Promise<T> => {
-    if (redis.status !== "ready") {
-      errors.inc({ op, reason: "unreachable" });
-      throw new StoreUnavailable(lastFailure ?? redis.status);
-    }
-    const stop = latency.startTimer({ op });
-    try {
-      const result = await command();
-      markUp();
-      return result;
-    } catch (error) {
-      const why = reasonOf(error);
-      errors.inc({ op, reason: /timed? ?out/i.test(why) ? "timeout" : "error" });
-      markDown(why);
-      throw new StoreUnavailable(why);
-    } finally {
-      stop();
-    }
-  };
-
-  // Serve sooner rather than later: a store that is down at start-up is the "unreachable" case, not a failure.
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, FIRST_CONNECT_WAIT_MS);
-    function done() {
-      clearTimeout(timer);
-      redis.off("ready", done);
-      redis.off("error", done);
-      resolve();
-    }
-    redis.once("ready", done);
-    redis.once("error", done);
-  });
-
+  const run = <T>(op: StoreOp, command: () => Promise<T>) => runCommand(redis, metrics, health, op, command);
+  await firstConnect(redis);
   return {
     async unavailableReason() {
       if (redis.status !== "ready")
-        return `shared store (DIDIT_REDIS_URL) unreachable (${lastFailure ?? redis.status})`;
-      if (lastFailure === undefined) return undefined;
+        return `shared store (DIDIT_REDIS_URL) unreachable (${health.lastFailure ?? redis.status})`;
+      if (health.lastFailure === undefined) return undefined;
       // Connected but its last command failed (a stalled store): ask it again rather than wait for traffic.
       await run("ping", () => redis.ping()).catch(() => undefined);
-      return lastFailure === undefined
+      return health.lastFailure === undefined
         ? undefined
-        : `shared store (DIDIT_REDIS_URL) not answering (${lastFailure})`;
+        : `shared store (DIDIT_REDIS_URL) not answering (${health.lastFailure})`;
     },
     async reserve(keys, count, limits, member) {
       const [code, waitMs, pause] = await run("reserve", () =>
@@ -264,15 +170,147 @@ export async function openSharedStore(
       return Math.max(left, 0);
     },
     countUnavailable(outcome) {
-      unavailable.inc({ outcome });
+      metrics.unavailable.inc({ outcome });
     },
     countHold(outcome) {
-      holds.inc({ outcome });
+      metrics.holds.inc({ outcome });
     },
     async close() {
       await redis.quit().catch(() => redis.disconnect());
     },
   };
+}
+
+type StoreMetrics = ReturnType<typeof createStoreMetrics>;
+
+function createStoreMetrics(registry: Registry) {
+  return {
+    latency: new Histogram({
+      name: "didit_mcp_shared_store_latency_seconds",
+      help: "Round trip of each shared-store (Redis) operation, by operation.",
+      labelNames: ["op"] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: "didit_mcp_shared_store_errors_total",
+      help: "Shared-store (Redis) operations that failed, by operation and reason (unreachable, timeout, error).",
+      labelNames: ["op", "reason"] as const,
+      registers: [registry],
+    }),
+    unavailable: new Counter({
+      name: "didit_mcp_shared_store_unavailable_total",
+      help: "Paid checks that met the shared store down: refused, or counted on DIDIT_REDIS_FALLBACK_PER_MINUTE.",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
+    holds: new Counter({
+      name: "didit_mcp_shared_pause_holds_total",
+      help: "Checks held back by a Didit 429 seen by any replica: waited, or refused as past the call's deadline.",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
+    up: new Gauge({
+      name: "didit_mcp_shared_store_up",
+      help: "1 while the shared store (Redis) answers, else 0.",
+      registers: [registry],
+    }),
+  };
+}
+
+function connectRedis(config: SharedStoreConfig): Redis {
+  const redis = new Redis(config.url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    connectTimeout: FIRST_CONNECT_WAIT_MS,
+    // Quick to notice the store is back (checks resume within about a second), never a tight loop.
+    retryStrategy: (times) => Math.min(100 * times, 1_000),
+    connectionName: "didit-passive-liveness-mcp",
+  });
+  redis.defineCommand("diditReserve", { numberOfKeys: 3, lua: RESERVE_LUA });
+  redis.defineCommand("diditPause", { numberOfKeys: 1, lua: PAUSE_LUA });
+  return redis;
+}
+
+/** Whether the store answers, as the `up` gauge and one log line per change say; `lastFailure` is why not. */
+interface StoreHealth {
+  lastFailure: string | undefined;
+  markUp(): void;
+  markDown(why: string): void;
+}
+
+function watchHealth(
+  redis: Redis,
+  up: StoreMetrics["up"],
+  log: (level: "info" | "warning", message: string) => void,
+): StoreHealth {
+  const health: StoreHealth = {
+    lastFailure: "not connected yet",
+    markUp() {
+      if (health.lastFailure !== undefined) log("info", "shared store (DIDIT_REDIS_URL) answering");
+      health.lastFailure = undefined;
+      up.set(1);
+    },
+    markDown(why) {
+      if (health.lastFailure === undefined) {
+        log("warning", `shared store (DIDIT_REDIS_URL) unreachable (${why}); paid checks are refused`);
+      }
+      health.lastFailure = why;
+      up.set(0);
+    },
+  };
+  up.set(0);
+  redis.on("ready", () => health.markUp());
+  // Every connection error arrives here (ioredis would print unhandled ones itself, address included).
+  redis.on("error", (error: unknown) => health.markDown(reasonOf(error)));
+  redis.on("end", () => health.markDown("connection closed"));
+  redis.on("close", () => {
+    if (redis.status !== "ready") health.markDown(health.lastFailure ?? "connection closed");
+  });
+  return health;
+}
+
+/** One command, timed and counted; a store that is down or failing becomes StoreUnavailable with its reason. */
+async function runCommand<T>(
+  redis: Redis,
+  metrics: StoreMetrics,
+  health: StoreHealth,
+  op: StoreOp,
+  command: () => Promise<T>,
+): Promise<T> {
+  if (redis.status !== "ready") {
+    metrics.errors.inc({ op, reason: "unreachable" });
+    throw new StoreUnavailable(health.lastFailure ?? redis.status);
+  }
+  const stop = metrics.latency.startTimer({ op });
+  try {
+    const result = await command();
+    health.markUp();
+    return result;
+  } catch (error) {
+    const why = reasonOf(error);
+    metrics.errors.inc({ op, reason: /timed? ?out/i.test(why) ? "timeout" : "error" });
+    health.markDown(why);
+    throw new StoreUnavailable(why);
+  } finally {
+    stop();
+  }
+}
+
+/** Serve sooner rather than later: a store that is down at start-up is the "unreachable" case, not a failure. */
+function firstConnect(redis: Redis): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, FIRST_CONNECT_WAIT_MS);
+    function done() {
+      clearTimeout(timer);
+      redis.off("ready", done);
+      redis.off("error", done);
+      resolve();
+    }
+    redis.once("ready", done);
+    redis.once("error", done);
+  });
 }
 
 /** A bounded word for a failure: the error's code, or the first words of its message with any address removed. */
