@@ -1,10 +1,11 @@
 import { ToolFailure } from "../../core/errors.js";
 import { MAY_HAVE_BEEN_BILLED_HINT } from "../../didit/error-mapping.js";
 import type { DiditFaceMatchResponse } from "../../didit/face-match-schema.js";
-import { deriveNextAction, retakeAdvice } from "../liveness/assess.js";
+import { deriveNextAction } from "../liveness/assess.js";
 import { echoedMetadata } from "../liveness/metadata.js";
 import type { LivenessWarning } from "../liveness/result.js";
 import { warningsOf } from "../liveness/warnings.js";
+import { retakeAdvice } from "../steps.js";
 import {
   FACE_MATCH_STATUSES,
   type FaceMatchAssessment,

@@ -1,9 +1,10 @@
 import type { UploadState } from "../../core/errors.js";
 import type { CallOptions, FaceMatchParams } from "../../didit/client.js";
 import { type ImageObserver, imageOptions, type LoadedImage } from "../../images/load-image.js";
-import { type LivenessCheckDeps, markSandbox, noClientFailure, withImageSlot } from "../liveness/check.js";
+import type { LivenessCheckDeps } from "../liveness/check.js";
 import { validMetadata } from "../liveness/metadata.js";
 import { validThreshold } from "../liveness/threshold.js";
+import { markSandbox, noClientFailure, withImageSlot } from "../steps.js";
 import { assessFaceMatch } from "./assess.js";
 import { type ImagePairInput, loadImagePair } from "./images.js";
 import type { FaceMatchAssessment } from "./result.js";

@@ -1,6 +1,6 @@
 import { ToolFailure } from "../../core/errors.js";
 import type { EngineLocations } from "../../precheck/index.js";
-import { lowerFirst } from "../liveness/assess.js";
+import { lowerFirst } from "../steps.js";
 import type { PrecheckImage } from "./verify.js";
 
 /**

@@ -3,10 +3,10 @@ import type { DiditClient, FaceMatchParams, LivenessParams } from "../../didit/c
 import { imageOptions, type LoadedImage } from "../../images/load-image.js";
 import type { LocalAnalysis } from "../../precheck/types.js";
 import type { NextAction } from "../../warnings/types.js";
-import { assessLiveness, lowerFirst, stricterAction } from "../liveness/assess.js";
-import { markSandbox, noClientFailure, withImageSlot } from "../liveness/check.js";
+import { assessLiveness } from "../liveness/assess.js";
 import type { LivenessAssessment } from "../liveness/result.js";
 import { validThreshold } from "../liveness/threshold.js";
+import { lowerFirst, markSandbox, noClientFailure, stricterAction, withImageSlot } from "../steps.js";
 import { assessFaceMatch } from "./assess.js";
 import { type ImagePair, loadImagePair } from "./images.js";
 import { type FaceFlowCall, type FaceFlowDeps, type FaceMatchRequest, faceMatchParams } from "./match.js";

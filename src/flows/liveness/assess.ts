@@ -3,16 +3,10 @@ import { MAY_HAVE_BEEN_BILLED_HINT } from "../../didit/error-mapping.js";
 import type { DiditLivenessResponse } from "../../didit/response-schema.js";
 import { findWarning } from "../../warnings/catalog.js";
 import type { NextAction } from "../../warnings/types.js";
+import { retakeAdvice, stricterAction } from "../steps.js";
 import { echoedMetadata } from "./metadata.js";
 import type { DetectedFace, LivenessAssessment, LivenessWarning } from "./result.js";
 import { warningsOf } from "./warnings.js";
-
-const SEVERITY: Record<NextAction, number> = { proceed: 0, retake: 1, review: 2, reject: 3 };
-
-/** The stricter of two actions: reject > review > retake > proceed. */
-export function stricterAction(a: NextAction, b: NextAction): NextAction {
-  return SEVERITY[a] >= SEVERITY[b] ? a : b;
-}
 
 /** The log types Didit documents; any other is a warning we do not understand. */
 const LOG_TYPES: ReadonlySet<string> = new Set(["error", "warning", "information"]);
@@ -111,16 +105,4 @@ function summarize(
     case "reject":
       return "We could not verify that this photo shows a live person, so the verification was not approved.";
   }
-}
-
-/** The catalog's advice for the first warning that calls for a retake, lower-cased to follow a colon. */
-export function retakeAdvice(warnings: readonly LivenessWarning[], fallback: string): string {
-  const first = warnings
-    .map((w) => findWarning(w.risk))
-    .find((entry) => entry?.next_action === "retake" && entry.user_message);
-  return lowerFirst(first?.user_message ?? fallback);
-}
-
-export function lowerFirst(text: string): string {
-  return text.charAt(0).toLowerCase() + text.slice(1);
 }

@@ -1,6 +1,5 @@
-import { asToolFailure, createUploadState, ToolFailure, type UploadState } from "../../core/errors.js";
+import type { UploadState } from "../../core/errors.js";
 import type { InFlightLimit } from "../../core/in-flight.js";
-import { apiKeyHint } from "../../core/install-kind.js";
 import type { DiditClient, LivenessParams } from "../../didit/client.js";
 import {
   type ImageInput,
@@ -10,6 +9,7 @@ import {
   type LoadedImage,
   loadImage,
 } from "../../images/load-image.js";
+import { markSandbox, noClientFailure, withImageSlot } from "../steps.js";
 import { assessLiveness } from "./assess.js";
 import { validMetadata } from "./metadata.js";
 import type { LivenessAssessment } from "./result.js";
@@ -102,44 +102,4 @@ export async function runLivenessCheckOrHold<H>(
     });
     return { assessment: markSandbox(assessment, deps.sandbox) };
   });
-}
-
-/** Labels a sandboxed result so nobody mistakes it for a verdict. */
-export const SANDBOX_LABEL = "[Sandbox: mocked result, not a real verdict]";
-
-export function markSandbox<T extends { summary: string; sandbox?: boolean | undefined }>(
-  result: T,
-  sandbox?: boolean,
-): T {
-  if (sandbox) {
-    result.sandbox = true;
-    result.summary = `${SANDBOX_LABEL} ${result.summary}`;
-  }
-  return result;
-}
-
-/** Holds one in-flight slot for the whole flow, and turns a failure of ours after an upload into a billed hint. */
-export async function withImageSlot<T>(
-  deps: Pick<LivenessCheckDeps, "inFlight">,
-  call: Pick<CheckCall, "signal" | "upload">,
-  run: (upload: UploadState) => Promise<T>,
-): Promise<T> {
-  const release = deps.inFlight ? await deps.inFlight.acquire(call.signal) : undefined;
-  const upload = call.upload ?? createUploadState();
-  try {
-    return await run(upload);
-  } catch (error) {
-    throw asToolFailure(error, upload);
-  } finally {
-    release?.();
-  }
-}
-
-/** No key and no sandbox: every flow that calls Didit refuses the same way. */
-export function noClientFailure(): ToolFailure {
-  return new ToolFailure(
-    "not_configured",
-    "No Didit API key is configured, so no check can be made.",
-    apiKeyHint(),
-  );
 }
