@@ -4,10 +4,12 @@ FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
-# Everything `npm run build` reads: tsc's configs and sources, and the esbuild step that writes dist/index.js.
+# Everything `npm run build` reads: tsc's configs and sources, the esbuild step that writes dist/index.js, and the
+# verdict view's sources and build step (dist/view/verdict.html).
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-COPY scripts/bundle-server.mjs ./scripts/
+COPY view ./view
+COPY scripts/bundle-server.mjs scripts/build-view.mjs ./scripts/
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-slim

@@ -1,8 +1,8 @@
 import { configDefaults, defineConfig } from "vitest/config";
 
 /**
- * Left out of `npm test` (the fast set, ~75 s with its build on 2 cores) and run by `npm run test:all`, which CI runs.
- * `npx vitest run <file>` runs any of them directly.
+ * Left out of `npm test` (the fast set: ~86 s of CPU with its build, about a minute on 2 cores, see docs/development.md)
+ * and run by `npm run test:all`, which CI runs. `npx vitest run <file>` runs any of them directly.
  */
 export const SLOW_TESTS = [
   // The on-device pre-check engine: WASM start-up and model runs in every file (~45 s together on 2 cores).
@@ -15,7 +15,9 @@ export const SLOW_TESTS = [
   // Load and memory over a spawned server, and a timed symlink race.
   "test/e2e/load.test.ts",
   "test/integration/path-race.test.ts",
-  // The packed tarball under npx: a second, cold install from npm's cache (~10 s).
+  // The packed tarball: `npm pack` and an install into an empty folder (~15-18 s), its command run and started as
+  // a host; and under npx, a second, cold install from npm's cache (~10 s).
+  "test/e2e/package.test.ts",
   "test/e2e/package-npx.test.ts",
   // A real redis-server (installed with apt when missing, on the first run: ~30 s) and 3 replicas sharing it.
   "test/e2e/http-redis.test.ts",

@@ -3,7 +3,7 @@
 // whose only tool receives a base64 argument and decodes it. Anything ours costs beyond this is its own work.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { StdioLineTransport } from "../dist/stdio-transport.js";
+import { StdioLineTransport } from "../dist/transports/stdio/line-transport.js";
 
 const server = new McpServer({ name: "floor", version: "1.0.0" });
 server.registerTool(

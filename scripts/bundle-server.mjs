@@ -27,7 +27,7 @@ const EXTERNAL = [
 await rm(path.join(DIST, "chunks"), { recursive: true, force: true });
 const result = await build({
   absWorkingDir: ROOT,
-  entryPoints: { index: "src/index.ts" },
+  entryPoints: { index: "src/main.ts" },
   outdir: DIST,
   chunkNames: "chunks/[name]-[hash]",
   bundle: true,

@@ -38,8 +38,8 @@ const dir = await mkdtemp(path.join(os.tmpdir(), "calibrate-render-"));
 try {
   let report = reportArg;
   if (!report) {
-    const { computeCalibration } = await import("../dist/calibrate/metrics.js");
-    const { renderReport } = await import("../dist/calibrate/report.js");
+    const { computeCalibration } = await import("../dist/cli/calibrate/metrics.js");
+    const { renderReport } = await import("../dist/cli/calibrate/report.js");
     report = path.join(dir, "report.html");
     await writeFile(
       report,

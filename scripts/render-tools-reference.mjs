@@ -20,7 +20,7 @@ export const END_MARKER = "<!-- tools-reference:end -->";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const README_PATH = path.join(ROOT, "README.md");
 export const TOOLS_DOC_PATH = path.join(ROOT, "docs", "tools.md");
-const SERVER_MODULE = path.join(ROOT, "dist", "server.js");
+const SERVER_MODULE = path.join(ROOT, "dist", "server", "server.js");
 
 /** The configuration the reference is rendered with: no key, no directories, defaults everywhere. */
 const DOCS_CONFIG = Object.freeze({

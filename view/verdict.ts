@@ -9,8 +9,8 @@ import {
   applyHostStyleVariables,
 } from "@modelcontextprotocol/ext-apps";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import type { FaceMatchAssessment, SelfieVerification } from "../src/face-match/result.js";
-import type { LivenessAssessment } from "../src/liveness/result.js";
+import type { FaceMatchAssessment, SelfieVerification } from "../src/flows/face-match/result.js";
+import type { LivenessAssessment } from "../src/flows/liveness/result.js";
 import type { PrecheckOutput } from "../src/precheck/types.js";
 import {
   type ImageRole,

@@ -1,5 +1,6 @@
-import { type CliIO, EXIT, isCliCommand, runCli, unknownCommand } from "../cli.js";
-import { formatFailure } from "../errors.js";
+import { formatFailure } from "../core/errors.js";
+import { isCliCommand } from "./commands.js";
+import { type CliIO, EXIT } from "./io.js";
 
 /** Server flags that take a value: the word after one is its value, never a command. */
 const VALUED_FLAGS = new Set([
@@ -46,8 +47,11 @@ export function splitCommand(argv: readonly string[]): { command: string | undef
 /** Runs the command splitCommand found; an unknown word is a usage error naming the real commands. */
 export async function runCommandLine(command: string, rest: readonly string[], io: CliIO): Promise<number> {
   if (!isCliCommand(command)) {
+    const { unknownCommand } = await import("./main.js");
     io.err(`${formatFailure(unknownCommand(command))}\n`);
     return EXIT.usage;
   }
+  // Loaded only for a command: the server's start path carries no CLI code.
+  const { runCli } = await import("./main.js");
   return runCli(command, rest, io);
 }

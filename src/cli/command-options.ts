@@ -2,13 +2,13 @@ import { createHash } from "node:crypto";
 import { realpath } from "node:fs/promises";
 import path from "node:path";
 import type { parseArgs } from "node:util";
-import { type Config, loadConfig } from "../config.js";
-import { ToolFailure } from "../errors.js";
+import { type Config, loadCommandLineConfig } from "../config/config.js";
+import { parseKnownOptions } from "../config/known-options.js";
+import { ToolFailure } from "../core/errors.js";
+import { thresholdProblem } from "../flows/liveness/threshold.js";
 import { type LoadedImage, loadImage } from "../images/load-image.js";
-import { parseKnownOptions } from "../known-options.js";
-import { thresholdProblem } from "../liveness/threshold.js";
 
-// The option parsing every command shares. A leaf module: calibrate/run.ts cannot import cli.ts, whose usage text
+// The option parsing every command shares. A leaf module: calibrate/run.ts cannot import cli/main.ts, whose usage text
 // needs calibrate's at load time.
 
 export function usageError(
@@ -108,8 +108,8 @@ export function loadCommandConfig(
   env: NodeJS.ProcessEnv,
   flags: { sandbox?: unknown; "allow-hardlinks"?: unknown },
 ): Promise<Config> {
-  return loadConfig(
+  return loadCommandLineConfig(
     { allowDirs: [], sandbox: flags.sandbox === true, allowHardlinks: flags["allow-hardlinks"] === true },
-    { ...env, DIDIT_ALLOWED_DIRS: undefined },
+    env,
   );
 }

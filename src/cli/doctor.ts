@@ -1,8 +1,15 @@
-import { type Config, ConfigError, loadConfig, parseServerArgs } from "../config.js";
+import {
+  apiKeyInEnv,
+  type Config,
+  ConfigError,
+  loadCommandLineConfig,
+  loadConfig,
+  parseServerArgs,
+} from "../config/config.js";
+import { ToolFailure } from "../core/errors.js";
+import { createRedactor } from "../core/redact.js";
+import { packageVersion } from "../core/version.js";
 import { createDiditClient } from "../didit/client.js";
-import { ToolFailure } from "../errors.js";
-import { createRedactor } from "../redact.js";
-import { packageVersion } from "../version.js";
 
 /** The Node floor in package.json's engines (undici 7 needs 20.18.1). */
 const MIN_NODE: readonly [number, number, number] = [20, 18, 1];
@@ -47,7 +54,7 @@ const LABELS: Record<string, string> = {
 
 /** Runs the checks, prints one line each (or one JSON report), and returns 0 when a check could run now. */
 export async function runDoctor(argv: readonly string[], io: DoctorIO): Promise<number> {
-  const redact = createRedactor([io.env.DIDIT_API_KEY]);
+  const redact = createRedactor([apiKeyInEnv(io.env)]);
   if (argv.includes("--help") || argv.includes("-h")) {
     io.out(DOCTOR_USAGE);
     return 0;
@@ -60,24 +67,8 @@ export async function runDoctor(argv: readonly string[], io: DoctorIO): Promise<
     io.err(`${redact(error instanceof Error ? error.message : String(error))}\n${DOCTOR_USAGE}`);
     return 2;
   }
-  const checks: CheckLine[] = [];
-  const problems: string[] = [];
-  const check = (name: string, status: CheckStatus, message: string, problem?: string) => {
-    checks.push({ name, status, message });
-    if (problem !== undefined) problems.push(problem);
-  };
-  const finish = (suffix = ""): number => {
-    const ok = problems.length === 0;
-    const result = ok
-      ? `a liveness check can run${suffix}`
-      : `a liveness check cannot run: ${problems.join("; ")}`;
-    if (json) io.out(`${redact(JSON.stringify({ ok, result, checks }, null, 2))}\n`);
-    else {
-      for (const c of checks) io.out(`${(LABELS[c.name] ?? c.name).padEnd(14)}${redact(c.message)}\n`);
-      io.out(`\nresult        ${redact(result)}\n`);
-    }
-    return ok ? 0 : 3;
-  };
+  const report = createReport(json, io, redact);
+  const { check } = report;
 
   check("version", "ok", packageVersion());
   const nodeOk = atLeast(process.versions.node, MIN_NODE);
@@ -87,11 +78,63 @@ export async function runDoctor(argv: readonly string[], io: DoctorIO): Promise<
     `${process.version} ${nodeOk ? "ok" : `too old: needs >= ${MIN_NODE.join(".")}`}`,
     nodeOk ? undefined : "Node is too old",
   );
+  const config = await checkConfig(args, io, report);
+  if (!config) return report.finish();
+  await checkDidit(config, io, report);
 
-  let config: Config;
+  check(
+    "allowed_dirs",
+    "ok",
+    config.allowedDirs.length === 0
+      ? "none (image_path is refused; image_base64 still works)"
+      : config.allowedDirs.map((dir) => `${dir} (exists)`).join(", "),
+  );
+
+  const precheck = await precheckStatus(config);
+  check("precheck", precheck.startsWith("engine found, MiniFASNet") ? "ok" : "warn", precheck);
+
+  return report.finish(config.sandbox ? " (sandbox)" : "");
+}
+
+/** The lines so far and the problems they found; `finish` prints them (or one JSON report) and gives the exit code. */
+interface DoctorReport {
+  check(name: string, status: CheckStatus, message: string, problem?: string): void;
+  finish(suffix?: string): number;
+}
+
+function createReport(json: boolean, io: DoctorIO, redact: (text: string) => string): DoctorReport {
+  const checks: CheckLine[] = [];
+  const problems: string[] = [];
+  return {
+    check(name, status, message, problem) {
+      checks.push({ name, status, message });
+      if (problem !== undefined) problems.push(problem);
+    },
+    finish(suffix = "") {
+      const ok = problems.length === 0;
+      const result = ok
+        ? `a liveness check can run${suffix}`
+        : `a liveness check cannot run: ${problems.join("; ")}`;
+      if (json) io.out(`${redact(JSON.stringify({ ok, result, checks }, null, 2))}\n`);
+      else {
+        for (const c of checks) io.out(`${(LABELS[c.name] ?? c.name).padEnd(14)}${redact(c.message)}\n`);
+        io.out(`\nresult        ${redact(result)}\n`);
+      }
+      return ok ? 0 : 3;
+    },
+  };
+}
+
+/** The configuration, or what of it loads without the allowed dirs; undefined when not even that loads. */
+async function checkConfig(
+  args: ReturnType<typeof parseServerArgs>,
+  io: DoctorIO,
+  { check }: DoctorReport,
+): Promise<Config | undefined> {
   try {
-    config = await loadConfig(args, io.env);
+    const config = await loadConfig(args, io.env);
     check("config", "ok", "ok");
+    return config;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     check(
@@ -101,14 +144,16 @@ export async function runDoctor(argv: readonly string[], io: DoctorIO): Promise<
       "the configuration is invalid (the server would not start)",
     );
     // Go on with what does load, so the other checks still report.
-    const { DIDIT_ALLOWED_DIRS: _dirs, ...rest } = io.env;
     try {
-      config = await loadConfig({ ...args, allowDirs: [] }, rest);
+      return await loadCommandLineConfig({ ...args, allowDirs: [] }, io.env);
     } catch {
-      return finish();
+      return undefined;
     }
   }
+}
 
+/** Sandbox, key, the API origin's reachability and what Didit says of the key. */
+async function checkDidit(config: Config, io: DoctorIO, { check }: DoctorReport): Promise<void> {
   check("sandbox", "ok", config.sandbox ? "ON (mocked offline results; nothing is uploaded)" : "off");
   if (config.apiKey) check("api_key", "ok", "set");
   else if (config.sandbox) check("api_key", "warn", "NOT set (DIDIT_API_KEY)");
@@ -126,19 +171,6 @@ export async function runDoctor(argv: readonly string[], io: DoctorIO): Promise<
     const { status, message, problem } = await checkKey(config, config.apiKey);
     check("key_check", status, message, problem);
   }
-
-  check(
-    "allowed_dirs",
-    "ok",
-    config.allowedDirs.length === 0
-      ? "none (image_path is refused; image_base64 still works)"
-      : config.allowedDirs.map((dir) => `${dir} (exists)`).join(", "),
-  );
-
-  const precheck = await precheckStatus(config);
-  check("precheck", precheck.startsWith("engine found, MiniFASNet") ? "ok" : "warn", precheck);
-
-  return finish(config.sandbox ? " (sandbox)" : "");
 }
 
 /** Didit's answer to a request without an image, as a doctor line: refused, empty balance and unknown answers fail. */

@@ -1,12 +1,12 @@
-import { EXIT } from "../cli.js";
-import { loadConfig } from "../config.js";
-import { runFaceMatch } from "../face-match/match.js";
-import { createImagePrecheck } from "../face-match/precheck.js";
-import type { FaceMatchAssessment, SelfieVerification } from "../face-match/result.js";
-import { runSelfieVerification } from "../face-match/verify.js";
-import { selectLivenessClient } from "../liveness/select-client.js";
+import { loadCommandLineConfig } from "../config/config.js";
+import { runFaceMatch } from "../flows/face-match/match.js";
+import { createImagePrecheck } from "../flows/face-match/precheck.js";
+import type { FaceMatchAssessment, SelfieVerification } from "../flows/face-match/result.js";
+import { runSelfieVerification } from "../flows/face-match/verify.js";
+import { selectLivenessClient } from "../flows/liveness/select-client.js";
 import { diditRequestOptions, parse, scoreOption, typedImagePath, usageError } from "./command-options.js";
 import { scoreText } from "./figures.js";
+import { EXIT } from "./io.js";
 
 interface FaceCommandIO {
   out: (text: string) => void;
@@ -42,10 +42,7 @@ export async function runFaceCommand(
     if (values[flag] !== undefined && !allowed.includes(flag))
       throw usageError(`${command} does not take --${flag}.`);
   }
-  const config = await loadConfig(
-    { allowDirs: [], sandbox: values.sandbox === true },
-    { ...io.env, DIDIT_ALLOWED_DIRS: undefined },
-  );
+  const config = await loadCommandLineConfig({ allowDirs: [], sandbox: values.sandbox === true }, io.env);
   // A person typed these paths, so their own directories are the allowed ones; every other file rule still applies.
   const [user, ref] = await Promise.all(positionals.map(typedImagePath));
   const dirs = [user?.dir ?? "", ref?.dir ?? ""];

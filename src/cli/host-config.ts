@@ -1,13 +1,13 @@
 import { statSync } from "node:fs";
 import path from "node:path";
-import type { CliIO } from "../cli.js";
-import { expandHome } from "../config.js";
-import { installKind } from "../install-kind.js";
+import { installKind } from "../core/install-kind.js";
+import { expandHome } from "../images/home.js";
 import { parse, usageError } from "./command-options.js";
+import type { CliIO } from "./io.js";
 
 // `didit-passive-liveness-mcp config <host>`: the host's configuration snippet for THIS copy (the Node.js running it
 // and this copy's dist/index.js, absolute), so a person pastes something that starts today, published or not.
-// Loaded lazily by cli.ts: the server's start never reads this module.
+// Loaded lazily by cli/main.ts: the server's start never reads this module.
 
 export const HOSTS = ["claude-desktop", "claude-code", "cursor", "vscode", "openclaw"] as const;
 export type Host = (typeof HOSTS)[number];

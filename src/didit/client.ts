@@ -2,9 +2,9 @@ import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Pool } from "undici";
 import type { z } from "zod";
-import { ToolFailure, truncate } from "../errors.js";
+import { ToolFailure, truncate } from "../core/errors.js";
+import { createRedactor } from "../core/redact.js";
 import type { LoadedImage } from "../images/load-image.js";
-import { createRedactor } from "../redact.js";
 import { MAY_HAVE_BEEN_BILLED_HINT, mapHttpError } from "./error-mapping.js";
 import { type DiditFaceMatchResponse, diditFaceMatchResponseSchema } from "./face-match-schema.js";
 import { encodeMultipart, type MultipartBody } from "./multipart.js";
@@ -135,111 +135,7 @@ export function createDiditClient(options: DiditClientOptions): DiditHttpClient 
   // Upstream text is redacted as soon as it is read, before anything parses, bounds or quotes it.
   const redact = createRedactor([options.apiKey]);
   const wait = options.wait ?? ((ms, signal) => sleep(ms, undefined, { signal }));
-
-  /** One POST with the shared deadline, cancellation and retry policy; returns Didit's final status and body. */
-  async function exchange(
-    endpoint: string,
-    buildBody: () => MultipartBody,
-    call: CallOptions,
-    uploading: string,
-  ): Promise<{ status: number; bodyText: string; retryAfterS?: number | undefined }> {
-    const path = `${prefix}${endpoint}`;
-    const deadlineAt = Date.now() + options.timeoutMs;
-    const deadline = AbortSignal.timeout(options.timeoutMs);
-    const signal = call.signal ? AbortSignal.any([deadline, call.signal]) : deadline;
-    const abortFailure = () =>
-      call.signal?.aborted
-        ? new ToolFailure("cancelled", "The check was cancelled by the client.", MAY_HAVE_BEEN_BILLED_HINT)
-        : new ToolFailure(
-            "timeout",
-            `Didit did not answer within ${options.timeoutMs} ms.`,
-            `${MAY_HAVE_BEEN_BILLED_HINT} If timeouts repeat, raise DIDIT_TIMEOUT_MS.`,
-          );
-
-    let waitedMs = 0;
-    for (let attempt = 0; ; attempt++) {
-      call.onProgress?.(
-        attempt === 0 ? `Uploading ${uploading} to Didit` : `Uploading again (attempt ${attempt + 1})`,
-      );
-      if (options.backoff) {
-        await options.backoff.ready(signal, deadlineAt).catch((error: unknown) => {
-          // A pause longer than this call can wait: refused before sending. An abort is reported below.
-          if (error instanceof ToolFailure) throw error;
-        });
-        if (signal.aborted) throw abortFailure();
-      }
-      let activePool: Pool;
-      try {
-        activePool = await getPool();
-      } catch (error) {
-        throw localFailure(error, redact);
-      }
-      let response: Awaited<ReturnType<Pool["request"]>>;
-      try {
-        const form = buildBody();
-        response = await activePool.request({
-          path,
-          method: "POST",
-          headers: {
-            "x-api-key": options.apiKey,
-            accept: "application/json",
-            "content-type": form.contentType,
-            "content-length": String(form.length),
-          },
-          body: Readable.from(form.chunks),
-          signal,
-        });
-      } catch (error) {
-        if (signal.aborted) throw abortFailure();
-        const code = errorCode(error);
-        if (code !== undefined && LOCAL_REQUEST_ERROR_CODES.has(code)) throw localFailure(error, redact);
-        const retryIn = CONNECT_RETRY_DELAYS_MS[attempt];
-        if (code !== undefined && CONNECT_ERROR_CODES.has(code) && retryIn !== undefined) {
-          // Nothing reached Didit, so nothing was billed: safe to try again.
-          call.onProgress?.(
-            `Could not connect to Didit (${code}); retrying in ${(retryIn / 1000).toFixed(1)} s`,
-          );
-          await wait(retryIn, signal).catch(() => undefined);
-          if (signal.aborted) throw abortFailure();
-          continue;
-        }
-        throw networkFailure(code, CONNECT_ERROR_CODES.has(code ?? ""));
-      }
-
-      call.onProgress?.("Waiting for Didit's verdict");
-      let bodyText: string;
-      try {
-        bodyText = redact(await readBounded(response.body, MAX_RESPONSE_BYTES));
-      } catch (error) {
-        if (signal.aborted) throw abortFailure();
-        if (error instanceof ToolFailure) throw error;
-        throw networkFailure(errorCode(error), false);
-      }
-
-      const status = response.statusCode;
-      if (status === 429) {
-        const retryAfterS =
-          parseRetryAfter(response.headers["retry-after"]) ??
-          parseRateLimitReset(response.headers["x-ratelimit-reset"]);
-        const waitMs = (retryAfterS ?? 1) * 1000;
-        options.backoff?.pause(Math.min(waitMs, MAX_SHARED_PAUSE_MS));
-        if (
-          attempt < MAX_RETRIES &&
-          waitMs <= MAX_RETRY_WAIT_MS &&
-          waitedMs + waitMs <= MAX_TOTAL_RETRY_WAIT_MS
-        ) {
-          // A 429 is refused before processing, so it was not billed: waiting and resending is safe.
-          call.onProgress?.(`Didit is rate limiting; retrying in ${Math.ceil(waitMs / 1000)} s`);
-          waitedMs += waitMs;
-          await wait(waitMs, signal).catch(() => undefined);
-          if (signal.aborted) throw abortFailure();
-          continue;
-        }
-        return { status, bodyText, retryAfterS };
-      }
-      return { status, bodyText };
-    }
-  }
+  const core: RequestCore = { options, prefix, redact, wait, getPool };
 
   /** exchange() for a verdict: any answer but a 2xx becomes its mapped failure; returns the 200 body. */
   async function post(
@@ -248,7 +144,7 @@ export function createDiditClient(options: DiditClientOptions): DiditHttpClient 
     call: CallOptions,
     uploading: string,
   ): Promise<string> {
-    const { status, bodyText, retryAfterS } = await exchange(endpoint, buildBody, call, uploading);
+    const { status, bodyText, retryAfterS } = await exchange(core, endpoint, buildBody, call, uploading);
     if (status < 200 || status >= 300) throw mapHttpError(status, bodyText, retryAfterS, endpoint);
     return bodyText;
   }
@@ -270,6 +166,7 @@ export function createDiditClient(options: DiditClientOptions): DiditHttpClient 
     async checkKey(call = {}) {
       // No user_image: Didit (DRF) checks the key before the body, and this body can never be processed.
       const { status, bodyText, retryAfterS } = await exchange(
+        core,
         LIVENESS_PATH,
         () => encodeMultipart([["save_api_request", "false"]], []),
         call,
@@ -279,6 +176,136 @@ export function createDiditClient(options: DiditClientOptions): DiditHttpClient 
     },
     close: async () => pool?.close(),
   };
+}
+
+/** What every request of one client shares: its options, path prefix, redactor, clock and keep-alive pool. */
+interface RequestCore {
+  options: DiditClientOptions;
+  prefix: string;
+  redact: (text: string) => string;
+  wait: (ms: number, signal: AbortSignal) => Promise<void>;
+  getPool: () => Promise<Pool>;
+}
+
+/** One POST with the shared deadline, cancellation and retry policy; returns Didit's final status and body. */
+async function exchange(
+  core: RequestCore,
+  endpoint: string,
+  buildBody: () => MultipartBody,
+  call: CallOptions,
+  uploading: string,
+): Promise<{ status: number; bodyText: string; retryAfterS?: number | undefined }> {
+  const path = `${core.prefix}${endpoint}`;
+  const deadlineAt = Date.now() + core.options.timeoutMs;
+  const deadline = AbortSignal.timeout(core.options.timeoutMs);
+  const signal = call.signal ? AbortSignal.any([deadline, call.signal]) : deadline;
+  const aborted = () => abortFailure(call, core.options.timeoutMs);
+  /** Waits before the next attempt; the wait ends early, as a failure, when the call is aborted. */
+  const retryAfter = async (ms: number) => {
+    await core.wait(ms, signal).catch(() => undefined);
+    if (signal.aborted) throw aborted();
+  };
+
+  let waitedMs = 0;
+  for (let attempt = 0; ; attempt++) {
+    call.onProgress?.(
+      attempt === 0 ? `Uploading ${uploading} to Didit` : `Uploading again (attempt ${attempt + 1})`,
+    );
+    if (core.options.backoff) {
+      await core.options.backoff.ready(signal, deadlineAt).catch((error: unknown) => {
+        // A pause longer than this call can wait: refused before sending. An abort is reported below.
+        if (error instanceof ToolFailure) throw error;
+      });
+      if (signal.aborted) throw aborted();
+    }
+    const sent = await send(core, path, buildBody, signal, attempt, call);
+    if ("retryIn" in sent) {
+      await retryAfter(sent.retryIn);
+      continue;
+    }
+    const { response } = sent;
+    call.onProgress?.("Waiting for Didit's verdict");
+    let bodyText: string;
+    try {
+      bodyText = core.redact(await readBounded(response.body, MAX_RESPONSE_BYTES));
+    } catch (error) {
+      if (signal.aborted) throw aborted();
+      if (error instanceof ToolFailure) throw error;
+      throw networkFailure(errorCode(error), false);
+    }
+    const status = response.statusCode;
+    if (status !== 429) return { status, bodyText };
+    const retryAfterS =
+      parseRetryAfter(response.headers["retry-after"]) ??
+      parseRateLimitReset(response.headers["x-ratelimit-reset"]);
+    const waitMs = (retryAfterS ?? 1) * 1000;
+    core.options.backoff?.pause(Math.min(waitMs, MAX_SHARED_PAUSE_MS));
+    if (!mayRetryRateLimit(attempt, waitMs, waitedMs)) return { status, bodyText, retryAfterS };
+    // A 429 is refused before processing, so it was not billed: waiting and resending is safe.
+    call.onProgress?.(`Didit is rate limiting; retrying in ${Math.ceil(waitMs / 1000)} s`);
+    waitedMs += waitMs;
+    await retryAfter(waitMs);
+  }
+}
+
+/** One attempt's request: Didit's response, or how long to wait before retrying a connection nothing reached. */
+async function send(
+  core: RequestCore,
+  path: string,
+  buildBody: () => MultipartBody,
+  signal: AbortSignal,
+  attempt: number,
+  call: CallOptions,
+): Promise<{ response: Awaited<ReturnType<Pool["request"]>> } | { retryIn: number }> {
+  let activePool: Pool;
+  try {
+    activePool = await core.getPool();
+  } catch (error) {
+    throw localFailure(error, core.redact);
+  }
+  try {
+    const form = buildBody();
+    const response = await activePool.request({
+      path,
+      method: "POST",
+      headers: {
+        "x-api-key": core.options.apiKey,
+        accept: "application/json",
+        "content-type": form.contentType,
+        "content-length": String(form.length),
+      },
+      body: Readable.from(form.chunks),
+      signal,
+    });
+    return { response };
+  } catch (error) {
+    if (signal.aborted) throw abortFailure(call, core.options.timeoutMs);
+    const code = errorCode(error);
+    if (code !== undefined && LOCAL_REQUEST_ERROR_CODES.has(code)) throw localFailure(error, core.redact);
+    const retryIn = CONNECT_RETRY_DELAYS_MS[attempt];
+    if (code !== undefined && CONNECT_ERROR_CODES.has(code) && retryIn !== undefined) {
+      // Nothing reached Didit, so nothing was billed: safe to try again.
+      call.onProgress?.(`Could not connect to Didit (${code}); retrying in ${(retryIn / 1000).toFixed(1)} s`);
+      return { retryIn };
+    }
+    throw networkFailure(code, CONNECT_ERROR_CODES.has(code ?? ""));
+  }
+}
+
+/** A cancelled call (the client's signal) or the deadline: either may have been billed. */
+function abortFailure(call: CallOptions, timeoutMs: number): ToolFailure {
+  return call.signal?.aborted
+    ? new ToolFailure("cancelled", "The check was cancelled by the client.", MAY_HAVE_BEEN_BILLED_HINT)
+    : new ToolFailure(
+        "timeout",
+        `Didit did not answer within ${timeoutMs} ms.`,
+        `${MAY_HAVE_BEEN_BILLED_HINT} If timeouts repeat, raise DIDIT_TIMEOUT_MS.`,
+      );
+}
+
+/** A 429 is waited out and resent while the attempts, this wait and the total wait stay within their bounds. */
+function mayRetryRateLimit(attempt: number, waitMs: number, waitedMs: number): boolean {
+  return attempt < MAX_RETRIES && waitMs <= MAX_RETRY_WAIT_MS && waitedMs + waitMs <= MAX_TOTAL_RETRY_WAIT_MS;
 }
 
 /** What Didit's answer to a request without an image says about the key (see docs/troubleshooting.md). */

@@ -1,7 +1,8 @@
-import { ToolFailure, truncate } from "../errors.js";
+import { ToolFailure, truncate } from "../core/errors.js";
 
 const EXCERPT_CHARS = 300;
-const MAY_HAVE_BILLED =
+/** The hint of a failure after the image may have reached Didit: never invite a blind retry. */
+export const MAY_HAVE_BEEN_BILLED_HINT =
   "The check may have reached Didit and been billed, so it was not resent automatically; retry once only if you still need a verdict.";
 
 /**
@@ -69,7 +70,7 @@ export function mapHttpError(
       return new ToolFailure(
         "upstream_error",
         sentence(`Didit had a server error (${status}): ${detail}`),
-        MAY_HAVE_BILLED,
+        MAY_HAVE_BEEN_BILLED_HINT,
       );
     default:
       return new ToolFailure(
@@ -79,8 +80,6 @@ export function mapHttpError(
       );
   }
 }
-
-export const MAY_HAVE_BEEN_BILLED_HINT = MAY_HAVE_BILLED;
 
 function parseJson(text: string): unknown {
   try {

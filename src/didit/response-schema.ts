@@ -3,7 +3,6 @@ import { z } from "zod";
 // The ranges a real 200 keeps (Didit's OpenAPI). A value outside them is not a verdict we understand, so it fails
 // the parse, which the client answers with invalid_response: never a "live person, proceed".
 
-const nullableNumber = z.number().nullable().optional();
 /** score, face_quality, face_luminance: 0-100, or null without a face. */
 const percent = z.number().min(0).max(100).nullable().optional();
 /** A score, liveness and face match alike: 0-100 or null. */
@@ -27,7 +26,7 @@ export const diditWarningSchema = z.looseObject({
 export const diditEntitySchema = z.looseObject({
   bbox: z.array(z.number()).length(4, "bbox must be four numbers [x1, y1, x2, y2]").nullable().optional(),
   confidence: z.number().min(0).max(1).nullable().optional(),
-  age: nullableNumber,
+  age: z.number().nullable().optional(),
   gender: z.string().nullable().optional(),
 });
 

@@ -1,6 +1,6 @@
-import { formatBytes } from "../byte-size.js";
-import { MAX_IMAGE_BYTES } from "../config.js";
-import { ToolFailure } from "../errors.js";
+import { formatBytes } from "../core/byte-size.js";
+import { ToolFailure } from "../core/errors.js";
+import { MAX_IMAGE_BYTES } from "./limits.js";
 
 const DATA_URL = /^data:([^,;]*)((?:;[^,;]*)*),/i;
 const WHITESPACE = /\s+/g;

@@ -1,5 +1,5 @@
 import type SharpNamespace from "sharp";
-import { ToolFailure } from "../errors.js";
+import { ToolFailure } from "../core/errors.js";
 import {
   assertDimensionsAllowed,
   type ImageDimensions,

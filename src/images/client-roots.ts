@@ -2,7 +2,7 @@ import { realpath, stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { RootsListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import type { Logger } from "../log.js";
+import type { Logger } from "../core/log.js";
 
 const ROOTS_TIMEOUT_MS = 2_000;
 

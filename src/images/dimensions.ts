@@ -1,4 +1,4 @@
-import { ToolFailure } from "../errors.js";
+import { ToolFailure } from "../core/errors.js";
 
 /**
  * Canvas limits any image must pass before it is decoded or uploaded. A face photo is never this long or this thin,

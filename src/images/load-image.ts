@@ -1,9 +1,9 @@
 import { constants } from "node:fs";
 import { type FileHandle, lstat, open, readlink, realpath } from "node:fs/promises";
-import { formatBytes } from "../byte-size.js";
-import { MAX_IMAGE_BYTES } from "../config.js";
-import { ToolFailure } from "../errors.js";
+import { formatBytes } from "../core/byte-size.js";
+import { ToolFailure } from "../core/errors.js";
 import { decodeBase64Image } from "./base64.js";
+import { MAX_IMAGE_BYTES } from "./limits.js";
 import { describeAllowedDirs, isInside, outsideRefusal, resolveAllowedPath } from "./path-policy.js";
 import { type ImageMime, sniffImageType } from "./sniff.js";
 import { fetchImageUrl, type UrlFetchOptions } from "./url-fetch.js";

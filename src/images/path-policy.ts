@@ -1,7 +1,7 @@
 import { lstat, readlink, realpath } from "node:fs/promises";
 import path from "node:path";
-import { expandHome } from "../config.js";
-import { ToolFailure } from "../errors.js";
+import { ToolFailure } from "../core/errors.js";
+import { expandHome } from "./home.js";
 
 const WINDOWS_STYLE = /^[a-zA-Z]:[\\/]|^\\\\|\\/;
 

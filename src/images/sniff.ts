@@ -1,4 +1,4 @@
-import { ToolFailure } from "../errors.js";
+import { ToolFailure } from "../core/errors.js";
 import { assertDimensionsAllowed, readImageDimensions } from "./dimensions.js";
 
 export const ACCEPTED_IMAGE_TYPES = {

@@ -1,8 +1,8 @@
 import type { LookupAddress } from "node:dns";
 import { lookup as dnsLookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { formatBytes } from "../byte-size.js";
-import { ToolFailure } from "../errors.js";
+import { formatBytes } from "../core/byte-size.js";
+import { ToolFailure } from "../core/errors.js";
 import {
   ALLOW_URL_HOSTS_SETTING,
   checkUrlSyntax,

@@ -1,5 +1,5 @@
 import { BlockList, isIP, isIPv4, isIPv6 } from "node:net";
-import { ToolFailure } from "../errors.js";
+import { ToolFailure } from "../core/errors.js";
 
 /**
  * Which image URLs may be fetched: https to public addresses, plus the operator's listed hosts (names, IPs or

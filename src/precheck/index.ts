@@ -2,7 +2,7 @@
  * The on-device pre-check: the public entry points. Importing this module is cheap; the engine (Human on the
  * TF.js WASM backend, ONNX Runtime Web, sharp) is imported and initialised on the first analysis.
  */
-import { ToolFailure, truncate } from "../errors.js";
+import { ToolFailure, truncate } from "../core/errors.js";
 import { withConsoleOnStderr } from "./console-guard.js";
 import type { PrecheckEngine } from "./engine.js";
 import { type EngineLocations, howToInstall, isPrecheckEngineAvailable, resolveEngine } from "./loader.js";

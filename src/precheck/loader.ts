@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { access } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { ToolFailure, truncate } from "../errors.js";
-import { type InstallKind, installKind } from "../install-kind.js";
-import { packageRoot } from "../package-root.js";
+import { ToolFailure, truncate } from "../core/errors.js";
+import { type InstallKind, installKind } from "../core/install-kind.js";
+import { packageRoot } from "../core/package-root.js";
 
 /** The optional packages the engine needs; their versions are pinned once, in package.json's peerDependencies. */
 export const ENGINE_PACKAGES = {
@@ -17,15 +17,12 @@ export const ENGINE_PACKAGES = {
 } as const;
 export type EnginePackage = keyof typeof ENGINE_PACKAGES;
 
-/** dist/precheck/loader.js and src/precheck/loader.ts both sit two levels below the package root. */
-const PACKAGE_JSON = new URL("../../package.json", import.meta.url);
-
 /**
  * `name@version` of each engine package, read from the package.json that ships with the code (so a packed or
  * npx-installed copy always names the versions it was tested with). Throws on a bug: a package without a pin.
  */
 export function engineSpecs(): string[] {
-  const pkg = JSON.parse(readFileSync(PACKAGE_JSON, "utf8")) as {
+  const pkg = JSON.parse(readFileSync(path.join(packageRoot(), "package.json"), "utf8")) as {
     peerDependencies?: Record<string, string>;
   };
   return Object.values(ENGINE_PACKAGES).map((name) => {

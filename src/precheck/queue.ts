@@ -1,4 +1,4 @@
-import { ToolFailure } from "../errors.js";
+import { ToolFailure } from "../core/errors.js";
 
 /** Calls waiting beyond this are refused: each holds its image (up to 5 MB) in memory while it waits. */
 export const MAX_WAITING = 32;

@@ -493,10 +493,9 @@ export const LOCAL_ONLY_TAGS: readonly string[] = Object.freeze([
  * The tags Didit documents (11 for passive liveness, then the face-match ones), in contract order: what
  * explain_warning lists for an unknown tag. findWarning also knows LOCAL_ONLY_TAGS.
  */
-export const KNOWN_TAGS: readonly string[] = Object.freeze(
+export const DOCUMENTED_TAGS: readonly string[] = Object.freeze(
   WARNING_CATALOG.map((e) => e.tag).filter((tag) => !LOCAL_ONLY_TAGS.includes(tag)),
 );
-export const DOCUMENTED_TAGS = KNOWN_TAGS;
 
 /** The documented tags a given call can return. */
 export function tagsFor(source: "liveness" | "face_match"): string[] {

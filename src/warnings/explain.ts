@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { findWarning, KNOWN_TAGS, normalizeTag } from "./catalog.js";
+import { DOCUMENTED_TAGS, findWarning, normalizeTag } from "./catalog.js";
 import { NEXT_ACTIONS, WARNING_SOURCES } from "./types.js";
 
 export const explanationSchema = z.object({
@@ -64,12 +64,12 @@ export function explainWarning(rawTag: string): WarningExplanation {
     severity: "unknown",
     declines: null,
     title: "Unknown warning tag",
-    explanation: `${tag} is not one of the ${KNOWN_TAGS.length} tags Didit documents for passive liveness and face match; it may be new or from another Didit feature.`,
+    explanation: `${tag} is not one of the ${DOCUMENTED_TAGS.length} tags Didit documents for passive liveness and face match; it may be new or from another Didit feature.`,
     likely_causes: ["A tag Didit added after this server was released.", "A typo in the tag."],
     next_action: "review",
     agent_guidance:
       "Check the spelling against known_tags. If the tag really came from a result, a human should review the case whatever its log_type: the check tools answer next_action review for any tag they do not know.",
     user_message: "We need a moment to check your photo; we will let you know if anything else is needed.",
-    known_tags: [...KNOWN_TAGS],
+    known_tags: [...DOCUMENTED_TAGS],
   };
 }

@@ -5,7 +5,7 @@ import { link, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CSV_COLUMNS, parseCsv } from "../../src/cli/batch-output.js";
+import { CSV_COLUMNS, parseCsv } from "../../src/cli/batch/batch-output.js";
 import { runCliInProcess } from "../support/cli-in-process.js";
 import {
   type DiditDouble,

@@ -6,6 +6,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openForUser, replayDockerfile, type Stage, startImage } from "../support/dockerfile.js";
+import { LISTED_TOOLS } from "../support/install-forms.js";
 import { ROOT } from "../support/packed.js";
 
 // The remote-mode image, built the only way this machine can (no Docker engine, no container registry): its
@@ -97,13 +98,11 @@ describe("the Dockerfile, replayed on a fresh clone", { timeout: TIMEOUT_MS }, (
       );
       try {
         const { tools } = await client.listTools();
-        expect(tools.map((tool) => tool.name).sort()).toEqual([
-          "check_passive_liveness",
-          "explain_warning",
-          "match_faces",
-          "precheck_face_image",
-          "verify_selfie",
-        ]);
+        // The five and the verdict view's thumbnail tool, as every install form lists them; the view's HTML is
+        // in the image too (the build stage writes it, the runtime stage copies dist/).
+        expect(tools.map((tool) => tool.name).sort()).toEqual(LISTED_TOOLS);
+        const view = await client.readResource({ uri: "ui://didit-passive-liveness/verdict.html" });
+        expect(view.contents[0]).toMatchObject({ mimeType: "text/html;profile=mcp-app" });
       } finally {
         await client.close();
       }

@@ -13,8 +13,9 @@ import {
   renderSummary,
   START_MARKER,
 } from "../../scripts/render-tools-reference.mjs";
-import { ERROR_CODES } from "../../src/errors.js";
-import { SANDBOX_OUTCOMES } from "../../src/sandbox/sandbox-client.js";
+import { envSchema } from "../../src/config/config.js";
+import { ERROR_CODES } from "../../src/core/errors.js";
+import { SANDBOX_OUTCOMES } from "../../src/didit/sandbox-client.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const SERVER_ENTRY = path.join(ROOT, "dist", "index.js");
@@ -387,10 +388,9 @@ describe("README", () => {
   });
 
   it("documents every environment variable src/config.ts reads, and no other", () => {
-    const config = read("src/config.ts");
-    const schema = /const envSchema = z\.object\(\{([\s\S]*?)\n\}\);/.exec(config)?.[1];
+    const schema = envSchema.shape;
     expect(schema, "envSchema in src/config.ts").toBeDefined();
-    const fromSchema = new Set([...(schema ?? "").matchAll(/^ {2}(DIDIT_[A-Z_]+):/gm)].map((m) => m[1]));
+    const fromSchema = new Set(Object.keys(schema));
     expect(fromSchema.size).toBeGreaterThanOrEqual(7);
 
     // The README's Configuration table has every setting but the HTTP-only ones, which docs/remote.md's
@@ -511,9 +511,7 @@ describe("README, SKILL.md and docs/ agree with the live server", () => {
   });
 
   it("mention only environment variables src/config.ts reads", () => {
-    const config = read("src/config.ts");
-    const schema = /const envSchema = z\.object\(\{([\s\S]*?)\n\}\);/.exec(config)?.[1] ?? "";
-    const known = new Set([...schema.matchAll(/^ {2}(DIDIT_[A-Z_]+):/gm)].map((m) => m[1]));
+    const known = new Set(Object.keys(envSchema.shape));
     expect(known.size).toBeGreaterThanOrEqual(7);
     for (const [page, text] of pages) {
       for (const [name] of text.matchAll(/\bDIDIT_[A-Z_]*[A-Z]\b/g)) {
@@ -575,12 +573,21 @@ describe("package metadata", () => {
   });
 
   it("server.json declares the same environment variables as src/config.ts, the key secret and optional", () => {
-    const config = read("src/config.ts");
-    const schema = /const envSchema = z\.object\(\{([\s\S]*?)\n\}\);/.exec(config)?.[1] ?? "";
-    const fromSchema = [...schema.matchAll(/^ {2}(DIDIT_[A-Z_]+):/gm)].map((m) => m[1]);
+    const fromSchema = Object.keys(envSchema.shape);
     const env = server.packages[0]?.environmentVariables ?? [];
     expect(new Set(env.map((e) => e.name))).toEqual(new Set(fromSchema));
     expect(env.find((e) => e.name === "DIDIT_API_KEY")).toMatchObject({ isSecret: true, isRequired: false });
+  });
+
+  it("the README's Configuration rows for the variables are the ones rendered from the env schema (npm run docs)", async () => {
+    const { renderReadme } = await import("../../scripts/render-env-reference.mjs");
+    expect(await renderReadme(readme)).toBe(readme);
+  });
+
+  it("server.json's npm environment list is the one rendered from the env schema's descriptions (npm run docs)", async () => {
+    const { renderServerEnv } = await import("../../scripts/render-env-reference.mjs");
+    const npm = server.packages.find((p) => p.registryType === "npm");
+    expect(npm?.environmentVariables).toEqual(await renderServerEnv());
   });
 
   it("SKILL.md carries the package version and the OpenClaw key requirement", () => {

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSandboxClient, SANDBOX_OUTCOMES } from "../../src/sandbox/sandbox-client.js";
-import { KNOWN_TAGS, WARNING_CATALOG } from "../../src/warnings/catalog.js";
+import { createSandboxClient, SANDBOX_OUTCOMES } from "../../src/didit/sandbox-client.js";
+import { DOCUMENTED_TAGS, WARNING_CATALOG } from "../../src/warnings/catalog.js";
 import { type InMemorySession, startInMemory, testConfig, textOf } from "../support/in-memory.js";
 
 const SAMPLES = path.resolve(import.meta.dirname, "../../samples");
@@ -43,7 +43,7 @@ describe("resources and prompt, fed by the catalog", () => {
       known: false,
     });
     const { resources } = await s.client.listResources();
-    for (const tag of KNOWN_TAGS)
+    for (const tag of DOCUMENTED_TAGS)
       expect(resources.map((r) => r.uri)).toContain(`didit-liveness://warnings/${tag}`);
     const completion = await s.client.complete({
       ref: { type: "ref/resource", uri: "didit-liveness://warnings/{tag}" },

@@ -3,8 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { runBatch } from "../../src/cli/batch.js";
-import { loadConfig } from "../../src/config.js";
+import { runBatch } from "../../src/cli/batch/batch.js";
+import { loadConfig } from "../../src/config/config.js";
 import type { LocalAnalysis, PrecheckAnalyzer } from "../../src/precheck/index.js";
 import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
 

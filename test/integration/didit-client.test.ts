@@ -5,8 +5,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { formatFailure } from "../../src/core/errors.js";
 import { createDiditClient, type DiditClient } from "../../src/didit/client.js";
-import { formatFailure } from "../../src/errors.js";
 import type { LoadedImage } from "../../src/images/load-image.js";
 import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
 import { rejectionOf } from "../support/expectations.js";

@@ -1,7 +1,7 @@
 import { createServer } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli.js";
+import { runCli } from "../../src/cli/main.js";
 import { type DiditDouble, LIVENESS_PATH, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");

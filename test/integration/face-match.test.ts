@@ -5,11 +5,11 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { type CallToolResult, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Config } from "../../src/config.js";
+import type { Config } from "../../src/config/config.js";
+import { createRedactor } from "../../src/core/redact.js";
 import { createDiditClient, type DiditClient } from "../../src/didit/client.js";
-import { createRedactor } from "../../src/redact.js";
-import { createSandboxClient, SANDBOX_OUTCOMES } from "../../src/sandbox/sandbox-client.js";
-import { createServer } from "../../src/server.js";
+import { createSandboxClient, SANDBOX_OUTCOMES } from "../../src/didit/sandbox-client.js";
+import { createServer } from "../../src/server/server.js";
 import {
   type DiditDouble,
   FACE_MATCH_PATH,

@@ -12,10 +12,10 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Config } from "../../src/config.js";
+import type { Config } from "../../src/config/config.js";
+import { createRedactor } from "../../src/core/redact.js";
 import { createDiditClient } from "../../src/didit/client.js";
-import { createRedactor } from "../../src/redact.js";
-import { createServer } from "../../src/server.js";
+import { createServer } from "../../src/server/server.js";
 import { type DiditDouble, delayed, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
 import { startInMemory, testConfig, textOf } from "../support/in-memory.js";
 

@@ -9,10 +9,10 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { createInFlightLimit, type InFlightLimit, MAX_CHECKS_IN_FLIGHT } from "../../src/core/in-flight.js";
+import { createRedactor } from "../../src/core/redact.js";
 import { createDiditClient, type DiditClient } from "../../src/didit/client.js";
-import { createInFlightLimit, type InFlightLimit, MAX_CHECKS_IN_FLIGHT } from "../../src/in-flight.js";
-import { createRedactor } from "../../src/redact.js";
-import { createServer } from "../../src/server.js";
+import { createServer } from "../../src/server/server.js";
 import { type DiditDouble, requestIdFor, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
 import { testConfig, textOf } from "../support/in-memory.js";
 

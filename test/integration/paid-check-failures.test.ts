@@ -10,7 +10,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { DiditClient } from "../../src/didit/client.js";
 import type { DiditLivenessResponse } from "../../src/didit/response-schema.js";
-import { createServer } from "../../src/server.js";
+import { createServer } from "../../src/server/server.js";
 import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
 import { type InMemorySession, startInMemory, testConfig, textOf } from "../support/in-memory.js";
 

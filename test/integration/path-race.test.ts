@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatBytes } from "../../src/byte-size.js";
+import { formatBytes } from "../../src/core/byte-size.js";
 import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
 import { type InMemorySession, startInMemory, testConfig, textOf } from "../support/in-memory.js";
 

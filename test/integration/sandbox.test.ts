@@ -2,8 +2,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { diditFaceMatchResponseSchema } from "../../src/didit/face-match-schema.js";
 import { diditLivenessResponseSchema } from "../../src/didit/response-schema.js";
-import { selectLivenessClient } from "../../src/liveness/select-client.js";
-import { createSandboxClient, SANDBOX_OUTCOMES } from "../../src/sandbox/sandbox-client.js";
+import { createSandboxClient, SANDBOX_OUTCOMES } from "../../src/didit/sandbox-client.js";
+import { selectLivenessClient } from "../../src/flows/liveness/select-client.js";
 import { type InMemorySession, startInMemory, testConfig } from "../support/in-memory.js";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");

@@ -5,7 +5,7 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { modelVisibleTools } from "../../scripts/render-tools-reference.mjs";
-import { loadConfig, parseServerArgs } from "../../src/config.js";
+import { loadConfig, parseServerArgs } from "../../src/config/config.js";
 import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
 import { FIXTURES, type InMemorySession, startInMemory, textOf } from "../support/in-memory.js";
 

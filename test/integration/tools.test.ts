@@ -4,7 +4,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { TOOLS } from "../../src/tools/index.js";
+import { TOOLS } from "../../src/server/tools/index.js";
 import { THUMBNAIL_TOOL_NAME } from "../../src/view/contract.js";
 import { type DiditDouble, requestIdFor, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
 import { DOCUMENTED_TAGS } from "../support/expectations.js";

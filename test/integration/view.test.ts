@@ -11,10 +11,11 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
-import { createUploadState } from "../../src/errors.js";
+import { loadConfig } from "../../src/config/config.js";
+import { createUploadState } from "../../src/core/errors.js";
+import { createSandboxClient } from "../../src/didit/sandbox-client.js";
 import { readImageDimensions } from "../../src/images/dimensions.js";
-import { createSandboxClient } from "../../src/sandbox/sandbox-client.js";
+import { registerVerdictView, VIEW_HTML_PATH } from "../../src/server/view.js";
 import {
   THUMBNAIL_TOOL_NAME,
   VIEW_META_KEY,
@@ -22,7 +23,6 @@ import {
   VIEW_URI,
   type ViewMeta,
 } from "../../src/view/contract.js";
-import { registerVerdictView, VIEW_HTML_PATH } from "../../src/view/register.js";
 import { createViewSupport } from "../../src/view/support.js";
 import { createThumbnailStore } from "../../src/view/thumbnails.js";
 import { FIXTURES, type InMemorySession, startInMemory, testConfig, textOf } from "../support/in-memory.js";

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { ToolFailure } from "../../src/errors.js";
+import { ToolFailure } from "../../src/core/errors.js";
 import { DECODE_TIMEOUT_SECONDS, decodeBounded, MAX_DECODE_PIXELS } from "../../src/images/bounded-decode.js";
 import { createPrecheckAnalyzer } from "../../src/precheck/index.js";
 import { blackPng } from "../support/crafted-images.js";

@@ -124,19 +124,19 @@ describe("engine availability", () => {
         ),
       ].map(([, type, from]) => ({ type: type !== undefined, from: from ?? "" }));
     // The tool module: from the precheck folder, only the result schema and the flow, which are light.
-    for (const { type, from } of await staticImports("tools/precheck-face-image.ts")) {
-      if (from.includes("precheck/") && !type)
-        expect(["../precheck/check.js", "../precheck/types.js"], from).toContain(from);
+    for (const { type, from } of await staticImports("server/tools/precheck-face-image.ts")) {
+      if (from.includes("precheck") && !type)
+        expect(["../../flows/precheck.js", "../../precheck/types.js"], from).toContain(from);
     }
     // The flow: the engine's entry point only as a type (it is imported on first use), zod-only types.
-    for (const { type, from } of await staticImports("precheck/check.ts")) {
-      if (from.startsWith("./") && from !== "./types.js") expect(type, from).toBe(true);
+    for (const { type, from } of await staticImports("flows/precheck.ts")) {
+      if (from.startsWith("../precheck/") && from !== "../precheck/types.js") expect(type, from).toBe(true);
     }
     const typesImports = await staticImports("precheck/types.ts");
     expect(typesImports.map((i) => i.from)).toEqual(["zod"]);
     // The engine's entry point: nothing heavy, nothing that imports an engine package statically.
     const light = [
-      "../errors.js",
+      "../core/errors.js",
       "./console-guard.js",
       "./loader.js",
       "./queue.js",

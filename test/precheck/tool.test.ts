@@ -5,12 +5,12 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { asToolFailure, createUploadState, toolErrorResult } from "../../src/errors.js";
+import { asToolFailure, createUploadState, toolErrorResult } from "../../src/core/errors.js";
 import { createUrlPolicy } from "../../src/images/url-policy.js";
 import type { EngineLocations } from "../../src/precheck/index.js";
 import type { PrecheckOutput } from "../../src/precheck/types.js";
-import { PRECHECK_TOOL_NAME, precheckTool } from "../../src/tools/precheck-face-image.js";
-import { registerTool } from "../../src/tools/tool.js";
+import { PRECHECK_TOOL_NAME, precheckTool } from "../../src/server/tools/precheck-face-image.js";
+import { registerTool } from "../../src/server/tools/tool.js";
 import { serveBytes, startImageServer } from "../support/image-server.js";
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
-import { ToolFailure } from "../../src/errors.js";
+import { ToolFailure } from "../../src/core/errors.js";
 import { withConsoleOnStderr } from "../../src/precheck/console-guard.js";
 import { clipBox } from "../../src/precheck/image.js";
 import {

@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import type { BatchClock } from "../../src/cli/batch.js";
+import type { BatchClock } from "../../src/cli/batch/batch.js";
 import { runCommandLine, splitCommand } from "../../src/cli/command-line.js";
 import { baseEnv } from "./spawn.js";
 

@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { ToolFailure } from "../../src/errors.js";
+import { ToolFailure } from "../../src/core/errors.js";
 
 /** The ToolFailure a function throws; the test fails if it throws nothing or something else. */
 export function failureOf(fn: () => unknown): ToolFailure {

@@ -3,11 +3,11 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll } from "vitest";
-import type { Config } from "../../src/config.js";
+import type { Config } from "../../src/config/config.js";
+import type { LogLevel } from "../../src/core/log.js";
+import { createRedactor } from "../../src/core/redact.js";
 import { createDiditClient, type DiditClient } from "../../src/didit/client.js";
-import type { LogLevel } from "../../src/log.js";
-import { createRedactor } from "../../src/redact.js";
-import { createServer, type ServerDeps } from "../../src/server.js";
+import { createServer, type ServerDeps } from "../../src/server/server.js";
 import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "./didit-double.js";
 
 export interface InMemorySession {

@@ -1,5 +1,5 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { SANDBOX_OUTCOMES } from "../../src/sandbox/sandbox-client.js";
+import { SANDBOX_OUTCOMES } from "../../src/didit/sandbox-client.js";
 
 /** The liveness outcomes of the sandbox (its match outcomes and failures aside), in its order. */
 const LIVENESS_OUTCOMES = SANDBOX_OUTCOMES.filter(

@@ -1,4 +1,4 @@
-import type { BatchClock } from "../../src/cli/batch.js";
+import type { BatchClock } from "../../src/cli/batch/batch.js";
 
 /**
  * A clock whose sleeps end at once and move its time on by what they asked for: a batch that waits a minute for its

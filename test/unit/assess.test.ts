@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { ToolFailure } from "../../src/core/errors.js";
 import type { DiditLivenessResponse } from "../../src/didit/response-schema.js";
-import { ToolFailure } from "../../src/errors.js";
-import { assessLiveness, deriveNextAction } from "../../src/liveness/assess.js";
+import { assessLiveness, deriveNextAction } from "../../src/flows/liveness/assess.js";
 import type { NextAction } from "../../src/warnings/types.js";
 
 /** A warning as Didit sends it; usable both as a LivenessWarning and inside a raw response. */

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MAX_IMAGE_BYTES } from "../../src/config.js";
-import { ToolFailure } from "../../src/errors.js";
+import { MAX_IMAGE_BYTES } from "../../src/config/config.js";
+import { ToolFailure } from "../../src/core/errors.js";
 import { decodeBase64Image } from "../../src/images/base64.js";
 import { failureOf } from "../support/expectations.js";
 

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expandGlob, expandInputs, listImageDir, segmentPattern } from "../../src/cli/batch-inputs.js";
+import { expandGlob, expandInputs, listImageDir, segmentPattern } from "../../src/cli/batch/batch-inputs.js";
 import {
   type BatchRow,
   csvField,
@@ -11,10 +11,10 @@ import {
   formatRow,
   parseCsv,
   prepareResume,
-} from "../../src/cli/batch-output.js";
-import { createProgress, renderBar } from "../../src/cli/progress.js";
+} from "../../src/cli/batch/batch-output.js";
+import { createProgress, renderBar } from "../../src/cli/batch/progress.js";
+import { createCheckBudget } from "../../src/core/rate-guard.js";
 import { createSharedBackoff } from "../../src/didit/shared-backoff.js";
-import { createCheckBudget } from "../../src/rate-guard.js";
 
 let root: string;
 beforeAll(async () => {

@@ -4,8 +4,8 @@ import {
   type ScoredSample,
   wilson,
   zeroErrorBound,
-} from "../../src/calibrate/metrics.js";
-import { ToolFailure } from "../../src/errors.js";
+} from "../../src/cli/calibrate/metrics.js";
+import { ToolFailure } from "../../src/core/errors.js";
 
 const bf = (score: number): ScoredSample => ({ score, label: "bona_fide" });
 const atk = (attackType: string, score: number): ScoredSample => ({ score, label: "attack", attackType });

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { computeCalibration, type ScoredSample } from "../../src/calibrate/metrics.js";
-import { keyThresholds, renderCharts, renderReport } from "../../src/calibrate/report.js";
-import { parseAttackArg, parseScoreRows, splitCsvLine } from "../../src/calibrate/run.js";
-import { escapeXml, histogram, lineChart, scaler } from "../../src/calibrate/svg.js";
+import { readCsv } from "../../src/cli/batch/batch-output.js";
+import { computeCalibration, type ScoredSample } from "../../src/cli/calibrate/metrics.js";
+import { keyThresholds, renderCharts, renderReport } from "../../src/cli/calibrate/report.js";
+import { parseAttackArg, parseScoreRows } from "../../src/cli/calibrate/run.js";
+import { escapeXml, histogram, lineChart, scaler } from "../../src/cli/calibrate/svg.js";
 
 const frame = {
   width: 200,
@@ -150,8 +151,13 @@ describe("calibrate inputs", () => {
     expect(parseAttackArg("/data/a=b/masks")).toEqual({ dir: "/data/a=b/masks", type: "masks" });
   });
 
+  // Was splitCsvLine's test: the manifest now goes through the one CSV reader.
   it("splits CSV lines with quotes", () => {
-    expect(splitCsvLine('"a, b.jpg",attack,"print ""A4"""')).toEqual(["a, b.jpg", "attack", 'print "A4"']);
+    expect(readCsv('"a, b.jpg",attack,"print ""A4"""')[0]?.record).toEqual([
+      "a, b.jpg",
+      "attack",
+      'print "A4"',
+    ]);
   });
 
   it("takes scores from finished batch rows only (null = no face), skipping failed and cut lines", () => {

@@ -2,10 +2,10 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, DEFAULT_BASE_URL, loadConfig, parseServerArgs } from "../../src/config.js";
-import { ToolFailure } from "../../src/errors.js";
-import { createCheckBudget } from "../../src/rate-guard.js";
-import { createRedactor, REDACTED } from "../../src/redact.js";
+import { ConfigError, DEFAULT_BASE_URL, loadConfig, parseServerArgs } from "../../src/config/config.js";
+import { ToolFailure } from "../../src/core/errors.js";
+import { createCheckBudget } from "../../src/core/rate-guard.js";
+import { createRedactor, REDACTED } from "../../src/core/redact.js";
 
 let root: string;
 let dirA: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { ToolFailure } from "../../src/core/errors.js";
 import { parseLivenessResponse } from "../../src/didit/client.js";
 import { MAY_HAVE_BEEN_BILLED_HINT, mapHttpError } from "../../src/didit/error-mapping.js";
-import { ToolFailure } from "../../src/errors.js";
 import { failureOf } from "../support/expectations.js";
 
 describe("mapHttpError: 400", () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { DiditClient } from "../../src/didit/client.js";
-import { assessFaceMatch } from "../../src/face-match/assess.js";
-import { runSelfieVerification } from "../../src/face-match/verify.js";
-import { stricterAction } from "../../src/liveness/assess.js";
-import { createSandboxClient } from "../../src/sandbox/sandbox-client.js";
+import { createSandboxClient } from "../../src/didit/sandbox-client.js";
+import { assessFaceMatch } from "../../src/flows/face-match/assess.js";
+import { runSelfieVerification } from "../../src/flows/face-match/verify.js";
+import { stricterAction } from "../../src/flows/steps.js";
 import { rejectionOf } from "../support/expectations.js";
 
 const JPEG_BASE64 = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1]).toString(

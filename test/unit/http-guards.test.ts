@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, parseServerArgs } from "../../src/config.js";
-import { ToolFailure } from "../../src/errors.js";
+import { ConfigError, loadConfig, parseServerArgs } from "../../src/config/config.js";
+import { ToolFailure } from "../../src/core/errors.js";
 import {
   createCallerBudgets,
   createCallerShares,

@@ -1,8 +1,8 @@
 /** The in-flight bound: at most N holders, first come first served, and a cancelled waiter leaves nothing behind. */
 import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
-import { createInFlightLimit } from "../../src/in-flight.js";
-import { collectGarbage } from "../../src/reclaim-memory.js";
+import { createInFlightLimit } from "../../src/core/in-flight.js";
+import { collectGarbage } from "../../src/core/reclaim-memory.js";
 
 describe("createInFlightLimit", () => {
   it("grants at most max slots and hands each freed slot to the longest waiter", async () => {

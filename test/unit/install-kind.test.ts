@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { installKind } from "../../src/install-kind.js";
+import { installKind } from "../../src/core/install-kind.js";
 import { engineSpecs, howToInstall, installCommand, npxCommand } from "../../src/precheck/loader.js";
 
 // Where a copy of the package sits decides which pre-check install command works for it (issue 20): `npm i` beside

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { editDistance, nearestOption } from "../../src/known-options.js";
+import { editDistance, nearestOption } from "../../src/config/known-options.js";
 
 describe("nearestOption", () => {
   const names = ["threshold", "liveness-threshold", "match-threshold", "rotate", "json", "out", "yes"];

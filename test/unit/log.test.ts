@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createRateLimitedLog, createStderrLogger, type LogLevel } from "../../src/log.js";
+import { createRateLimitedLog, createStderrLogger, type LogLevel } from "../../src/core/log.js";
 
 /** A clock the test moves by hand; timers fire when it passes their time. */
 function manualClock() {

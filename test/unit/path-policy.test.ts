@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ToolFailure } from "../../src/errors.js";
+import { ToolFailure } from "../../src/core/errors.js";
 import { describeAllowedDirs, isInside, resolveAllowedPath } from "../../src/images/path-policy.js";
 import { rejectionOf } from "../support/expectations.js";
 

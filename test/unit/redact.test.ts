@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { truncate } from "../../src/errors.js";
-import { createRedactor, REDACTED } from "../../src/redact.js";
+import { truncate } from "../../src/core/errors.js";
+import { createRedactor, REDACTED } from "../../src/core/redact.js";
 
 const KEY = "sk_live_9f8e7d6c5b4a3210ZyXw";
 

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ToolFailure } from "../../src/errors.js";
+import { ToolFailure } from "../../src/core/errors.js";
 import { sniffImageType } from "../../src/images/sniff.js";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");

@@ -2,7 +2,7 @@ import { PassThrough, Writable } from "node:stream";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { readRequestId, StdioLineTransport } from "../../src/stdio-transport.js";
+import { readRequestId, StdioLineTransport } from "../../src/transports/stdio/line-transport.js";
 
 function setup(max = 1024) {
   const stdin = new PassThrough();

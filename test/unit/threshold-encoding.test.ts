@@ -8,8 +8,8 @@ import path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { encodeMultipart } from "../../src/didit/multipart.js";
-import { validThreshold } from "../../src/liveness/threshold.js";
-import { checkInputSchema } from "../../src/tools/check-passive-liveness.js";
+import { validThreshold } from "../../src/flows/liveness/threshold.js";
+import { checkInputSchema } from "../../src/server/tools/check-passive-liveness.js";
 import { startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
 import { startInMemory, testConfig, textOf } from "../support/in-memory.js";
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { assessFaceMatch } from "../../src/face-match/assess.js";
-import { faceMatchResultSchema } from "../../src/face-match/result.js";
-import { assessLiveness } from "../../src/liveness/assess.js";
-import { livenessResultSchema } from "../../src/liveness/result.js";
+import { assessFaceMatch } from "../../src/flows/face-match/assess.js";
+import { faceMatchResultSchema } from "../../src/flows/face-match/result.js";
+import { assessLiveness } from "../../src/flows/liveness/assess.js";
+import { livenessResultSchema } from "../../src/flows/liveness/result.js";
 import { explainWarning } from "../../src/warnings/explain.js";
 
 // Issue 18: warnings carry feature and additional_data (the session a blocklist or duplicate hit points to). They

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { HttpConfig } from "../../config.js";
-import { isLoopbackHost } from "../../config.js";
-import type { Logger } from "../../log.js";
+import type { HttpConfig } from "../../config/config.js";
+import { isLoopbackHost } from "../../config/config.js";
+import type { Logger } from "../../core/log.js";
 
 /** Who called, as logs and budgets may name them: a short hash, never the token. */
 export interface Caller {

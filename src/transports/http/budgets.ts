@@ -1,4 +1,4 @@
-import { type CheckBudget, createCheckBudget } from "../../rate-guard.js";
+import { type CheckBudget, createCheckBudget } from "../../core/rate-guard.js";
 
 /** Callers seen beyond which idle shares are dropped, so many OAuth subjects cannot grow memory. */
 const SWEEP_AT = 1_000;

@@ -1,5 +1,5 @@
-import type { Logger, LogLevel } from "../../log.js";
-import type { Redact } from "../../redact.js";
+import type { Logger, LogLevel } from "../../core/log.js";
+import type { Redact } from "../../core/redact.js";
 
 export type LogFields = Record<string, string | number | boolean | undefined>;
 

@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { asToolFailure } from "../../core/errors.js";
 import type { DiditClient } from "../../didit/client.js";
-import { asToolFailure } from "../../errors.js";
 
 /**
  * Prometheus metrics for one process, on a Registry of its own (never prom-client's global one). Labels are
