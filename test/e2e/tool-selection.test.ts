@@ -1,11 +1,11 @@
 /** The no-spend mode in the built server: stdio and HTTP list only the chosen tools (a bad list: lifecycle.test.ts). */
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { modelVisibleTools } from "../../scripts/render-tools-reference.mjs";
 import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
 import { spawnHttpServer } from "../support/http-spawn.js";
 import { FIXTURES } from "../support/in-memory.js";
 import { baseEnv, spawnServer } from "../support/spawn.js";
+import { expectFreeToolListing } from "../support/tool-listing.js";
 
 let double: DiditDouble;
 beforeAll(async () => {
@@ -20,17 +20,7 @@ describe("no-spend mode, built server", () => {
     const s = await spawnServer({ env: env(), args: ["--allow-dir", FIXTURES, "--tools", "free"] });
     try {
       const { tools } = await s.client.listTools();
-      // The model is offered the two; the verdict view (precheck_face_image has one) adds its app-only thumbnail tool.
-      expect(
-        modelVisibleTools(tools)
-          .map((t) => t.name)
-          .sort(),
-      ).toEqual(["explain_warning", "precheck_face_image"]);
-      expect(tools.map((t) => t.name).sort()).toEqual([
-        "explain_warning",
-        "precheck_face_image",
-        "view_face_thumbnail",
-      ]);
+      expectFreeToolListing(tools);
       const refused = await s
         .call("check_passive_liveness", { image_path: `${FIXTURES}/syn_astronaut.jpg` })
         .then(
@@ -49,17 +39,7 @@ describe("no-spend mode, built server", () => {
     try {
       const client = await server.connect();
       const { tools } = await client.listTools();
-      // The model is offered the two; the verdict view (precheck_face_image has one) adds its app-only thumbnail tool.
-      expect(
-        modelVisibleTools(tools)
-          .map((t) => t.name)
-          .sort(),
-      ).toEqual(["explain_warning", "precheck_face_image"]);
-      expect(tools.map((t) => t.name).sort()).toEqual([
-        "explain_warning",
-        "precheck_face_image",
-        "view_face_thumbnail",
-      ]);
+      expectFreeToolListing(tools);
       expect(server.logLines().find((l) => l.msg === "ready")).toMatchObject({
         tools: "explain_warning,precheck_face_image",
       });

@@ -8,6 +8,7 @@ import { modelVisibleTools } from "../../scripts/render-tools-reference.mjs";
 import { loadConfig, parseServerArgs } from "../../src/config/config.js";
 import { type DiditDouble, startDiditDouble, TEST_API_KEY } from "../support/didit-double.js";
 import { FIXTURES, type InMemorySession, startInMemory, textOf } from "../support/in-memory.js";
+import { expectFreeToolListing } from "../support/tool-listing.js";
 
 let double: DiditDouble;
 const sessions: InMemorySession[] = [];
@@ -47,17 +48,7 @@ describe("DIDIT_TOOLS=free", () => {
   it("lists exactly the two tools that never upload, and refuses a paid tool without calling Didit", async () => {
     const s = await session([], { DIDIT_TOOLS: "free" });
     const { tools } = await s.client.listTools();
-    // The model is offered the two; the verdict view (precheck_face_image has one) adds its app-only thumbnail tool.
-    expect(
-      modelVisibleTools(tools)
-        .map((t) => t.name)
-        .sort(),
-    ).toEqual(["explain_warning", "precheck_face_image"]);
-    expect(tools.map((t) => t.name).sort()).toEqual([
-      "explain_warning",
-      "precheck_face_image",
-      "view_face_thumbnail",
-    ]);
+    expectFreeToolListing(tools);
 
     const refused = await refusal(s, "check_passive_liveness", {
       image_path: `${FIXTURES}/syn_astronaut.jpg`,
